@@ -1,0 +1,347 @@
+#include "actors/exporter.hpp"
+
+#include <random>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/feature_vector.hpp"
+#include "actors/io/acquisition.hpp"
+#include "actors/io/atomic_file.hpp"
+#include "actors/io/ecotaxa_tsv.hpp"
+#include "actors/io/ecotaxa_zip.hpp"
+#include "actors/io/frame_record.hpp"
+
+namespace fs = std::filesystem;
+
+namespace seg {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using self_ptr = exporter_actor::stateful_pointer<exporter_state>;
+
+double ms_since(clock_type::time_point t) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
+}
+
+std::string stem_of(const std::string& frame) {
+  auto dot = frame.rfind('.');
+  return dot == std::string::npos || dot == 0 ? frame : frame.substr(0, dot);
+}
+
+std::string uuid4() {
+  std::random_device rd;
+  std::uniform_int_distribution<int> byte(0, 255);
+  unsigned char b[16];
+  for (auto& x : b)
+    x = static_cast<unsigned char>(byte(rd));
+  b[6] = (b[6] & 0x0F) | 0x40;
+  b[8] = (b[8] & 0x3F) | 0x80;
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out += '-';
+    out += hex[b[i] >> 4];
+    out += hex[b[i] & 15];
+  }
+  return out;
+}
+
+std::string object_name(const job_plan& plan, const std::string& frame,
+                        std::uint32_t index) {
+  auto base = stem_of(frame) + "_" + std::to_string(index);
+  if (plan.object_ids == "per_frame")
+    return base;
+  return plan.sample_id + "_" + plan.acq_id + "_" + base;
+}
+
+fs::path zip_path(const job_plan& plan) {
+  return fs::path(plan.data_root) / "export" / "ecotaxa"
+         / io::ecotaxa_zip_name(plan.acq_id);
+}
+
+job_summary summary_of(const export_job& job, job_state state, std::string error) {
+  job_summary s;
+  s.id = job.plan.id;
+  s.path = job.plan.acquisition;
+  s.state = std::uint8_t(state);
+  s.frames_total = std::uint32_t(job.plan.frames.size());
+  s.frames_done = std::uint32_t(job.committed.size());
+  s.frames_resumed = job.resumed;
+  s.frames_failed = std::uint32_t(job.failed.size());
+  s.objects = job.new_objects;
+  s.seconds = ms_since(job.started) / 1000.0;
+  s.error = std::move(error);
+  s.failures = job.failures;
+  s.objects_dir = job.objects_dir.string();
+  s.stages = job.stages;
+  return s;
+}
+
+// Reads every committed frame's record in frame order and writes the TSV,
+// the zip and done.txt. Returns the total object count.
+std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
+  auto& plan = job.plan;
+  auto metadata = nlohmann::ordered_json::parse(plan.metadata_json);
+  io::process_fields process;
+  process.datetime = io::utc_isoformat_now();
+  process.uuid = uuid4();
+  process.id = io::make_process_id(
+    metadata, plan.process_id.empty() ? process.uuid : plan.process_id);
+  process.remove_previous_mask = plan.params.remove_previous_mask;
+  std::vector<io::tsv_object> objects;
+  std::vector<io::zip_input> crops;
+  for (auto index : job.committed) {
+    auto rec = io::read_frame_record(job.records_dir / (stem_of(plan.frames[index]) + ".jsonl"));
+    for (auto& obj : rec.objects) {
+      io::tsv_object row;
+      row.name = object_name(plan, rec.frame, std::uint32_t(obj.index));
+      row.label = std::int64_t(objects.size());
+      row.features = obj.features;
+      if (plan.params.pixel_size_um > 0)
+        kernels::scale_to_micrometres(row.features, plan.params.pixel_size_um);
+      io::zip_input crop;
+      crop.name = obj.crop_file;
+      crop.file = job.objects_dir / obj.crop_file;
+      crops.push_back(std::move(crop));
+      objects.push_back(std::move(row));
+    }
+  }
+  if (plan.ecotaxa && !objects.empty()) {
+    io::tsv_options opts;
+    opts.scaled_units = plan.params.pixel_size_um > 0;
+    auto tsv = io::make_ecotaxa_tsv(metadata, process, objects, opts);
+    auto tsv_name = io::ecotaxa_tsv_name(plan.acq_id);
+    io::write_file_atomic(job.objects_dir / tsv_name, tsv);
+    auto zip = zip_path(plan);
+    fs::create_directories(zip.parent_path());
+    io::write_ecotaxa_zip(zip, crops, tsv_name, tsv);
+    zip_written = zip.string();
+  }
+  return std::uint32_t(objects.size());
+}
+
+void send_event(self_ptr self, const export_job& job, event_kind kind,
+                std::uint32_t index, std::uint32_t objects, double ms,
+                std::string message) {
+  job_event ev;
+  ev.kind = std::uint8_t(kind);
+  ev.job_id = job.plan.id;
+  ev.path = job.plan.acquisition;
+  ev.state = std::uint8_t(job_state::running);
+  ev.frame_index = index;
+  ev.frame_name = index < job.plan.frames.size() ? job.plan.frames[index] : "";
+  ev.frames_total = std::uint32_t(job.plan.frames.size());
+  ev.frames_done = std::uint32_t(job.committed.size());
+  ev.objects = objects;
+  ev.ms = ms;
+  ev.elapsed_s = ms_since(job.started) / 1000.0;
+  ev.message = std::move(message);
+  self->send(self->state.hub, ev);
+}
+
+// All frames are accounted for: export and report.
+void complete(self_ptr self, std::uint64_t id) {
+  auto it = self->state.jobs.find(id);
+  if (it == self->state.jobs.end())
+    return;
+  auto& job = it->second;
+  auto t0 = clock_type::now();
+  job_summary summary;
+  try {
+    std::string zip;
+    auto total = export_job_outputs(job, zip);
+    if (job.failed.empty())
+      io::write_done_marker(job.plan.acquisition);
+    job.stages.export_ms += ms_since(t0);
+    summary = summary_of(job, job_state::done, "");
+    summary.objects = total;
+    summary.zip = zip;
+  } catch (const std::exception& e) {
+    job.stages.export_ms += ms_since(t0);
+    summary = summary_of(job, job_state::failed, std::string("export: ") + e.what());
+  }
+  spdlog::info("job_exported job={} objects={} zip={} ms={:.1f}", id, summary.objects,
+               summary.zip, job.stages.export_ms);
+  self->state.jobs.erase(it);
+  self->send(self->state.queue, atom::finished::value, std::move(summary));
+}
+
+void maybe_complete(self_ptr self, export_job& job) {
+  if (job.committed.size() + job.failed.size() >= job.plan.frames.size())
+    complete(self, job.plan.id);
+}
+
+void record_failure(export_job& job, const frame_result& r) {
+  job.failed.insert(r.index);
+  job.failures.push_back(r.name + ": " + r.error);
+  try {
+    nlohmann::ordered_json artifact;
+    artifact["frame"] = r.name;
+    artifact["frame_index"] = r.index;
+    artifact["path"] = (fs::path(job.plan.acquisition) / r.name).string();
+    artifact["error"] = r.error;
+    artifact["job_id"] = job.plan.id;
+    artifact["profile"] = job.plan.profile;
+    artifact["settings"] = {{"min_esd_px", job.plan.params.min_esd_px},
+                            {"pixel_size_um", job.plan.params.pixel_size_um},
+                            {"crop_margin", job.plan.params.crop_margin},
+                            {"max_frame_pixels", job.plan.params.max_frame_pixels}};
+    artifact["time"] = io::utc_isoformat_now();
+    fs::create_directories(job.errors_dir);
+    io::write_file_atomic(job.errors_dir / (stem_of(r.name) + ".json"),
+                          artifact.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    spdlog::error("error_artifact_failed frame={} error=\"{}\"", r.name, e.what());
+  }
+}
+
+void commit_frame(export_job& job, const frame_result& r) {
+  auto& plan = job.plan;
+  io::frame_record rec;
+  rec.frame = r.name;
+  rec.frame_index = int(r.index);
+  for (auto& obj : r.objects) {
+    auto name = object_name(plan, r.name, obj.index);
+    io::frame_object fo;
+    fo.index = int(obj.index);
+    fo.features = from_vector(obj.features);
+    fo.crop_file = name + ".jpg";
+    // Crops first: a record names only crops that are already on disk.
+    io::write_file_atomic(job.objects_dir / fo.crop_file, obj.crop_jpeg);
+    rec.objects.push_back(std::move(fo));
+  }
+  io::write_frame_record(job.records_dir / (stem_of(r.name) + ".jsonl"), rec);
+}
+
+frame_indices begin_job(self_ptr self, const job_plan& plan) {
+  export_job job;
+  job.plan = plan;
+  job.started = clock_type::now();
+  job.last_result = job.started;
+  auto root = fs::path(plan.data_root);
+  job.objects_dir = root / "objects" / plan.rel;
+  job.records_dir = records_dir(job.objects_dir);
+  job.errors_dir = root / "errors" / plan.rel;
+  if (plan.force) {
+    // Start over: nothing of an earlier run may be mistaken for this one's.
+    fs::remove_all(job.objects_dir);
+    fs::remove_all(job.errors_dir);
+    fs::remove(zip_path(plan));
+    fs::remove(fs::path(plan.acquisition) / "done.txt");
+  }
+  fs::create_directories(job.records_dir);
+  io::remove_stale_temp_files(job.objects_dir);
+  io::remove_stale_temp_files(job.records_dir);
+  for (std::uint32_t i = 0; i < plan.frames.size(); ++i) {
+    auto file = job.records_dir / (stem_of(plan.frames[i]) + ".jsonl");
+    if (!fs::exists(file))
+      continue;
+    try {
+      auto rec = io::read_frame_record(file);
+      if (rec.frame == plan.frames[i]) {
+        job.committed.insert(i);
+        continue;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("record_invalid file={} error=\"{}\"", file.string(), e.what());
+    }
+    fs::remove(file); // redone below
+  }
+  job.resumed = std::uint32_t(job.committed.size());
+  frame_indices done(job.committed.begin(), job.committed.end());
+  if (job.resumed > 0)
+    spdlog::info("job_resumed job={} committed={} of={}", plan.id, job.resumed,
+                 plan.frames.size());
+  auto id = plan.id;
+  self->state.jobs[id] = std::move(job);
+  return done;
+}
+
+} // namespace
+
+fs::path records_dir(const fs::path& objects_dir) {
+  return objects_dir / ".segflow" / "frames";
+}
+
+exporter_actor::behavior_type
+exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,
+         status_hub_actor hub) {
+  self->state.queue = std::move(queue);
+  self->state.hub = std::move(hub);
+  return {
+    [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices> {
+      frame_indices done;
+      try {
+        done = begin_job(self, plan);
+      } catch (const std::exception& e) {
+        self->state.jobs.erase(plan.id);
+        return caf::make_error(caf::sec::runtime_error,
+                               std::string("preparing outputs: ") + e.what());
+      }
+      auto& job = self->state.jobs[plan.id];
+      if (job.committed.size() == plan.frames.size())
+        complete(self, plan.id); // everything was committed by an earlier run
+      return done;
+    },
+    [=](const frame_result& r) {
+      auto it = self->state.jobs.find(r.job_id);
+      if (it == self->state.jobs.end())
+        return; // stopped or unknown job: drop
+      auto& job = it->second;
+      if (job.committed.count(r.index) > 0 || job.failed.count(r.index) > 0)
+        return;
+      job.stages.exporter_wait_ms += ms_since(job.last_result);
+      auto t0 = clock_type::now();
+      auto& t = r.timings;
+      job.stages.read_ms += t.read_ms;
+      job.stages.worker_wait_ms += t.wait_ms;
+      job.stages.decode_ms += t.decode_ms;
+      job.stages.correct_ms += t.correct_ms;
+      job.stages.mask_ms += t.mask_ms;
+      job.stages.label_features_ms += t.label_ms + t.features_ms;
+      job.stages.crops_ms += t.crops_ms;
+      double frame_ms = t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms
+                        + t.features_ms + t.crops_ms;
+      if (r.ok) {
+        try {
+          commit_frame(job, r);
+          job.committed.insert(r.index);
+          job.new_objects += std::uint32_t(r.objects.size());
+          job.stages.commit_ms += ms_since(t0);
+          send_event(self, job, event_kind::frame_done, r.index,
+                     std::uint32_t(r.objects.size()), frame_ms, "");
+        } catch (const std::exception& e) {
+          // A commit that fails (disk full) fails the job: nothing claims done.
+          auto summary = summary_of(job, job_state::failed,
+                                    std::string("commit: ") + e.what());
+          spdlog::error("commit_failed job={} frame={} error=\"{}\"", r.job_id, r.name,
+                        e.what());
+          self->state.jobs.erase(it);
+          self->send(self->state.queue, atom::finished::value, std::move(summary));
+          return;
+        }
+      } else {
+        record_failure(job, r);
+        send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, r.error);
+      }
+      job.last_result = clock_type::now();
+      maybe_complete(self, job);
+    },
+    [=](atom::stop, std::uint64_t id, const std::string& reason) {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end())
+        return;
+      auto state = reason.empty() ? job_state::interrupted : job_state::failed;
+      auto summary = summary_of(it->second, state, reason);
+      self->state.jobs.erase(it);
+      self->send(self->state.queue, atom::finished::value, std::move(summary));
+    },
+  };
+}
+
+} // namespace seg

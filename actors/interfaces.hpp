@@ -1,0 +1,126 @@
+#pragma once
+
+// The one-page protocol of segflow's actors: atoms and typed handles only.
+// Behaviours live in one .cpp per actor; message structs in messages/.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/frame_result.hpp"
+#include "messages/job.hpp"
+#include "messages/lease.hpp"
+#include "messages/work_item.hpp"
+
+namespace seg {
+
+namespace atom {
+using add = caf::atom_constant<caf::atom("add")>;
+using open = caf::atom_constant<caf::atom("open")>;
+using run = caf::atom_constant<caf::atom("run")>;
+using work = caf::atom_constant<caf::atom("work")>;
+using pull = caf::atom_constant<caf::atom("pull")>;
+using step = caf::atom_constant<caf::atom("step")>;
+using stop = caf::atom_constant<caf::atom("stop")>;
+using stop_all = caf::atom_constant<caf::atom("stopall")>;
+using begin = caf::atom_constant<caf::atom("begin")>;
+using finished = caf::atom_constant<caf::atom("finished")>;
+using failed = caf::atom_constant<caf::atom("failed")>;
+using acquire = caf::atom_constant<caf::atom("acquire")>;
+using release = caf::atom_constant<caf::atom("release")>;
+using renew = caf::atom_constant<caf::atom("renew")>;
+using subscribe = caf::atom_constant<caf::atom("subscribe")>;
+using list = caf::atom_constant<caf::atom("list")>;
+using wait = caf::atom_constant<caf::atom("wait")>;
+using prefetch = caf::atom_constant<caf::atom("prefetch")>;
+} // namespace atom
+
+/// A frame index list (frames already committed, to be skipped).
+using frame_indices = std::vector<std::uint32_t>;
+
+/// Anything that wants status events (terminal progress, JSON lines, ...).
+using status_sink_actor = caf::typed_actor<
+  // Receives one event; no reply.
+  caf::reacts_to<job_event>>;
+
+/// The STATUS HUB fans events out to subscribers.
+using status_hub_actor = caf::typed_actor<
+  // Publishes an event to every subscriber.
+  caf::reacts_to<job_event>,
+  // Adds a subscriber; it is dropped when it terminates.
+  caf::reacts_to<atom::subscribe, status_sink_actor>>;
+
+/// The LOCK MANAGER grants leases on acquisition folders, shared by every
+/// segflow process through a lease file in the folder. Leases are renewed
+/// while held and expire if their holder stops renewing them.
+using lock_manager_actor = caf::typed_actor<
+  // Acquires the lease on a folder, or fails naming the holder (pid, host,
+  // since when).
+  caf::replies_to<atom::acquire, std::string>::with<lease>,
+  // Releases a lease; only the matching token releases (value-matched), a
+  // stale release is a no-op replying false.
+  caf::replies_to<atom::release, lease>::with<bool>,
+  // Internal: renews every held lease.
+  caf::reacts_to<atom::renew>>;
+
+/// The READER lists frames, resolves a job's plan, has the flat field
+/// computed by the workers and hands out work on request (pull).
+using reader_actor = caf::typed_actor<
+  // Validates a folder and its metadata and resolves the job's plan; fails
+  // with an error naming the file and the problem.
+  caf::replies_to<atom::open, job_spec>::with<job_plan>,
+  // Starts handing out the job's work, skipping committed frames.
+  caf::reacts_to<atom::run, std::uint64_t, frame_indices>,
+  // A worker asks for work; the reply may be idle (ask again later).
+  caf::replies_to<atom::work>::with<work_item>,
+  // A worker reports a flat-field step (decode or band).
+  caf::reacts_to<frame_result>,
+  // Stops handing out the job's work; idempotent, unknown jobs are ignored.
+  caf::reacts_to<atom::stop, std::uint64_t>,
+  // Internal: reads one frame ahead.
+  caf::reacts_to<atom::prefetch>>;
+
+/// The EXPORTER (stitcher) commits each frame's crops and record as its
+/// result arrives and writes the EcoTaxa TSV, zip and done.txt at the end.
+using exporter_actor = caf::typed_actor<
+  // Prepares a job's output folder (removing it first when forced) and
+  // replies with the indices of frames already committed.
+  caf::replies_to<atom::begin, job_plan>::with<frame_indices>,
+  // A worker's result for one frame.
+  caf::reacts_to<frame_result>,
+  // The job's work will not complete (stop or failure): finish as
+  // interrupted or failed without exporting; idempotent.
+  caf::reacts_to<atom::stop, std::uint64_t, std::string>>;
+
+/// A SEGMENT WORKER pulls work from the reader and does one step per
+/// message (decode, correct, mask, label, features, crops), so a stop takes
+/// effect between steps.
+using segment_worker_actor = caf::typed_actor<
+  // Asks the reader for the next work item.
+  caf::reacts_to<atom::pull>,
+  // Does the next step of the current item.
+  caf::reacts_to<atom::step>,
+  // Drops the job's current item at the next step boundary; idempotent.
+  caf::reacts_to<atom::stop, std::uint64_t>>;
+
+/// The QUEUE runs jobs one at a time, in order.
+using queue_actor = caf::typed_actor<
+  // Queues a job; replies with its id.
+  caf::replies_to<atom::add, job_spec>::with<std::uint64_t>,
+  // Stops one job (the queue goes on); stale or repeated stops are no-ops.
+  caf::reacts_to<atom::stop, std::uint64_t>,
+  // Stops the running job and every pending one.
+  caf::reacts_to<atom::stop_all>,
+  // The exporter finished a job.
+  caf::reacts_to<atom::finished, job_summary>,
+  // The reader could not complete a job (e.g. the flat failed).
+  caf::reacts_to<atom::failed, std::uint64_t, std::string>,
+  // Every job's summary so far.
+  caf::replies_to<atom::list>::with<std::vector<job_summary>>,
+  // Replies once no job is pending or running, with every summary.
+  caf::replies_to<atom::wait>::with<std::vector<job_summary>>>;
+
+} // namespace seg

@@ -1,0 +1,322 @@
+#include "actors/io/acquisition.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <set>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/io/atomic_file.hpp"
+#include "actors/io/io_error.hpp"
+#include "actors/io/python_format.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace seg::io {
+
+namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Absolute and lexically normal, without a trailing separator; symlinks are
+// kept as the user named them.
+fs::path normal_absolute(const fs::path& p) {
+  fs::path a = fs::absolute(p).lexically_normal();
+  if (a.filename().empty() && a.has_relative_path())
+    a = a.parent_path();
+  return a;
+}
+
+void walk(const fs::path& dir, std::vector<fs::path>& found,
+          std::vector<std::string>& problems) {
+  std::error_code ec;
+  if (fs::exists(dir / "metadata.json", ec))
+    found.push_back(dir);
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    problems.push_back(dir.string() + ": cannot list: " + ec.message());
+    return;
+  }
+  std::vector<fs::path> subdirs;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec)
+      break;
+    std::error_code sec;
+    // symlink_status: directory symlinks are not followed, as os.walk.
+    if (fs::is_directory(it->symlink_status(sec)))
+      subdirs.push_back(it->path());
+  }
+  if (ec)
+    problems.push_back(dir.string() + ": cannot list: " + ec.message());
+  for (const auto& sub : subdirs)
+    walk(sub, found, problems);
+}
+
+const char* json_type_name(const ordered_json& v) {
+  return v.type_name();
+}
+
+} // namespace
+
+bool is_frame_name(std::string_view name) {
+  return ends_with(name, "JPG") || ends_with(name, "jpg") || ends_with(name, "JPEG")
+         || ends_with(name, "jpeg");
+}
+
+std::vector<std::string> list_frames(const fs::path& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec)
+    throw io_error(dir, "cannot list: " + ec.message());
+  std::vector<std::string> frames;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec)
+      throw io_error(dir, "cannot list: " + ec.message());
+    std::string name = it->path().filename().string();
+    std::error_code sec;
+    if (is_frame_name(name) && it->is_regular_file(sec))
+      frames.push_back(std::move(name));
+  }
+  if (ec)
+    throw io_error(dir, "cannot list: " + ec.message());
+  std::sort(frames.begin(), frames.end());
+  return frames;
+}
+
+acquisition open_acquisition(const fs::path& dir) {
+  acquisition acq;
+  acq.dir = normal_absolute(dir);
+  std::error_code ec;
+  auto st = fs::status(acq.dir, ec);
+  if (!fs::exists(st))
+    throw io_error(acq.dir, "acquisition folder does not exist");
+  if (!fs::is_directory(st))
+    throw io_error(acq.dir, "acquisition path is not a directory");
+  std::vector<fs::path> parts(acq.dir.begin(), acq.dir.end());
+  // The nearest "img" component strictly above the folder itself.
+  std::size_t img = parts.size();
+  for (std::size_t k = parts.size() - 1; k-- > 0;) {
+    if (parts[k] == "img") {
+      img = k;
+      break;
+    }
+  }
+  if (img == parts.size())
+    throw io_error(acq.dir, "acquisition folder is not under an img/ folder (expected "
+                            "<data root>/img/<date>/<sample>/<acquisition>)");
+  for (std::size_t k = 0; k < img; ++k)
+    acq.data_root /= parts[k];
+  for (std::size_t k = img + 1; k < parts.size(); ++k)
+    acq.rel /= parts[k];
+  acq.frames = list_frames(acq.dir);
+  if (acq.frames.empty())
+    throw io_error(acq.dir, "no frames (file names ending with jpg, JPG, jpeg or JPEG)");
+  return acq;
+}
+
+fs::path objects_dir(const acquisition& acq) {
+  return acq.data_root / "objects" / acq.rel;
+}
+
+fs::path clean_dir(const acquisition& acq) {
+  return acq.data_root / "clean" / acq.rel;
+}
+
+fs::path export_dir(const acquisition& acq) {
+  return acq.data_root / "export" / "ecotaxa";
+}
+
+discovery find_acquisition_dirs(const std::vector<fs::path>& inputs, bool recursive) {
+  discovery out;
+  std::set<fs::path> seen;
+  for (const auto& input : inputs) {
+    const fs::path p = normal_absolute(input);
+    std::error_code ec;
+    auto st = fs::status(p, ec);
+    if (!fs::exists(st)) {
+      out.problems.push_back(input.string() + ": does not exist");
+      continue;
+    }
+    if (!fs::is_directory(st)) {
+      out.problems.push_back(input.string() + ": is not a directory");
+      continue;
+    }
+    std::vector<fs::path> found;
+    if (recursive) {
+      walk(p, found, out.problems);
+      std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
+        return a.native() < b.native();
+      });
+      if (found.empty())
+        out.problems.push_back(input.string()
+                               + ": no acquisition found (no metadata.json at or below it)");
+    } else if (fs::exists(p / "metadata.json", ec)) {
+      found.push_back(p);
+    } else {
+      out.problems.push_back(input.string()
+                             + ": no metadata.json (not an acquisition folder)");
+    }
+    for (auto& f : found)
+      if (seen.insert(f).second)
+        out.dirs.push_back(std::move(f));
+  }
+  return out;
+}
+
+ordered_json read_metadata(const fs::path& file) {
+  const std::string text = read_file(file);
+  ordered_json doc;
+  try {
+    doc = ordered_json::parse(text);
+  } catch (const ordered_json::parse_error& e) {
+    throw io_error(file, std::string("invalid JSON: ") + e.what());
+  }
+  if (!doc.is_object())
+    throw io_error(file, std::string("not a JSON object (found ") + json_type_name(doc)
+                           + ")");
+  std::string missing;
+  for (const char* key : required_metadata_keys) {
+    if (!doc.contains(key))
+      missing += (missing.empty() ? "" : ", ") + std::string(key);
+  }
+  if (!missing.empty())
+    throw io_error(file, "missing required key(s): " + missing);
+  for (const char* key : {"sample_project", "sample_id", "acq_id"}) {
+    if (!doc[key].is_string())
+      throw io_error(file, std::string(key) + " must be a string (found "
+                             + json_type_name(doc[key]) + ")");
+  }
+  const auto& res = doc["acq_camera_resolution"];
+  if (!res.is_string() && !(res.is_array() && res.size() == 2))
+    throw io_error(file, std::string("acq_camera_resolution must be a string or a "
+                                     "[width, height] list (found ")
+                           + res.dump() + ")");
+  return doc;
+}
+
+ordered_json filter_metadata(const ordered_json& metadata) {
+  ordered_json out = ordered_json::object();
+  for (const auto& [key, value] : metadata.items()) {
+    if (starts_with(key, "acq") || starts_with(key, "sample") || starts_with(key, "object")
+        || starts_with(key, "process"))
+      out[key] = value;
+  }
+  auto it = out.find("acq_camera_resolution");
+  if (it != out.end() && it->is_array() && it->size() >= 2)
+    *it = python_str_json((*it)[0]) + "x" + python_str_json((*it)[1]);
+  return out;
+}
+
+pixel_size parse_process_pixel(const ordered_json& metadata) {
+  pixel_size out;
+  auto it = metadata.find("process_pixel");
+  if (it == metadata.end()) {
+    out.reason = "process_pixel is not in metadata.json";
+    return out;
+  }
+  double v = 0;
+  if (it->is_boolean() || !(it->is_number() || it->is_string())) {
+    out.reason = "process_pixel is not a number (" + it->dump() + ")";
+    return out;
+  }
+  if (it->is_number()) {
+    v = it->get<double>();
+  } else {
+    std::string_view s = it->get_ref<const std::string&>();
+    const char* ws = " \t\n\r\f\v";
+    const auto b = s.find_first_not_of(ws);
+    const auto e = s.find_last_not_of(ws);
+    s = b == std::string_view::npos ? std::string_view{} : s.substr(b, e - b + 1);
+    if (!s.empty() && s[0] == '+')
+      s.remove_prefix(1);
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) {
+      out.reason = "process_pixel is not a number (" + it->dump() + ")";
+      return out;
+    }
+  }
+  if (!std::isfinite(v) || v <= 0) {
+    out.reason = "process_pixel must be a finite number > 0 (" + it->dump() + ")";
+    return out;
+  }
+  out.um_per_px = v;
+  return out;
+}
+
+std::string utc_isoformat(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto us = duration_cast<microseconds>(t.time_since_epoch()).count();
+  auto secs = static_cast<std::time_t>(us / 1'000'000);
+  auto frac = us % 1'000'000;
+  if (frac < 0) {
+    frac += 1'000'000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (frac != 0)
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%06lld",
+                  static_cast<long long>(frac));
+  return buf;
+}
+
+std::string utc_isoformat_now() {
+  return utc_isoformat(std::chrono::system_clock::now());
+}
+
+void write_done_marker(const fs::path& acq_dir) {
+  write_file_atomic(acq_dir / "done.txt", utc_isoformat_now());
+}
+
+bool has_done_marker(const fs::path& acq_dir) {
+  std::error_code ec;
+  return fs::exists(acq_dir / "done.txt", ec);
+}
+
+std::string safe_file_component(std::string_view id, std::string_view what) {
+  const fs::path label{std::string(what)};
+  const std::string quoted = python_repr_str(id);
+  if (id.empty())
+    throw io_error(label, "is empty and cannot be used in a file name");
+  if (id.size() > 200)
+    throw io_error(label, quoted.substr(0, 40) + "... is longer than 200 bytes, too long "
+                                                 "for a file name");
+  if (id[0] == '.')
+    throw io_error(label, quoted + " starts with '.', refused in a file name");
+  std::string out(id);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '/' || c == '\\')
+      throw io_error(label, quoted + " contains a path separator, refused in a file name");
+    if (u < 0x20 || u == 0x7F)
+      throw io_error(label, quoted + " contains a control character, refused in a file "
+                                     "name");
+    if (c == ' ')
+      c = '_';
+  }
+  return out;
+}
+
+std::string ecotaxa_zip_name(std::string_view acq_id) {
+  return "ecotaxa_" + safe_file_component(acq_id, "acq_id") + ".zip";
+}
+
+std::string ecotaxa_tsv_name(std::string_view acq_id) {
+  return "ecotaxa_" + safe_file_component(acq_id, "acq_id") + ".tsv";
+}
+
+} // namespace seg::io

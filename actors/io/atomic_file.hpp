@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace seg::io {
+
+/// Writes `bytes` to `target` so that a reader (or a crash) sees either the
+/// old content or the complete new one: the bytes go to a unique temporary
+/// file in the same directory (`.<name>.tmp-<pid>-<counter>`), which is
+/// fsync'ed, renamed over `target`, and the directory is fsync'ed.
+/// The directory must exist. New files get mode 0666 minus the umask.
+/// @throws io_error naming `target` and the system error (e.g. "No space left
+///         on device"); the temporary file is removed first.
+void write_file_atomic(const std::filesystem::path& target, std::string_view bytes);
+
+/// Same, for binary data.
+void write_file_atomic(const std::filesystem::path& target,
+                       const std::vector<std::uint8_t>& bytes);
+
+/// Same, for `size` bytes at `data`.
+void write_file_atomic(const std::filesystem::path& target, const void* data,
+                       std::size_t size);
+
+/// Renames the finished file `temp` over `target` (same directory), then
+/// fsyncs `temp` before and the directory after. For writers that build the
+/// temporary file themselves (zip). `temp` is removed if anything fails.
+/// @throws io_error naming `target`.
+void commit_temp_file(const std::filesystem::path& temp,
+                      const std::filesystem::path& target);
+
+/// A fresh temporary name for `target`, in the same directory:
+/// `.<name>.tmp-<pid>-<counter>` (the name part is shortened to stay within
+/// file-name limits). Nothing is created.
+std::filesystem::path temp_path_for(const std::filesystem::path& target);
+
+/// True if `name` (a file name, no directory) has the form temp_path_for makes.
+bool is_temp_name(std::string_view name);
+
+/// Removes the temporary files left in `dir` (not recursive) by writers that
+/// died. A temporary file whose pid is a live process on this host is kept
+/// unless `include_live_owners` is set — it may be a write in progress.
+/// Pids of other hosts are unknown here: on a shared disk call this only while
+/// holding the output directory's lease.
+/// @return the number of files removed; a missing `dir` removes nothing.
+/// @throws io_error if `dir` cannot be listed or a file cannot be removed.
+std::size_t remove_stale_temp_files(const std::filesystem::path& dir,
+                                    bool include_live_owners = false);
+
+/// The whole content of `file`.
+/// @throws io_error naming `file` if it cannot be opened or read.
+std::string read_file(const std::filesystem::path& file);
+
+} // namespace seg::io

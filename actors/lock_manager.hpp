@@ -1,0 +1,89 @@
+#pragma once
+
+// The lock manager: leases on acquisition folders that exclude other threads,
+// other processes and other hosts sharing the disk.
+//
+// A lease is the file `<folder>/.segflow.lock`, a JSON object
+//   {"token":"<32 hex>","pid":1234,"host":"pi","since":"2025-09-11T16:51:00.618Z",
+//    "expires":"2025-09-11T16:51:30.618Z"}
+// (times in UTC, ISO 8601 with milliseconds). Whoever created the file holds
+// the lease until it removes the file or stops renewing it: a lease whose
+// `expires` has passed, or whose holder is a dead pid on this host, may be
+// taken over by anyone.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/interfaces.hpp"
+#include "messages/lease.hpp"
+
+namespace seg {
+
+/// Name of the lease file inside a locked folder.
+constexpr const char* lease_file_name = ".segflow.lock";
+
+/// Settings of a lock manager.
+struct lock_manager_config {
+  /// How long a lease lasts without renewal; > 0.
+  std::chrono::milliseconds lease_duration{30000};
+  /// How often held leases are renewed; > 0 and < lease_duration.
+  std::chrono::milliseconds renew_interval{10000};
+  /// The host name written into leases; empty = gethostname().
+  std::string host;
+};
+
+/// Returns the first problem of `cfg`, or a default-constructed error.
+caf::error validate(const lock_manager_config& cfg);
+
+/// State of a lock manager actor.
+struct lock_manager_state {
+  /// Settings, with `host` resolved.
+  lock_manager_config cfg;
+  /// Leases this actor holds, by canonical folder path.
+  std::map<std::string, lease> held;
+  /// True while a renew message is scheduled.
+  bool renew_scheduled = false;
+  /// "lock-manager#<actor id>", for log lines.
+  std::string tag = "lock-manager";
+
+  /// Releases every held lease (value-matched, so a lease taken over in the
+  /// meantime is left alone).
+  ~lock_manager_state();
+
+  static inline const char* name = "lock-manager";
+};
+
+/// The lock manager's behaviour.
+///
+/// - acquire(folder): `folder` must exist; its canonical path is the lease
+///   key. Replies with the lease (token, pid, host, since, expires in unix
+///   ms) or fails with `sec::runtime_error` whose context is a string
+///   such as "acquisition /d/img/a is being segmented by pid 812 on pi since
+///   2025-09-11T16:51:00.618Z" (see lock_error_text). A key this actor
+///   already holds is refused the same way.
+/// - release(lease): removes the lease file if its token equals the lease's
+///   token and replies true; otherwise replies false and touches nothing.
+/// - renew: rewrites `expires` of every held lease (sent to itself every
+///   `renew_interval` while it holds leases); a lease whose file is gone or
+///   carries another token is dropped with a warning.
+/// On exit every held lease is released.
+lock_manager_actor::behavior_type
+lock_manager(lock_manager_actor::stateful_pointer<lock_manager_state> self,
+             lock_manager_config cfg);
+
+/// Validates `cfg` and spawns a lock manager. Stop it with send_exit (its
+/// renew timer keeps it alive while it holds leases).
+caf::expected<lock_manager_actor>
+spawn_lock_manager(caf::actor_system& sys, const lock_manager_config& cfg);
+
+/// The text of an error for a user: the string context of an error made by
+/// the lock manager ("acquisition ... is being segmented by ..."), otherwise
+/// caf::to_string(err).
+std::string lock_error_text(const caf::error& err);
+
+} // namespace seg

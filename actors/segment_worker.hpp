@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+#include "actors/interfaces.hpp"
+#include "kernels/features.hpp"
+#include "kernels/mask.hpp"
+#include "kernels/objects.hpp"
+
+namespace seg::shm {
+class image_segment;
+}
+
+namespace seg {
+
+/// The steps of segmenting one frame, one message each.
+enum class frame_step : std::uint8_t { decode, correct, mask, label, features, crops };
+
+struct segment_worker_state {
+  static inline const char* name = "segment-worker";
+  reader_actor reader;
+  exporter_actor exporter;
+  std::optional<work_item> item;         ///< what is being worked on
+  frame_step next = frame_step::decode;
+  std::set<std::uint64_t> stopped_jobs;  ///< jobs whose work is dropped
+  std::chrono::steady_clock::time_point asked;     ///< when the last pull went out
+  std::chrono::steady_clock::time_point step_started;
+  frame_result result;
+  // Intermediates of the current frame.
+  cv::Mat frame;
+  cv::Mat corrected;
+  kernels::mask_result mask;
+  kernels::labelling labelled;
+  std::vector<kernels::region> kept;
+  std::vector<kernels::object_features> features;
+  // The flat field mapped from shared memory, kept while jobs use it.
+  std::string flat_name;
+  std::shared_ptr<shm::image_segment> flat;
+};
+
+/// A segment worker: see segment_worker_actor in interfaces.hpp. It starts
+/// pulling work from `reader` at once and sends frame results to `exporter`,
+/// flat-field results to `reader`.
+segment_worker_actor::behavior_type
+segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
+               reader_actor reader, exporter_actor exporter);
+
+} // namespace seg

@@ -1,0 +1,25 @@
+#include "actors/type_ids.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include "actors/interfaces.hpp"
+
+namespace seg {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<segment_params>("seg::segment_params");
+  cfg.add_message_type<work_item>("seg::work_item");
+  cfg.add_message_type<object_record>("seg::object_record");
+  cfg.add_message_type<step_timings>("seg::step_timings");
+  cfg.add_message_type<frame_result>("seg::frame_result");
+  cfg.add_message_type<job_spec>("seg::job_spec");
+  cfg.add_message_type<job_plan>("seg::job_plan");
+  cfg.add_message_type<job_event>("seg::job_event");
+  cfg.add_message_type<stage_totals>("seg::stage_totals");
+  cfg.add_message_type<job_summary>("seg::job_summary");
+  cfg.add_message_type<lease>("seg::lease");
+  cfg.add_message_type<frame_indices>("seg::frame_indices");
+  cfg.add_message_type<status_sink_actor>("seg::status_sink_actor");
+}
+
+} // namespace seg

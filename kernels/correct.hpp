@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+
+#include <opencv2/core/mat.hpp>
+
+namespace seg::kernels {
+
+/// The reference's flat-field correction (SPEC-planktoscope §2.2) of one frame:
+/// per element c = double(f) / double(g) in float64, pixel (0,0) forced to 0
+/// on all channels, clip to [0, 1.04], v = (c - 0) / (1.04 - 0) * (255 - 0) + 0
+/// (skimage 0.19 rescale_intensity), truncated to uint8; 0/0 -> 0, x/0 -> 255.
+/// @param frame raw CV_8UC3 BGR frame
+/// @param flat CV_8UC3 flat of the same size
+/// @return CV_8UC3 corrected frame of the same size
+cv::Mat correct_frame(const cv::Mat& frame, const cv::Mat& flat);
+
+/// Same as correct_frame, writing into `out` (reallocated only if its size or
+/// type differ), so a worker can reuse one buffer across frames.
+/// @pre out does not alias frame or flat
+void correct_frame(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out);
+
+/// The 256x256 table behind correct_frame: entry (f << 8) | g is the corrected
+/// byte for raw value f over flat value g (without the pixel (0,0) rule).
+/// Computed once, on first use, with the exact float64 expression.
+const std::uint8_t* correction_lut();
+
+} // namespace seg::kernels

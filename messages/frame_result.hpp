@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace seg {
+
+/// One object found in a frame, with its encoded crop.
+struct object_record {
+  std::uint32_t index = 0;           ///< i in the frame, in label order
+  std::vector<double> features;      ///< seg::kernels::object_features, column order
+  std::vector<std::uint8_t> crop_jpeg;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, object_record& x) {
+  return f(x.index, x.features, x.crop_jpeg);
+}
+
+/// Milliseconds a worker spent on each step of one frame.
+struct step_timings {
+  double read_ms = 0;     ///< reading the file (by the reader)
+  double wait_ms = 0;     ///< the worker waiting for this work item
+  double decode_ms = 0;
+  double correct_ms = 0;
+  double mask_ms = 0;
+  double label_ms = 0;
+  double features_ms = 0;
+  double crops_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_timings& x) {
+  return f(x.read_ms, x.wait_ms, x.decode_ms, x.correct_ms, x.mask_ms, x.label_ms, x.features_ms, x.crops_ms);
+}
+
+/// A worker's answer for one frame or one flat-field step.
+struct frame_result {
+  std::uint64_t job_id = 0;
+  std::uint32_t generation = 0;
+  std::uint8_t kind = 0;            ///< the work_kind this answers
+  std::uint32_t index = 0;          ///< frame index or stack slot
+  std::string name;                 ///< frame file name
+  bool ok = true;
+  std::string error;                ///< why the frame failed, naming the file
+  double threshold = 0;             ///< triangle threshold of the frame
+  std::vector<object_record> objects;
+  step_timings timings;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frame_result& x) {
+  return f(x.job_id, x.generation, x.kind, x.index, x.name, x.ok, x.error, x.threshold,
+           x.objects, x.timings);
+}
+
+} // namespace seg

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "messages/segment_params.hpp"
+
+namespace seg {
+
+/// A request to segment one acquisition folder.
+struct job_spec {
+  std::uint64_t id = 0;
+  std::string path;                     ///< acquisition folder
+  bool force = false;                   ///< remove old outputs and start over
+  std::vector<std::string> overrides;   ///< per-job settings, "section.key=value"
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
+  return f(x.id, x.path, x.force, x.overrides);
+}
+
+/// Everything the reader, workers and exporter need to know about a job,
+/// resolved once by the reader from the folder, its metadata and settings.
+struct job_plan {
+  std::uint64_t id = 0;
+  std::string acquisition;              ///< acquisition folder
+  std::string data_root;                ///< folder holding img/
+  std::string rel;                      ///< acquisition path relative to img/
+  std::vector<std::string> frames;      ///< frame file names, sorted
+  std::vector<std::uint32_t> flat_frames; ///< indices of the initial flat's frames
+  std::string metadata_json;            ///< filtered metadata, key order kept
+  std::string sample_project;
+  std::string sample_id;
+  std::string acq_id;
+  std::string profile;                  ///< "default" or "planktoscope"
+  std::string object_ids;               ///< "unique" or "per_frame"
+  std::string process_id;               ///< setting; empty = the run's uuid
+  bool ecotaxa = true;
+  bool force = false;
+  segment_params params;
+  std::vector<std::string> warnings;    ///< e.g. process_pixel missing
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_plan& x) {
+  return f(x.id, x.acquisition, x.data_root, x.rel, x.frames, x.flat_frames,
+           x.metadata_json, x.sample_project, x.sample_id, x.acq_id, x.profile,
+           x.object_ids, x.process_id, x.ecotaxa, x.force, x.params, x.warnings);
+}
+
+/// States a job goes through.
+enum class job_state : std::uint8_t {
+  pending = 0,
+  running = 1,
+  done = 2,
+  failed = 3,
+  interrupted = 4,
+};
+
+/// What happened, for the status hub's subscribers.
+enum class event_kind : std::uint8_t {
+  job_started = 0,
+  flat_ready = 1,
+  frame_done = 2,
+  frame_failed = 3,
+  job_finished = 4, ///< see state: done, failed or interrupted
+};
+
+/// One status event.
+struct job_event {
+  std::uint8_t kind = 0;                ///< an event_kind
+  std::uint64_t job_id = 0;
+  std::string path;                     ///< acquisition folder
+  std::uint8_t state = 0;               ///< a job_state
+  std::uint32_t frame_index = 0;
+  std::string frame_name;
+  std::uint32_t frames_total = 0;
+  std::uint32_t frames_done = 0;        ///< committed so far, resumed ones included
+  std::uint32_t objects = 0;            ///< in this frame (frame events) or job
+  double ms = 0;                        ///< frame time or flat time
+  double elapsed_s = 0;                 ///< since the job started
+  std::string message;                  ///< error text
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_event& x) {
+  return f(x.kind, x.job_id, x.path, x.state, x.frame_index, x.frame_name,
+           x.frames_total, x.frames_done, x.objects, x.ms, x.elapsed_s, x.message);
+}
+
+/// Where the time of a job went, summed over frames (milliseconds).
+struct stage_totals {
+  double read_ms = 0;
+  double decode_ms = 0;
+  double correct_ms = 0;
+  double mask_ms = 0;
+  double label_features_ms = 0;
+  double crops_ms = 0;
+  double commit_ms = 0;
+  double export_ms = 0;
+  double flat_ms = 0;
+  double worker_wait_ms = 0;   ///< workers waiting for a task
+  double exporter_wait_ms = 0; ///< exporter waiting for results
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_totals& x) {
+  return f(x.read_ms, x.decode_ms, x.correct_ms, x.mask_ms, x.label_features_ms,
+           x.crops_ms, x.commit_ms, x.export_ms, x.flat_ms, x.worker_wait_ms,
+           x.exporter_wait_ms);
+}
+
+/// The outcome of one job.
+struct job_summary {
+  std::uint64_t id = 0;
+  std::string path;
+  std::uint8_t state = 0;               ///< a job_state
+  std::uint32_t frames_total = 0;
+  std::uint32_t frames_done = 0;        ///< committed, resumed ones included
+  std::uint32_t frames_resumed = 0;     ///< committed by an earlier run
+  std::uint32_t frames_failed = 0;
+  std::uint32_t objects = 0;
+  double seconds = 0;
+  std::string error;                    ///< why the job failed
+  std::vector<std::string> failures;    ///< one line per failed frame
+  std::string zip;                      ///< EcoTaxa archive written
+  std::string objects_dir;              ///< where the crops are
+  stage_totals stages;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_summary& x) {
+  return f(x.id, x.path, x.state, x.frames_total, x.frames_done, x.frames_resumed,
+           x.frames_failed, x.objects, x.seconds, x.error, x.failures, x.zip,
+           x.objects_dir, x.stages);
+}
+
+/// Text name of a job state.
+inline const char* to_string(job_state s) {
+  switch (s) {
+    case job_state::pending: return "pending";
+    case job_state::running: return "running";
+    case job_state::done: return "done";
+    case job_state::failed: return "failed";
+    case job_state::interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+} // namespace seg

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "messages/segment_params.hpp"
+
+namespace seg {
+
+/// What a worker is asked to do next (the reader's answer to a pull).
+enum class work_kind : std::uint8_t {
+  idle = 0,        ///< nothing now: ask again after `retry_ms`
+  flat_decode = 1, ///< decode frame `name` into slot `index` of the stack segment
+  flat_band = 2,   ///< median of rows [row_begin, row_end) of the stack into the flat
+  segment = 3,     ///< segment frame `index` with the flat
+  shutdown = 4,    ///< no more work ever: quit
+};
+
+/// One unit of work handed out by the reader. Pixels never travel: frames
+/// travel as encoded bytes, the flat and the stack as shared-memory names.
+struct work_item {
+  std::uint8_t kind = 0;            ///< a work_kind
+  std::uint64_t job_id = 0;
+  std::uint32_t generation = 0;     ///< flat generation this work belongs to
+  std::uint32_t index = 0;          ///< frame index (segment) or stack slot (flat)
+  std::string name;                 ///< frame file name
+  std::string path;                 ///< frame file path
+  std::vector<std::uint8_t> bytes;  ///< encoded frame, read by the reader
+  std::string stack_segment;        ///< shm segment of the flat's input frames
+  std::string flat_segment;         ///< shm segment of the flat field
+  std::uint32_t stack_count = 0;    ///< frames in the stack
+  std::int32_t row_begin = 0;       ///< flat band rows
+  std::int32_t row_end = 0;
+  std::uint32_t retry_ms = 0;       ///< for idle
+  segment_params params;
+  double read_ms = 0;               ///< time the reader spent reading `bytes`
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, work_item& x) {
+  return f(x.kind, x.job_id, x.generation, x.index, x.name, x.path, x.bytes,
+           x.stack_segment, x.flat_segment, x.stack_count, x.row_begin, x.row_end,
+           x.retry_ms, x.params, x.read_ms);
+}
+
+} // namespace seg

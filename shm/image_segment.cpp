@@ -1,0 +1,171 @@
+#include "shm/image_segment.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace bip = boost::interprocess;
+
+namespace seg::shm {
+
+namespace {
+
+constexpr std::uint64_t magic = 0x73656766'6c6f7731; // "segflow1"
+constexpr std::size_t header_size = 4096;            // keeps pixels page-aligned
+constexpr const char* prefix = "segflow-";
+
+struct header {
+  std::uint64_t magic;
+  std::int64_t owner_pid;
+  std::int32_t rows;
+  std::int32_t cols;
+  std::int32_t type;
+  std::int32_t count;
+};
+
+std::size_t image_bytes(int rows, int cols, int type) {
+  return std::size_t(rows) * std::size_t(cols) * CV_ELEM_SIZE(type);
+}
+
+} // namespace
+
+struct image_segment::impl {
+  bip::shared_memory_object object;
+  bip::mapped_region region;
+  const header* head() const {
+    return static_cast<const header*>(region.get_address());
+  }
+};
+
+std::string segment_name(std::uint64_t job, std::uint32_t generation,
+                         const std::string& what) {
+  return std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(job)
+         + "-" + std::to_string(generation) + "-" + what;
+}
+
+image_segment::image_segment(std::unique_ptr<impl> p, std::string name, bool owner)
+  : impl_(std::move(p)), name_(std::move(name)), owner_(owner) {
+  // nop
+}
+
+image_segment::~image_segment() {
+  impl_.reset();
+  if (owner_)
+    bip::shared_memory_object::remove(name_.c_str());
+}
+
+std::shared_ptr<image_segment> image_segment::create(const std::string& name, int rows,
+                                                     int cols, int type, int count) {
+  if (rows <= 0 || cols <= 0 || count <= 0)
+    throw std::runtime_error("shm segment " + name + ": invalid size");
+  auto p = std::make_unique<impl>();
+  try {
+    bip::permissions perm(0600);
+    p->object = bip::shared_memory_object(bip::create_only, name.c_str(),
+                                          bip::read_write, perm);
+    auto bytes = header_size + image_bytes(rows, cols, type) * std::size_t(count);
+    p->object.truncate(bip::offset_t(bytes));
+    p->region = bip::mapped_region(p->object, bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    bip::shared_memory_object::remove(name.c_str());
+    throw std::runtime_error("shm segment " + name + ": cannot create: " + e.what());
+  }
+  auto* h = static_cast<header*>(p->region.get_address());
+  *h = header{magic, ::getpid(), rows, cols, type, count};
+  return std::shared_ptr<image_segment>(new image_segment(std::move(p), name, true));
+}
+
+std::shared_ptr<image_segment> image_segment::open(const std::string& name,
+                                                   bool writable) {
+  auto p = std::make_unique<impl>();
+  auto mode = writable ? bip::read_write : bip::read_only;
+  try {
+    p->object = bip::shared_memory_object(bip::open_only, name.c_str(), mode);
+    p->region = bip::mapped_region(p->object, mode);
+  } catch (const bip::interprocess_exception& e) {
+    throw std::runtime_error("shm segment " + name + ": cannot open: " + e.what());
+  }
+  if (p->region.get_size() < header_size || p->head()->magic != magic)
+    throw std::runtime_error("shm segment " + name + ": not a segflow segment");
+  auto* h = p->head();
+  if (p->region.get_size()
+      < header_size + image_bytes(h->rows, h->cols, h->type) * std::size_t(h->count))
+    throw std::runtime_error("shm segment " + name + ": truncated");
+  return std::shared_ptr<image_segment>(new image_segment(std::move(p), name, false));
+}
+
+cv::Mat image_segment::image(int i) const {
+  auto* h = impl_->head();
+  CV_Assert(i >= 0 && i < h->count);
+  auto* base = static_cast<std::uint8_t*>(impl_->region.get_address()) + header_size
+               + image_bytes(h->rows, h->cols, h->type) * std::size_t(i);
+  return cv::Mat(h->rows, h->cols, h->type, base);
+}
+
+int image_segment::rows() const {
+  return impl_->head()->rows;
+}
+int image_segment::cols() const {
+  return impl_->head()->cols;
+}
+int image_segment::type() const {
+  return impl_->head()->type;
+}
+int image_segment::count() const {
+  return impl_->head()->count;
+}
+
+const void* image_segment::mapping_begin() const {
+  return impl_->region.get_address();
+}
+
+std::size_t image_segment::mapping_size() const {
+  return impl_->region.get_size();
+}
+
+namespace {
+
+// Removes /dev/shm entries named segflow-<pid>-... for which keep(pid) is false.
+template <class Predicate>
+std::size_t remove_matching(Predicate remove_it) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator("/dev/shm", ec)) {
+    auto name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0)
+      continue;
+    auto rest = name.substr(std::strlen(prefix));
+    auto dash = rest.find('-');
+    if (dash == std::string::npos)
+      continue;
+    long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
+    if (pid <= 0 || !remove_it(pid))
+      continue;
+    if (bip::shared_memory_object::remove(name.c_str()))
+      ++removed;
+  }
+  return removed;
+}
+
+} // namespace
+
+std::size_t sweep_stale_segments() {
+  return remove_matching([](long pid) {
+    return ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+  });
+}
+
+std::size_t remove_own_segments() {
+  auto self = long(::getpid());
+  return remove_matching([self](long pid) { return pid == self; });
+}
+
+} // namespace seg::shm

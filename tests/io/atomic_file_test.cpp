@@ -1,0 +1,111 @@
+#include "actors/io/atomic_file.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "actors/io/io_error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory under the system temp dir, removed afterwards.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    static std::atomic<int> n{0};
+    path = fs::temp_directory_path()
+           / ("segflow-io-atomic-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void touch(const fs::path& p) {
+  std::ofstream(p) << "x";
+}
+
+} // namespace
+
+TEST_CASE("write_file_atomic creates and replaces a file, leaving no temp file", "[io]") {
+  temp_dir d;
+  const fs::path target = d.path / "record.jsonl";
+  seg::io::write_file_atomic(target, std::string_view("first version\n"));
+  CHECK(seg::io::read_file(target) == "first version\n");
+  seg::io::write_file_atomic(target, std::string_view("second"));
+  CHECK(seg::io::read_file(target) == "second");
+  const std::vector<std::uint8_t> bytes{0x00, 0xFF, 0x10};
+  seg::io::write_file_atomic(target, bytes);
+  const std::string back = seg::io::read_file(target);
+  REQUIRE(back.size() == 3);
+  CHECK(static_cast<unsigned char>(back[1]) == 0xFF);
+  seg::io::write_file_atomic(d.path / "empty", std::string_view());
+  CHECK(seg::io::read_file(d.path / "empty").empty());
+  CHECK(names_in(d.path) == std::vector<std::string>{"empty", "record.jsonl"});
+}
+
+TEST_CASE("write_file_atomic names the path when it fails", "[io]") {
+  temp_dir d;
+  const fs::path target = d.path / "no-such-dir" / "out.txt";
+  try {
+    seg::io::write_file_atomic(target, std::string_view("x"));
+    FAIL("no exception");
+  } catch (const seg::io::io_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find(target.string()) != std::string::npos);
+    CHECK(what.find("No such file or directory") != std::string::npos);
+    CHECK(e.file() == target);
+  }
+  CHECK(names_in(d.path).empty());
+}
+
+TEST_CASE("read_file names the file it cannot read", "[io]") {
+  temp_dir d;
+  CHECK_THROWS_WITH(seg::io::read_file(d.path / "missing.json"),
+                    Catch::Contains((d.path / "missing.json").string())
+                      && Catch::Contains("No such file"));
+  CHECK_THROWS_WITH(seg::io::read_file(d.path), Catch::Contains("is a directory"));
+}
+
+TEST_CASE("temp names are recognised and stale ones removed", "[io]") {
+  temp_dir d;
+  const fs::path t = seg::io::temp_path_for(d.path / "ecotaxa_a.zip");
+  CHECK(t.parent_path() == d.path);
+  CHECK(seg::io::is_temp_name(t.filename().string()));
+  CHECK(t.filename().string().rfind(".ecotaxa_a.zip.tmp-" + std::to_string(::getpid()) + "-", 0)
+        == 0);
+  CHECK(seg::io::temp_path_for(d.path / "x") != seg::io::temp_path_for(d.path / "x"));
+  CHECK_FALSE(seg::io::is_temp_name("ecotaxa_a.zip"));
+  CHECK_FALSE(seg::io::is_temp_name(".hidden"));
+  CHECK_FALSE(seg::io::is_temp_name(".a.tmp-12-x"));
+  CHECK_FALSE(seg::io::is_temp_name(".a.tmp--3"));
+
+  // 999999999 is above Linux's largest pid_max (4194304): never alive.
+  touch(d.path / ".frame.jsonl.tmp-999999999-0");
+  touch(d.path / (".mine.jsonl.tmp-" + std::to_string(::getpid()) + "-7"));
+  touch(d.path / "frame.jsonl");
+  CHECK(seg::io::remove_stale_temp_files(d.path) == 1);
+  CHECK(names_in(d.path)
+        == std::vector<std::string>{".mine.jsonl.tmp-" + std::to_string(::getpid()) + "-7",
+                                    "frame.jsonl"});
+  CHECK(seg::io::remove_stale_temp_files(d.path, true) == 1);
+  CHECK(names_in(d.path) == std::vector<std::string>{"frame.jsonl"});
+  CHECK(seg::io::remove_stale_temp_files(d.path / "absent") == 0);
+}

@@ -1,0 +1,95 @@
+#include "kernels/correct.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <catch2/catch.hpp>
+#include <opencv2/core.hpp>
+
+using seg::kernels::correct_frame;
+using seg::kernels::correction_lut;
+
+namespace {
+
+// skimage 0.19 rescale_intensity(f / g, in_range=(0, 1.04), out_range="uint8")
+// written out step by step in float64: clip, (x - imin) / (imax - imin),
+// * (omax - omin) + omin, then numpy's truncating cast (NaN -> 0 on x86).
+int reference_value(int f, int g) {
+  const double c = static_cast<double>(f) / static_cast<double>(g);
+  if (c != c)
+    return 0;
+  double x = c < 0.0 ? 0.0 : c;
+  x = x > 1.04 ? 1.04 : x;
+  const double scaled = (x - 0.0) / (1.04 - 0.0);
+  const double v = scaled * (255.0 - 0.0) + 0.0;
+  return static_cast<int>(std::trunc(v));
+}
+
+} // namespace
+
+TEST_CASE("correction LUT equals the float64 expression for all 65536 pairs",
+          "[kernel][correct]") {
+  const std::uint8_t* lut = correction_lut();
+  int bad = 0;
+  for (int f = 0; f < 256; ++f)
+    for (int g = 0; g < 256; ++g)
+      bad += lut[f << 8 | g] != reference_value(f, g);
+  CHECK(bad == 0);
+}
+
+TEST_CASE("correction special values (SPEC §2.2)", "[kernel][correct]") {
+  const std::uint8_t* lut = correction_lut();
+  auto at = [lut](int f, int g) { return static_cast<int>(lut[f << 8 | g]); };
+  CHECK(at(200, 200) == 245); // ratio 1.0 -> 245.19 -> 245
+  CHECK(at(100, 200) == 122); // 0.5 -> 122.59 -> 122
+  CHECK(at(208, 200) == 255); // 1.04 -> 255
+  CHECK(at(255, 1) == 255);   // far above 1.04, clipped
+  CHECK(at(5, 0) == 255);     // +inf
+  CHECK(at(0, 0) == 0);       // NaN
+  CHECK(at(0, 17) == 0);
+  CHECK(at(26, 51) == 124); // 0.50980... / 1.04 * 255 = 124.999...: truncation keeps 124
+}
+
+TEST_CASE("correct_frame: per-element LUT, pixel (0,0) black, size and type kept",
+          "[kernel][correct]") {
+  cv::Mat big(31, 45, CV_8UC3), big_flat(31, 45, CV_8UC3);
+  cv::randu(big, 0, 256);
+  cv::randu(big_flat, 0, 256);
+  // Non-continuous views exercise the row-pointer path.
+  const cv::Mat frame = big(cv::Rect(2, 3, 40, 25));
+  const cv::Mat flat = big_flat(cv::Rect(1, 4, 40, 25));
+  REQUIRE_FALSE(frame.isContinuous());
+  const cv::Mat out = correct_frame(frame, flat);
+  REQUIRE(out.type() == CV_8UC3);
+  REQUIRE(out.size() == frame.size());
+  CHECK(out.at<cv::Vec3b>(0, 0) == cv::Vec3b(0, 0, 0));
+  int bad = 0;
+  for (int y = 0; y < out.rows; ++y)
+    for (int x = 0; x < out.cols; ++x) {
+      if (x == 0 && y == 0)
+        continue;
+      for (int c = 0; c < 3; ++c)
+        bad += out.at<cv::Vec3b>(y, x)[c] !=
+               reference_value(frame.at<cv::Vec3b>(y, x)[c], flat.at<cv::Vec3b>(y, x)[c]);
+    }
+  CHECK(bad == 0);
+
+  cv::Mat reused(1, 1, CV_8UC1);
+  correct_frame(frame, flat, reused);
+  CHECK(cv::countNonZero(reused.reshape(1) != out.reshape(1)) == 0);
+}
+
+TEST_CASE("correct_frame on a uniform frame over its own flat gives 245 everywhere but (0,0)",
+          "[kernel][correct]") {
+  const cv::Mat frame(20, 30, CV_8UC3, cv::Scalar(180, 200, 220));
+  const cv::Mat out = correct_frame(frame, frame);
+  CHECK(cv::countNonZero(out.reshape(1) == 245) == 20 * 30 * 3 - 3);
+  CHECK(out.at<cv::Vec3b>(0, 0) == cv::Vec3b(0, 0, 0));
+}
+
+TEST_CASE("correct_frame rejects mismatched input", "[kernel][correct]") {
+  const cv::Mat a(4, 4, CV_8UC3, cv::Scalar::all(1));
+  CHECK_THROWS_AS(correct_frame(a, cv::Mat(4, 5, CV_8UC3)), cv::Exception);
+  CHECK_THROWS_AS(correct_frame(a, cv::Mat(4, 4, CV_8UC1)), cv::Exception);
+  CHECK_THROWS_AS(correct_frame(cv::Mat(4, 4, CV_16UC3), cv::Mat(4, 4, CV_16UC3)), cv::Exception);
+}

@@ -1,0 +1,132 @@
+#include "kernels/mask.hpp"
+
+#include <cmath>
+
+#include <catch2/catch.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+using seg::kernels::make_mask;
+using seg::kernels::mask_params;
+
+namespace {
+
+// A corrected-looking frame: background 245, pixel (0,0) black.
+cv::Mat background(cv::Size size, int level = 245) {
+  cv::Mat img(size, CV_8UC3, cv::Scalar::all(level));
+  img.at<cv::Vec3b>(0, 0) = {0, 0, 0};
+  return img;
+}
+
+// Blobs of at least 315 px (ESD >= 20 px, what the size filter keeps), with
+// their area and centroid.
+struct blob {
+  double area;
+  cv::Point2d centroid;
+};
+
+std::vector<blob> objects(const cv::Mat& mask) {
+  cv::Mat labels, s, c;
+  const int n = cv::connectedComponentsWithStats(mask, labels, s, c, 8);
+  std::vector<blob> out;
+  for (int l = 1; l < n; ++l)
+    if (s.at<int>(l, cv::CC_STAT_AREA) >= 315)
+      out.push_back({static_cast<double>(s.at<int>(l, cv::CC_STAT_AREA)),
+                     {c.at<double>(l, 0), c.at<double>(l, 1)}});
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("the 8x8 OpenCV ellipse is asymmetric (SPEC §3.1)", "[kernel][mask]") {
+  const cv::Mat k = cv::getStructuringElement(cv::MORPH_ELLIPSE, {8, 8});
+  const char* rows[8] = {"00001000", "01111111", "01111111", "11111111",
+                         "11111111", "11111111", "01111111", "01111111"};
+  REQUIRE(k.size() == cv::Size(8, 8));
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) {
+      INFO("row " << y << " col " << x);
+      CHECK(static_cast<int>(k.at<std::uint8_t>(y, x)) == (rows[y][x] == '1' ? 1 : 0));
+    }
+  const cv::Mat r = cv::getStructuringElement(cv::MORPH_RECT, {2, 2});
+  CHECK(cv::countNonZero(r) == 4);
+}
+
+TEST_CASE("a dark disc on a bright background gives one blob over the disc",
+          "[kernel][mask]") {
+  cv::Mat img = background({200, 160});
+  cv::circle(img, {90, 70}, 30, cv::Scalar::all(100), cv::FILLED);
+  const auto r = make_mask(img, {}, nullptr);
+  REQUIRE(r.mask.type() == CV_8UC1);
+  REQUIRE(r.mask.size() == img.size());
+  // Histogram {0: 1, 100: disc, 245: rest}: the triangle line from bin 0 to
+  // the peak at 245 is farthest from bin 244, and OpenCV returns that - 1.
+  CHECK(r.threshold == 243);
+  const auto blobs = objects(r.mask);
+  REQUIRE(blobs.size() == 1);
+  CHECK(std::abs(blobs[0].centroid.x - 90) < 1.5);
+  CHECK(std::abs(blobs[0].centroid.y - 70) < 1.5);
+  CHECK(std::abs(blobs[0].area - M_PI * 30 * 30) < 0.06 * M_PI * 30 * 30);
+  CHECK(cv::countNonZero(r.mask != 0 & r.mask != 255) == 0);
+}
+
+TEST_CASE("an all-bright frame has no object", "[kernel][mask]") {
+  const auto with_black = make_mask(background({64, 48}), {}, nullptr);
+  CHECK(with_black.threshold == 243); // only the black pixel is <= t
+  // The erosions' border counts as foreground, so the corner pixel survives
+  // as a speck, which the size filter drops.
+  CHECK(with_black.mask.at<std::uint8_t>(0, 0) == 255);
+  CHECK(cv::countNonZero(with_black.mask) < 315);
+  CHECK(objects(with_black.mask).empty());
+  const cv::Mat uniform(48, 64, CV_8UC3, cv::Scalar::all(245));
+  const auto u = make_mask(uniform, {}, nullptr);
+  CHECK(u.threshold == 244); // bounds 244..246 around the single bin
+  CHECK(cv::countNonZero(u.mask) == 0);
+}
+
+TEST_CASE("an all-dark frame is one object covering the frame", "[kernel][mask]") {
+  const cv::Mat dark(48, 64, CV_8UC3, cv::Scalar::all(0));
+  const auto r = make_mask(dark, {}, nullptr);
+  // Flipped histogram: t = 255 - 254 = 1. Erosions use a +inf border, so the
+  // full mask survives to the frame edge.
+  CHECK(r.threshold == 1);
+  CHECK(cv::countNonZero(r.mask) == 64 * 48);
+}
+
+TEST_CASE("remove_previous_mask keeps per-job state in the caller's Mat", "[kernel][mask]") {
+  cv::Mat a = background({200, 160});
+  cv::circle(a, {50, 50}, 20, cv::Scalar::all(90), cv::FILLED);
+  cv::Mat b = a.clone();
+  cv::circle(b, {140, 120}, 20, cv::Scalar::all(90), cv::FILLED);
+  mask_params p;
+  p.remove_previous_mask = true;
+  cv::Mat prev;
+  CHECK_THROWS_AS(make_mask(a, p, nullptr), cv::Exception);
+
+  // First call: state set to the raw threshold mask, output unchanged.
+  const auto r0 = make_mask(a, p, &prev);
+  CHECK(objects(r0.mask).size() == 1);
+  CHECK(cv::countNonZero(r0.mask != make_mask(a, {}, nullptr).mask) == 0);
+  REQUIRE(prev.size() == a.size());
+  CHECK(prev.at<std::uint8_t>(50, 50) == 255);
+  CHECK(prev.at<std::uint8_t>(0, 0) == 255); // raw step-0 mask: the black pixel is still there
+
+  // Second call: the disc shared with the previous frame is removed.
+  const auto r1 = make_mask(b, p, &prev);
+  const auto blobs = objects(r1.mask);
+  REQUIRE(blobs.size() == 1);
+  CHECK(std::abs(blobs[0].centroid.x - 140) < 1.5);
+  CHECK(r1.mask.at<std::uint8_t>(0, 0) == 0); // the corner speck was in both
+  CHECK(prev.at<std::uint8_t>(120, 140) == 255);
+
+  // Third call with the same frame: everything was already there.
+  CHECK(cv::countNonZero(make_mask(b, p, &prev).mask) == 0);
+
+  // Off: the state is neither read nor written.
+  const cv::Mat before = prev.clone();
+  CHECK(objects(make_mask(b, {}, &prev).mask).size() == 2);
+  CHECK(cv::countNonZero(before != prev) == 0);
+
+  cv::Mat wrong(10, 10, CV_8UC1, cv::Scalar::all(0));
+  CHECK_THROWS_AS(make_mask(b, p, &wrong), cv::Exception);
+}

@@ -1,0 +1,213 @@
+// Single-threaded kernel timings on a real 4056x3040 frame of the composed
+// dev-a acquisition (flat from its first 9 frames, computed once).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "kernels/correct.hpp"
+#include "kernels/flat_field.hpp"
+#include "kernels/mask.hpp"
+#include "kernels/objects.hpp"
+
+namespace fs = std::filesystem;
+using namespace seg::kernels;
+
+namespace {
+
+struct fixture {
+  std::vector<fs::path> frames;
+  std::vector<cv::Mat> flat_frames;
+  cv::Mat flat;
+  fs::path frame_path;
+  std::vector<std::uint8_t> jpeg;
+  cv::Mat raw, corrected, gray, threshold_mask;
+  mask_result mask;
+  labelling labelled;
+  std::vector<region> kept;
+};
+
+fixture& data() {
+  static fixture f = [] {
+    fixture f;
+    const fs::path root = fs::path(SEGFLOW_SHARED_DATA) / "composed" / "dev-a" / "img";
+    fs::path dir;
+    for (const auto& e : fs::recursive_directory_iterator(root))
+      if (e.path().filename() == "metadata.json")
+        dir = e.path().parent_path();
+    if (dir.empty())
+      throw std::runtime_error("dev-a acquisition not found under " + root.string());
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".jpg")
+        f.frames.push_back(e.path());
+    std::sort(f.frames.begin(), f.frames.end());
+    for (auto i : initial_flat_indices(f.frames.size()))
+      f.flat_frames.push_back(cv::imread(f.frames[i].string(), cv::IMREAD_COLOR));
+    f.flat = median_flat(f.flat_frames);
+    // A frame outside the flat's 9.
+    f.frame_path = f.frames.at(std::min<std::size_t>(10, f.frames.size() - 1));
+    std::ifstream in(f.frame_path, std::ios::binary);
+    f.jpeg.assign(std::istreambuf_iterator<char>(in), {});
+    f.raw = cv::imdecode(f.jpeg, cv::IMREAD_COLOR);
+    f.corrected = correct_frame(f.raw, f.flat);
+    cv::cvtColor(f.corrected, f.gray, cv::COLOR_BGR2GRAY);
+    cv::threshold(f.gray, f.threshold_mask, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+    f.mask = make_mask(f.corrected, {}, nullptr);
+    f.labelled = label_regions(f.mask.mask);
+    f.kept = filter_regions(f.labelled.regions, {});
+    return f;
+  }();
+  return f;
+}
+
+void run_frame(const cv::Mat& raw, cv::Mat& corrected, std::size_t& crop_bytes) {
+  const fixture& f = data();
+  correct_frame(raw, f.flat, corrected);
+  const mask_result m = make_mask(corrected, {}, nullptr);
+  const labelling l = label_regions(m.mask);
+  const auto kept = filter_regions(l.regions, {});
+  const auto features = measure_regions(l, kept, corrected);
+  benchmark::DoNotOptimize(features.data());
+  for (const auto& r : kept)
+    crop_bytes += encode_crop_jpeg(corrected, crop_rect(r.bbox, corrected.size())).size();
+}
+
+void decode_imdecode(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(cv::imdecode(data().jpeg, cv::IMREAD_COLOR).data);
+}
+
+void decode_imread(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(cv::imread(data().frame_path.string(), cv::IMREAD_COLOR).data);
+}
+
+void flat_median_9(benchmark::State& s) {
+  cv::Mat flat(data().flat.size(), CV_8UC3);
+  for (auto _ : s) {
+    median_flat_rows(data().flat_frames, 0, flat.rows, flat);
+    benchmark::DoNotOptimize(flat.data);
+  }
+}
+
+void correct(benchmark::State& s) {
+  cv::Mat out;
+  for (auto _ : s) {
+    correct_frame(data().raw, data().flat, out);
+    benchmark::DoNotOptimize(out.data);
+  }
+}
+
+void mask_all(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(make_mask(data().corrected, {}, nullptr).mask.data);
+}
+
+// The steps inside make_mask, each on its real input.
+void mask_gray(benchmark::State& s) {
+  cv::Mat gray;
+  for (auto _ : s)
+    cv::cvtColor(data().corrected, gray, cv::COLOR_BGR2GRAY);
+}
+
+void mask_threshold(benchmark::State& s) {
+  cv::Mat out;
+  for (auto _ : s)
+    benchmark::DoNotOptimize(
+        cv::threshold(data().gray, out, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE));
+}
+
+void mask_erode_rect(benchmark::State& s) {
+  cv::Mat out;
+  const cv::Mat k = cv::getStructuringElement(cv::MORPH_RECT, {2, 2});
+  for (auto _ : s)
+    cv::erode(data().threshold_mask, out, k);
+}
+
+void mask_dilate_ellipse(benchmark::State& s) {
+  cv::Mat out;
+  const cv::Mat k = cv::getStructuringElement(cv::MORPH_ELLIPSE, {8, 8});
+  for (auto _ : s)
+    cv::dilate(data().mask.mask, out, k);
+}
+
+void mask_close_ellipse(benchmark::State& s) {
+  cv::Mat out;
+  const cv::Mat k = cv::getStructuringElement(cv::MORPH_ELLIPSE, {8, 8});
+  for (auto _ : s)
+    cv::morphologyEx(data().mask.mask, out, cv::MORPH_CLOSE, k);
+}
+
+void label_and_filter(benchmark::State& s) {
+  for (auto _ : s) {
+    const labelling l = label_regions(data().mask.mask);
+    benchmark::DoNotOptimize(filter_regions(l.regions, {}).data());
+  }
+  s.counters["regions"] = static_cast<double>(data().labelled.regions.size());
+  s.counters["kept"] = static_cast<double>(data().kept.size());
+}
+
+void measure(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(measure_regions(data().labelled, data().kept, data().corrected).data());
+}
+
+void encode_crops(benchmark::State& s) {
+  std::size_t bytes = 0;
+  for (auto _ : s)
+    for (const auto& r : data().kept)
+      bytes += encode_crop_jpeg(data().corrected, crop_rect(r.bbox, data().corrected.size())).size();
+  benchmark::DoNotOptimize(bytes);
+}
+
+void frame_excluding_decode(benchmark::State& s) {
+  cv::Mat corrected;
+  std::size_t bytes = 0;
+  for (auto _ : s)
+    run_frame(data().raw, corrected, bytes);
+}
+
+void frame_including_decode(benchmark::State& s) {
+  cv::Mat corrected;
+  std::size_t bytes = 0;
+  for (auto _ : s)
+    run_frame(cv::imdecode(data().jpeg, cv::IMREAD_COLOR), corrected, bytes);
+}
+
+} // namespace
+
+BENCHMARK(decode_imdecode)->Unit(benchmark::kMillisecond);
+BENCHMARK(decode_imread)->Unit(benchmark::kMillisecond);
+BENCHMARK(flat_median_9)->Unit(benchmark::kMillisecond);
+BENCHMARK(correct)->Unit(benchmark::kMillisecond);
+BENCHMARK(mask_all)->Unit(benchmark::kMillisecond);
+BENCHMARK(mask_gray)->Unit(benchmark::kMillisecond);
+BENCHMARK(mask_threshold)->Unit(benchmark::kMillisecond);
+BENCHMARK(mask_erode_rect)->Unit(benchmark::kMillisecond);
+BENCHMARK(mask_dilate_ellipse)->Unit(benchmark::kMillisecond);
+BENCHMARK(mask_close_ellipse)->Unit(benchmark::kMillisecond);
+BENCHMARK(label_and_filter)->Unit(benchmark::kMillisecond);
+BENCHMARK(measure)->Unit(benchmark::kMillisecond);
+BENCHMARK(encode_crops)->Unit(benchmark::kMillisecond);
+BENCHMARK(frame_excluding_decode)->Unit(benchmark::kMillisecond);
+BENCHMARK(frame_including_decode)->Unit(benchmark::kMillisecond);
+
+int main(int argc, char** argv) {
+  cv::setNumThreads(1);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  data(); // load outside the timings
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

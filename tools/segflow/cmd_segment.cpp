@@ -1,0 +1,238 @@
+// `segflow segment`: one job per acquisition folder, in one process, then
+// exit. SIGINT/SIGTERM stop the running job cooperatively (exit code 3);
+// running the same command again resumes from the committed frames.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <opencv2/core/utility.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/io/acquisition.hpp"
+#include "actors/lock_manager.hpp"
+#include "actors/queue.hpp"
+#include "actors/status_hub.hpp"
+#include "actors/status_sinks.hpp"
+#include "actors/type_ids.hpp"
+#include "shm/image_segment.hpp"
+#include "tools/segflow/commands.hpp"
+#include "tools/segflow/common.hpp"
+#include "tools/segflow/segment_run.hpp"
+
+namespace seg::cli {
+
+namespace {
+
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
+void print_summary(std::ostream& os, const std::vector<job_summary>& jobs) {
+  os << "\nsummary\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-44s %7s %8s %7s %8s %8s  %s\n", "acquisition",
+                "frames", "objects", "failed", "seconds", "frames/s", "state");
+  os << line;
+  for (auto& j : jobs) {
+    auto path = j.path.size() > 44 ? "..." + j.path.substr(j.path.size() - 41) : j.path;
+    double fps = j.seconds > 0 ? (j.frames_done - j.frames_resumed) / j.seconds : 0;
+    std::snprintf(line, sizeof line, "%-44s %3u/%-3u %8u %7u %8s %8s  %s\n", path.c_str(),
+                  j.frames_done, j.frames_total, j.objects, j.frames_failed,
+                  fixed(j.seconds, 2).c_str(), fixed(fps, 2).c_str(),
+                  to_string(job_state(j.state)));
+    os << line;
+    if (!j.error.empty())
+      os << "    " << j.error << "\n";
+    for (auto& f : j.failures)
+      os << "    failed frame: " << f << "\n";
+    if (!j.objects_dir.empty() && job_state(j.state) == job_state::done)
+      os << "    crops: " << j.objects_dir << "\n";
+    if (!j.zip.empty())
+      os << "    ecotaxa: " << j.zip << "\n";
+  }
+  os << "\nstages (ms, summed over frames)\n";
+  for (auto& j : jobs) {
+    auto& s = j.stages;
+    os << "  job " << j.id << ": read " << fixed(s.read_ms, 1) << ", decode "
+       << fixed(s.decode_ms, 1) << ", correct " << fixed(s.correct_ms, 1) << ", mask "
+       << fixed(s.mask_ms, 1) << ", label+features " << fixed(s.label_features_ms, 1)
+       << ", crops " << fixed(s.crops_ms, 1) << ", commit " << fixed(s.commit_ms, 1)
+       << ", export " << fixed(s.export_ms, 1) << "; workers waited "
+       << fixed(s.worker_wait_ms, 1) << ", exporter waited "
+       << fixed(s.exporter_wait_ms, 1) << "\n";
+  }
+}
+
+} // namespace
+
+int exit_code_of(const std::vector<job_summary>& jobs) {
+  bool interrupted = false;
+  bool failed = false;
+  for (auto& j : jobs) {
+    auto s = job_state(j.state);
+    if (s == job_state::interrupted)
+      interrupted = true;
+    if (s == job_state::failed || j.frames_failed > 0)
+      failed = true;
+  }
+  if (interrupted)
+    return exit_interrupted;
+  return failed ? exit_failed : exit_ok;
+}
+
+int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
+  const auto& settings = req.settings;
+  // Signals are taken by one thread with sigwait, so every other thread
+  // (CAF's included) must block them before it starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (auto n = shm::sweep_stale_segments(); n > 0)
+    spdlog::info("shm_swept segments={}", n);
+  cv::setNumThreads(settings.pipeline.opencv_threads);
+  auto workers = std::uint32_t(
+    config::effective_workers(settings, std::max(1u, std::thread::hardware_concurrency())));
+
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+
+  auto hub = spawn_status_hub(sys);
+  std::vector<caf::actor> sinks;
+  if (req.status_json)
+    sinks.push_back(caf::actor_cast<caf::actor>(spawn_json_sink(sys, hub)));
+  else
+    sinks.push_back(caf::actor_cast<caf::actor>(spawn_progress_sink(sys, hub)));
+  if (req.reference_status)
+    sinks.push_back(caf::actor_cast<caf::actor>(spawn_reference_sink(sys, hub)));
+
+  lock_manager_config lcfg;
+  auto locks = spawn_lock_manager(sys, lcfg);
+  if (!locks) {
+    std::cerr << "error: lock manager: " << sys.render(locks.error()) << "\n";
+    return exit_usage;
+  }
+  queue_config qcfg;
+  qcfg.reader.base = req.sources;
+  qcfg.reader.workers = workers;
+  qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
+  qcfg.workers = workers;
+  auto q = sys.spawn(queue, qcfg, hub, *locks);
+  spdlog::info("segment_started jobs={} workers={} profile={}", req.folders.size(),
+               workers, config::to_string(settings.run_profile));
+
+  caf::scoped_actor self{sys};
+  for (auto& folder : req.folders) {
+    job_spec spec;
+    spec.path = folder;
+    spec.force = req.force;
+    self->request(q, std::chrono::seconds(10), atom::add::value, spec)
+      .receive([](std::uint64_t) {},
+               [&](caf::error& err) {
+                 spdlog::error("queue_add_failed path={} error=\"{}\"", folder,
+                               sys.render(err));
+               });
+  }
+
+  // The signal thread turns SIGINT/SIGTERM into a stop of every job.
+  std::atomic<bool> finished{false};
+  std::atomic<int> caught{0};
+  std::thread signal_thread([&] {
+    timespec tick{0, 50'000'000};
+    while (!finished.load()) {
+      int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        caught = sig;
+        spdlog::warn("signal_received signal={} action=stop", sig == SIGINT ? "INT" : "TERM");
+        caf::anon_send(q, atom::stop_all::value);
+      }
+    }
+  });
+
+  std::vector<job_summary> results;
+  self->request(q, caf::infinite, atom::wait::value)
+    .receive([&](std::vector<job_summary>& all) { results = std::move(all); },
+             [&](caf::error& err) {
+               spdlog::error("queue_failed error=\"{}\"", sys.render(err));
+             });
+  finished = true;
+  signal_thread.join();
+
+  print_summary(req.status_json ? std::cerr : std::cout, results);
+  self->send_exit(q, caf::exit_reason::user_shutdown);
+  self->send_exit(*locks, caf::exit_reason::user_shutdown);
+  self->send_exit(hub, caf::exit_reason::user_shutdown);
+  for (auto& s : sinks)
+    self->send_exit(s, caf::exit_reason::user_shutdown);
+  int rc = exit_code_of(results);
+  if (results.empty())
+    rc = exit_failed;
+  if (out != nullptr)
+    *out = results;
+  return rc;
+}
+
+int run_segment(int argc, char** argv) {
+  settings_options opts;
+  std::int64_t workers = -1;
+  bool force = false;
+  bool recursive = false;
+  bool status_json = false;
+  bool reference_status = false;
+  std::vector<std::string> paths;
+  arg_parser parser(
+    "segflow segment [--workers N] [--profile NAME] [--config FILE] [--force] "
+    "[--recursive] [--status-json] PATH...",
+    "Segments each acquisition folder (metadata.json + frames) into crops under\n"
+    "<root>/objects/<rel>/ and an EcoTaxa archive under <root>/export/ecotaxa/,\n"
+    "one job per folder, then exits. Ctrl-C stops cooperatively; running the\n"
+    "same command again resumes from the committed frames.");
+  opts.declare(parser);
+  parser.option("workers", &workers, "N", "segment workers (default: cores - 1, at least 1)",
+                1, 256);
+  parser.flag("force", &force, "remove earlier outputs and start over");
+  parser.flag("recursive", &recursive, "segment every acquisition folder below each PATH");
+  parser.flag("status-json", &status_json, "status events as JSON lines on stdout");
+  parser.flag("reference-status", &reference_status,
+              "also print the reference segmenter's status strings as JSON lines");
+  parser.positionals(&paths, "PATH", 1);
+  if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
+    return rc < 0 ? exit_ok : rc;
+
+  segment_request req;
+  std::vector<std::pair<std::string, std::string>> extra;
+  if (workers > 0)
+    extra.emplace_back("pipeline.workers", std::to_string(workers));
+  if (!load_settings(opts, req.settings, extra))
+    return exit_usage;
+  req.sources = settings_sources(opts, extra);
+  setup_logging(req.settings);
+
+  std::vector<std::filesystem::path> inputs(paths.begin(), paths.end());
+  auto found = io::find_acquisition_dirs(inputs, recursive);
+  if (!found.problems.empty()) {
+    for (auto& p : found.problems)
+      std::cerr << "error: " << p << "\n";
+    std::cerr << "nothing was segmented: fix the paths above\n";
+    return exit_usage;
+  }
+  for (auto& d : found.dirs)
+    req.folders.push_back(d.string());
+  req.force = force;
+  req.status_json = status_json;
+  req.reference_status = reference_status;
+  return segment_folders(req, nullptr);
+}
+
+} // namespace seg::cli

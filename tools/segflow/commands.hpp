@@ -1,0 +1,20 @@
+#pragma once
+
+namespace seg::cli {
+
+// Each subcommand takes the whole argv; its own arguments start at argv[2].
+// Each returns a process exit code (see exit_code in args.hpp).
+
+/// `segflow synth`: writes a synthetic PlanktoScope-layout acquisition.
+int run_synth(int argc, char** argv);
+
+/// `segflow segment`: segments acquisitions in one process, then exits.
+int run_segment(int argc, char** argv);
+
+/// `segflow demo`: generates a synthetic acquisition and segments it.
+int run_demo(int argc, char** argv);
+
+/// `segflow config`: prints the effective settings or checks a file.
+int run_config(int argc, char** argv);
+
+} // namespace seg::cli

@@ -1,0 +1,105 @@
+#include "tools/segflow/common.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace seg::cli {
+
+namespace {
+
+// One JSON object per line, with the message properly escaped.
+class json_sink : public spdlog::sinks::base_sink<std::mutex> {
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    nlohmann::json line;
+    auto t = std::chrono::duration<double>(msg.time.time_since_epoch()).count();
+    line["time"] = t;
+    line["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
+                                spdlog::level::to_string_view(msg.level).size());
+    line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
+    line["msg"] = std::string(msg.payload.data(), msg.payload.size());
+    std::cerr << line.dump() << '\n';
+  }
+  void flush_() override {
+    std::cerr.flush();
+  }
+};
+
+} // namespace
+
+void settings_options::declare(arg_parser& parser) {
+  parser.option("config", &config_file, "FILE",
+                "settings file (TOML; see config/segflow.toml)");
+  parser.option("profile", &profile, "NAME", "default or planktoscope");
+  parser.repeated("set", &sets, "KEY=VALUE", "override one setting, e.g. "
+                                             "--set pipeline.workers=2");
+  parser.flag("verbose", &verbose, "log more (level debug)");
+  parser.flag("quiet", &quiet, "log only warnings and errors");
+  parser.flag("log-json", &log_json, "log JSON lines on stderr");
+}
+
+config::sources settings_sources(
+  const settings_options& opts,
+  const std::vector<std::pair<std::string, std::string>>& extra) {
+  config::sources src;
+  src.file = opts.config_file;
+  if (src.file.empty())
+    if (const char* env = std::getenv("SEGFLOW_CONFIG"))
+      src.file = env;
+  src.env = config::environment();
+  if (!opts.profile.empty())
+    src.overrides.emplace_back("profile", opts.profile);
+  for (auto& kv : extra)
+    src.overrides.push_back(kv);
+  for (auto& s : opts.sets) {
+    auto eq = s.find('=');
+    if (eq != std::string::npos && eq > 0)
+      src.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  if (opts.verbose)
+    src.overrides.emplace_back("log.level", "debug");
+  if (opts.quiet)
+    src.overrides.emplace_back("log.level", "warn");
+  if (opts.log_json)
+    src.overrides.emplace_back("log.json", "true");
+  return src;
+}
+
+bool load_settings(const settings_options& opts, config::settings& out,
+                   const std::vector<std::pair<std::string, std::string>>& extra) {
+  for (auto& s : opts.sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "error: --set expects KEY=VALUE, got '" << s << "'\n";
+      return false;
+    }
+  }
+  try {
+    out = config::load(settings_sources(opts, extra));
+  } catch (const config::config_error& e) {
+    std::cerr << "error: configuration: " << e.what() << "\n";
+    return false;
+  }
+  return true;
+}
+
+void setup_logging(const config::settings& s) {
+  spdlog::sink_ptr sink;
+  if (s.log.json)
+    sink = std::make_shared<json_sink>();
+  else
+    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("segflow", sink);
+  if (!s.log.json)
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(s.log.level));
+  spdlog::set_default_logger(logger);
+}
+
+} // namespace seg::cli

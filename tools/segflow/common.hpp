@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "tools/segflow/args.hpp"
+
+namespace seg::cli {
+
+/// Options every settings-reading subcommand accepts.
+struct settings_options {
+  std::string config_file;             ///< --config FILE (else SEGFLOW_CONFIG)
+  std::string profile;                 ///< --profile NAME
+  std::vector<std::string> sets;       ///< --set section.key=value
+  bool verbose = false;                ///< -v: log level debug
+  bool quiet = false;                  ///< -q: log level warn
+  bool log_json = false;               ///< --log-json
+
+  /// Declares the options on a parser.
+  void declare(arg_parser& parser);
+};
+
+/// Loads settings from defaults < file < environment < command line. Prints
+/// the problem and returns false on a configuration error.
+bool load_settings(const settings_options& opts, config::settings& out,
+                   const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+/// The sources load_settings reads (for resolving each job's settings
+/// again with its own overrides). Call after load_settings succeeded.
+config::sources settings_sources(const settings_options& opts,
+                                 const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+/// Sets up the process's spdlog logger from the settings.
+void setup_logging(const config::settings& s);
+
+} // namespace seg::cli

@@ -1,0 +1,60 @@
+// segflow: one executable, one subcommand per job (DESIGN.md, command line).
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "tools/segflow/args.hpp"
+#include "tools/segflow/commands.hpp"
+
+namespace {
+
+struct command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const command commands[] = {
+  {"segment", seg::cli::run_segment, "segment acquisitions, one job each, then exit"},
+  {"synth", seg::cli::run_synth, "write a synthetic PlanktoScope-layout acquisition"},
+  {"demo", seg::cli::run_demo, "synthesise a demo acquisition and segment it"},
+  {"config", seg::cli::run_config, "print the effective settings or document the keys"},
+};
+
+void print_help(std::ostream& os) {
+  os << "usage: segflow <command> [options]\n\n"
+        "Segments plankton-imager acquisitions (PlanktoScope layout) into object\n"
+        "crops and EcoTaxa archives.\n\ncommands:\n";
+  for (auto& c : commands) {
+    std::string name = c.name;
+    name.resize(12, ' ');
+    os << "  " << name << c.summary << "\n";
+  }
+  os << "\n`segflow <command> --help` documents each command's options.\n"
+        "Exit codes: 0 all done, 1 some frame or job failed, 2 usage or\n"
+        "configuration error, 3 interrupted.\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(std::cerr);
+    return seg::cli::exit_usage;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help(std::cout);
+    return seg::cli::exit_ok;
+  }
+  if (name == "--version") {
+    std::cout << "segflow " << SEGFLOW_VERSION << "\n";
+    return seg::cli::exit_ok;
+  }
+  for (auto& c : commands)
+    if (name == c.name)
+      return c.run(argc, argv);
+  std::cerr << "error: unknown command '" << name << "'\n\n";
+  print_help(std::cerr);
+  return seg::cli::exit_usage;
+}

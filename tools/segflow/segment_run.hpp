@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "messages/job.hpp"
+
+namespace seg::cli {
+
+/// What `segment` (and `demo`) asks the pipeline to do.
+struct segment_request {
+  config::settings settings;         ///< resolved, for process-wide choices
+  config::sources sources;           ///< to resolve each job's settings again
+  std::vector<std::string> folders;  ///< acquisition folders
+  bool force = false;
+  bool status_json = false;
+  bool reference_status = false;
+};
+
+/// Runs the pipeline on every folder, prints the summary and returns the
+/// exit code; the summaries go to `out` when given.
+int segment_folders(const segment_request& req, std::vector<job_summary>* out);
+
+/// The exit code for a set of job outcomes.
+int exit_code_of(const std::vector<job_summary>& jobs);
+
+} // namespace seg::cli
