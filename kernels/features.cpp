@@ -269,7 +269,7 @@ object_features measure_region(const cv::Mat& region, const cv::Mat& corrected_c
   cv::Mat pad_mat(rows + 2, stride, CV_8UC1, pad);
   cv::floodFill(pad_mat, cv::Point(0, 0), cv::Scalar(outside_bit), nullptr, cv::Scalar(),
                 cv::Scalar(), 8);
-  // Filled pixel <=> pad value has neither the outside flag nor is a pad cell.
+  // A bbox pixel is in skimage's filled_image iff it lacks outside_bit.
 
   // Colours (HSV over the filled mask) and blur (unmasked Laplacian variance).
   cv::Mat hsv;
@@ -316,8 +316,8 @@ object_features measure_region(const cv::Mat& region, const cv::Mat& corrected_c
   const double tc = (trace - mu02) / mu0; // T[1,1]
   const double tb = -mu11 / mu0;          // T[0,1]
   auto ev = eigvalsh_2x2(ta, tb, tc);
-  double lam1 = std::max(std::max(ev[0], ev[1]), 0.0);
-  double lam2 = std::max(std::min(ev[0], ev[1]), 0.0);
+  const double lam1 = std::max(std::max(ev[0], ev[1]), 0.0);
+  const double lam2 = std::max(std::min(ev[0], ev[1]), 0.0);
 
   object_features f;
   f.width = cols;
@@ -339,6 +339,10 @@ object_features measure_region(const cv::Mat& region, const cv::Mat& corrected_c
   f.perim_area_exc = perimeter / f.area_exc;
   f.perim_major = perimeter / f.major;
   f.circex = 4 * pi * f.area_exc / (perimeter * perimeter);
+  // skimage's special case for a == c. With exact moments a tie is exact
+  // here, while skimage's float moments (SIMD pow, BLAS sums) sometimes miss
+  // it and give the opposite sign of +-45 degrees; real objects almost never
+  // tie exactly.
   double orientation;
   if (ta - tc == 0) {
     orientation = tb < 0 ? -pi / 4 : pi / 4;

@@ -1,40 +1,250 @@
 #include "kernels/mask.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
 #include <opencv2/core.hpp>
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace seg::kernels {
+
+namespace {
+
+// A binary image packed 64 pixels per word (bit j of word i = column 64i+j),
+// each row padded by one word on either side so shifted reads stay in bounds.
+struct bitplane {
+  int width = 0;
+  int height = 0;
+  int words = 0;  // data words per row
+  int stride = 0; // words + 2
+  std::vector<std::uint64_t> bits;
+
+  void create(int w, int h) {
+    width = w;
+    height = h;
+    words = (w + 63) / 64;
+    stride = words + 2;
+    bits.assign(static_cast<std::size_t>(stride) * static_cast<std::size_t>(h), 0);
+  }
+  std::uint64_t* row(int y) { return bits.data() + static_cast<std::size_t>(stride) * y + 1; }
+  const std::uint64_t* row(int y) const {
+    return bits.data() + static_cast<std::size_t>(stride) * y + 1;
+  }
+
+  // Sets everything outside the image in each row (pads and the unused high
+  // bits of the last word) to the border value of the next operation.
+  void fill_border(bool one) {
+    const std::uint64_t b = one ? ~std::uint64_t{0} : 0;
+    const int tail = width % 64;
+    const std::uint64_t keep = tail ? (std::uint64_t{1} << tail) - 1 : ~std::uint64_t{0};
+    for (int y = 0; y < height; ++y) {
+      std::uint64_t* r = row(y);
+      r[-1] = b;
+      r[words] = b;
+      r[words - 1] = (r[words - 1] & keep) | (b & ~keep);
+    }
+  }
+};
+
+// One structuring-element row: source row offset dy, column offsets
+// [lo, hi] relative to the anchor (OpenCV's kernels have contiguous rows).
+struct kernel_row {
+  int dy;
+  int lo;
+  int hi;
+};
+
+bool kernel_rows(const cv::Mat& k, std::vector<kernel_row>& rows) {
+  const cv::Point anchor(k.cols / 2, k.rows / 2); // OpenCV's default (-1,-1)
+  rows.clear();
+  for (int y = 0; y < k.rows; ++y) {
+    int first = -1, last = -1;
+    for (int x = 0; x < k.cols; ++x)
+      if (k.at<std::uint8_t>(y, x)) {
+        if (first < 0)
+          first = x;
+        else if (last != x - 1)
+          return false;
+        last = x;
+      }
+    if (first >= 0)
+      rows.push_back({y - anchor.y, first - anchor.x, last - anchor.x});
+  }
+  for (const auto& r : rows)
+    if (r.lo <= -64 || r.hi >= 64)
+      return false;
+  return !rows.empty();
+}
+
+// Bits of row r shifted so that output bit x reads input bit x + d.
+inline std::uint64_t shifted(const std::uint64_t* r, int i, int d) {
+  if (d == 0)
+    return r[i];
+  if (d > 0)
+    return (r[i] >> d) | (r[i + 1] << (64 - d));
+  const int e = -d;
+  return (r[i] << e) | (r[i - 1] >> (64 - e));
+}
+
+// OpenCV erode (is_erode) or dilate with a row-contiguous kernel and the
+// default constant border: outside pixels count as set for erosion and as
+// clear for dilation.
+void morph(bitplane& src, bitplane& dst, const std::vector<kernel_row>& rows, bool is_erode,
+           std::vector<bitplane>& horizontal) {
+  src.fill_border(is_erode);
+  // One horizontally reduced plane per distinct [lo, hi].
+  std::vector<std::pair<int, int>> spans;
+  std::vector<int> span_of(rows.size());
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const std::pair<int, int> s(rows[k].lo, rows[k].hi);
+    auto it = std::find(spans.begin(), spans.end(), s);
+    span_of[k] = static_cast<int>(it - spans.begin());
+    if (it == spans.end())
+      spans.push_back(s);
+  }
+  if (horizontal.size() < spans.size())
+    horizontal.resize(spans.size());
+  for (std::size_t s = 0; s < spans.size(); ++s) {
+    bitplane& h = horizontal[s];
+    if (h.width != src.width || h.height != src.height)
+      h.create(src.width, src.height);
+    const auto [lo, hi] = spans[s];
+    for (int y = 0; y < src.height; ++y) {
+      const std::uint64_t* in = src.row(y);
+      std::uint64_t* out = h.row(y);
+      for (int i = 0; i < src.words; ++i) {
+        std::uint64_t acc = shifted(in, i, lo);
+        for (int d = lo + 1; d <= hi; ++d)
+          acc = is_erode ? acc & shifted(in, i, d) : acc | shifted(in, i, d);
+        out[i] = acc;
+      }
+    }
+  }
+  if (dst.width != src.width || dst.height != src.height)
+    dst.create(src.width, src.height);
+  for (int y = 0; y < src.height; ++y) {
+    std::uint64_t* out = dst.row(y);
+    std::fill(out, out + src.words, is_erode ? ~std::uint64_t{0} : 0);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const int sy = y + rows[k].dy;
+      if (sy < 0 || sy >= src.height)
+        continue; // a border row: neutral for both operations
+      const std::uint64_t* in = horizontal[static_cast<std::size_t>(span_of[k])].row(sy);
+      if (is_erode)
+        for (int i = 0; i < src.words; ++i)
+          out[i] &= in[i];
+      else
+        for (int i = 0; i < src.words; ++i)
+          out[i] |= in[i];
+    }
+  }
+}
+
+void pack(const cv::Mat& mask, bitplane& p) {
+  p.create(mask.cols, mask.rows);
+  for (int y = 0; y < mask.rows; ++y) {
+    const std::uint8_t* m = mask.ptr<std::uint8_t>(y);
+    std::uint64_t* out = p.row(y);
+    int x = 0;
+#if CV_SIMD128
+    for (; x + 64 <= mask.cols; x += 64) {
+      std::uint64_t w = 0;
+      for (int k = 0; k < 4; ++k) {
+        const cv::v_uint8x16 v = cv::v_load(m + x + 16 * k) != cv::v_setzero_u8();
+        w |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(cv::v_signmask(v))) << (16 * k);
+      }
+      out[x / 64] = w;
+    }
+#endif
+    for (; x < mask.cols; ++x)
+      if (m[x])
+        out[x / 64] |= std::uint64_t{1} << (x % 64);
+  }
+}
+
+void unpack(const bitplane& p, cv::Mat& mask) {
+  mask.create(p.height, p.width, CV_8UC1);
+  for (int y = 0; y < p.height; ++y) {
+    const std::uint64_t* in = p.row(y);
+    std::uint8_t* m = mask.ptr<std::uint8_t>(y);
+    for (int i = 0; i < p.words; ++i) {
+      const int x0 = 64 * i;
+      const int n = std::min(64, p.width - x0);
+      const std::uint64_t w = in[i];
+      if (w == 0) {
+        std::memset(m + x0, 0, static_cast<std::size_t>(n));
+      } else if (w == ~std::uint64_t{0}) {
+        std::memset(m + x0, 255, static_cast<std::size_t>(n));
+      } else {
+        for (int j = 0; j < n; ++j)
+          m[x0 + j] = (w >> j & 1) ? 255 : 0;
+      }
+    }
+  }
+}
+
+struct scratch {
+  cv::Mat gray, step0, current, both;
+  bitplane a, b;
+  std::vector<bitplane> horizontal;
+  std::vector<kernel_row> rect_rows, ellipse_rows;
+};
+
+scratch& tls_scratch() {
+  // Reused per thread: full-frame buffers would otherwise be page-faulted in
+  // on every frame.
+  thread_local scratch s;
+  return s;
+}
+
+} // namespace
 
 mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
                       cv::Mat* previous_threshold_mask) {
   CV_Assert(corrected.type() == CV_8UC3 && !corrected.empty());
   CV_Assert(p.erode_size >= 1 && p.ellipse_size >= 1);
   CV_Assert(!p.remove_previous_mask || previous_threshold_mask != nullptr);
+  scratch& s = tls_scratch();
   mask_result r;
-  cv::Mat gray, a, b;
-  cv::cvtColor(corrected, gray, cv::COLOR_BGR2GRAY);
+  cv::cvtColor(corrected, s.gray, cv::COLOR_BGR2GRAY);
   // The 127 is ignored: THRESH_TRIANGLE computes t from the histogram.
-  r.threshold = cv::threshold(gray, a, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+  r.threshold =
+      cv::threshold(s.gray, s.step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
   if (p.remove_previous_mask) {
     cv::Mat& prev = *previous_threshold_mask;
     if (prev.empty()) {
-      prev = a.clone();
+      prev = s.step0.clone();
     } else {
-      CV_Assert(prev.size() == a.size() && prev.type() == CV_8UC1);
-      cv::Mat current = a.clone();
-      cv::Mat both;
-      cv::bitwise_and(a, prev, both);
-      cv::subtract(a, both, a);
-      prev = current;
+      CV_Assert(prev.size() == s.step0.size() && prev.type() == CV_8UC1);
+      s.step0.copyTo(s.current);
+      cv::bitwise_and(s.step0, prev, s.both);
+      cv::subtract(s.step0, s.both, s.step0);
+      s.current.copyTo(prev);
     }
   }
   const cv::Mat rect = cv::getStructuringElement(cv::MORPH_RECT, {p.erode_size, p.erode_size});
   const cv::Mat ellipse =
       cv::getStructuringElement(cv::MORPH_ELLIPSE, {p.ellipse_size, p.ellipse_size});
-  cv::erode(a, b, rect);
-  cv::dilate(b, a, ellipse);
-  cv::morphologyEx(a, b, cv::MORPH_CLOSE, ellipse);
-  cv::erode(b, r.mask, ellipse);
+  const bool bitset = p.morphology == morphology_impl::bitset &&
+                      kernel_rows(rect, s.rect_rows) && kernel_rows(ellipse, s.ellipse_rows);
+  if (bitset) {
+    pack(s.step0, s.a);
+    morph(s.a, s.b, s.rect_rows, true, s.horizontal);
+    morph(s.b, s.a, s.ellipse_rows, false, s.horizontal);
+    morph(s.a, s.b, s.ellipse_rows, false, s.horizontal); // close = dilate, then erode
+    morph(s.b, s.a, s.ellipse_rows, true, s.horizontal);
+    morph(s.a, s.b, s.ellipse_rows, true, s.horizontal);
+    unpack(s.b, r.mask);
+  } else {
+    cv::Mat a, b;
+    cv::erode(s.step0, a, rect);
+    cv::dilate(a, b, ellipse);
+    cv::morphologyEx(b, a, cv::MORPH_CLOSE, ellipse);
+    cv::erode(a, r.mask, ellipse);
+  }
   return r;
 }
 

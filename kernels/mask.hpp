@@ -1,8 +1,16 @@
 #pragma once
 
+#include <cstdint>
+
 #include <opencv2/core/mat.hpp>
 
 namespace seg::kernels {
+
+/// How make_mask runs its erode/dilate/close steps. Both give the same bytes.
+enum class morphology_impl : std::uint8_t {
+  bitset, ///< 64 pixels per word, ~10x faster than OpenCV on 0/255 masks
+  opencv, ///< cv::erode / cv::dilate / cv::morphologyEx, as the reference calls them
+};
 
 /// Parameters of the reference's mask pipeline (SPEC-planktoscope §3.1).
 struct mask_params {
@@ -11,6 +19,9 @@ struct mask_params {
   /// Subtract the previous frame's raw threshold mask (step 1 of §3.1, §3.2);
   /// the state lives in the caller's per-job `previous_threshold_mask`.
   bool remove_previous_mask = false;
+  /// Implementation of steps 2-5; the bitset one reproduces OpenCV's default
+  /// anchors and constant borders bit for bit (tested against OpenCV).
+  morphology_impl morphology = morphology_impl::bitset;
 };
 
 /// Output of make_mask.
@@ -22,7 +33,8 @@ struct mask_result {
 /// The reference's mask (SPEC §3.1): 8-bit BGR2GRAY; triangle threshold t,
 /// mask = 255 where gray <= t; optionally remove_previous_mask; then erode
 /// (rect erode_size^2), dilate, close and erode (ellipse ellipse_size^2), all
-/// with OpenCV's default anchors and borders.
+/// with OpenCV's default anchors and borders. Thread-safe: the full-frame
+/// scratch buffers it reuses are per thread.
 /// @param corrected CV_8UC3 corrected frame
 /// @param previous_threshold_mask per-job state for remove_previous_mask
 ///        (ignored when it is off, must be non-null when it is on): if empty,

@@ -21,7 +21,9 @@ namespace {
 std::atomic<std::uint64_t> temp_counter{0};
 
 std::string errno_text(int err) {
-  return std::strerror(err);
+  char buf[256];
+  // GNU strerror_r: thread-safe, returns the message (maybe not in buf).
+  return ::strerror_r(err, buf, sizeof buf);
 }
 
 // Closes on scope exit unless released; close errors are reported by the

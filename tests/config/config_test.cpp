@@ -6,6 +6,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace seg::config;

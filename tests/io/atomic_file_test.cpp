@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -74,6 +76,33 @@ TEST_CASE("write_file_atomic names the path when it fails", "[io]") {
     CHECK(e.file() == target);
   }
   CHECK(names_in(d.path).empty());
+}
+
+TEST_CASE("a failed write keeps the old content and removes its temp file", "[io]") {
+  temp_dir d;
+  const fs::path target = d.path / "big.bin";
+  seg::io::write_file_atomic(target, std::string_view("old"));
+  // A file-size limit makes write() fail (EFBIG) the way a full disk
+  // (ENOSPC) does, without needing a small file system.
+  struct sigaction ignore {}, previous {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGXFSZ, &ignore, &previous);
+  rlimit old_limit{};
+  ::getrlimit(RLIMIT_FSIZE, &old_limit);
+  rlimit small = old_limit;
+  small.rlim_cur = 1000;
+  ::setrlimit(RLIMIT_FSIZE, &small);
+  std::string what;
+  try {
+    seg::io::write_file_atomic(target, std::string(5000, 'x'));
+  } catch (const seg::io::io_error& e) {
+    what = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::sigaction(SIGXFSZ, &previous, nullptr);
+  CHECK_THAT(what, Catch::Contains(target.string()) && Catch::Contains("File too large"));
+  CHECK(seg::io::read_file(target) == "old");
+  CHECK(names_in(d.path) == std::vector<std::string>{"big.bin"});
 }
 
 TEST_CASE("read_file names the file it cannot read", "[io]") {

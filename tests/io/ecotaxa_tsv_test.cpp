@@ -171,7 +171,7 @@ TEST_CASE("TSV is byte-identical to the reference (dev-a)", "[io]") {
 TEST_CASE("object columns are in the order of the real santa-cruz export", "[io]") {
   // The santa-cruz TSV (reference v2024.0.0-beta.1) predates the blur column.
   const fs::path scw = fs::path(SEGFLOW_SHARED_DATA) / "santa-cruz-wharf-planktoscope"
-                       / "Santa-cruz-wharf_20260304" / "Santa-cruz-wharf_20260304_WW"
+                       / "Santa-cruz-wharf_20260304_WW"
                        / "ecotaxa_export.tsv";
   const std::string real = seg::io::read_file(scw);
   const auto real_header = split(real.substr(0, real.find('\n')), '\t');

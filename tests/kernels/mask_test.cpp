@@ -1,6 +1,7 @@
 #include "kernels/mask.hpp"
 
 #include <cmath>
+#include <random>
 
 #include <catch2/catch.hpp>
 #include <opencv2/core.hpp>
@@ -129,4 +130,68 @@ TEST_CASE("remove_previous_mask keeps per-job state in the caller's Mat", "[kern
 
   cv::Mat wrong(10, 10, CV_8UC1, cv::Scalar::all(0));
   CHECK_THROWS_AS(make_mask(b, p, &wrong), cv::Exception);
+}
+
+namespace {
+
+// The reference's steps 2-5, exactly as operations.py calls OpenCV.
+cv::Mat opencv_chain(const cv::Mat& step0, int erode_size, int ellipse_size) {
+  const cv::Mat rect = cv::getStructuringElement(cv::MORPH_RECT, {erode_size, erode_size});
+  const cv::Mat ellipse = cv::getStructuringElement(cv::MORPH_ELLIPSE, {ellipse_size, ellipse_size});
+  cv::Mat a, b, c, d;
+  cv::erode(step0, a, rect);
+  cv::dilate(a, b, ellipse);
+  cv::morphologyEx(b, c, cv::MORPH_CLOSE, ellipse);
+  cv::erode(c, d, ellipse);
+  return d;
+}
+
+// A corrected-looking BGR frame whose threshold mask is `dark` (gray 60 on
+// 245), so make_mask's step 0 reproduces it.
+cv::Mat frame_with_mask(const cv::Mat& dark) {
+  cv::Mat img(dark.size(), CV_8UC3, cv::Scalar::all(245));
+  img.setTo(cv::Scalar::all(60), dark);
+  return img;
+}
+
+} // namespace
+
+TEST_CASE("bitset morphology equals OpenCV's erode/dilate/close/erode chain",
+          "[kernel][mask]") {
+  std::mt19937 rng(99);
+  const cv::Size sizes[] = {{1, 1}, {3, 2}, {63, 9}, {64, 17}, {65, 30}, {130, 70}, {257, 129}};
+  const std::pair<int, int> kernels[] = {{2, 8}, {1, 1}, {3, 5}, {2, 9}, {4, 15}};
+  int cases = 0;
+  for (const auto& size : sizes)
+    for (const auto& [erode_size, ellipse_size] : kernels)
+      for (int density : {2, 20, 50, 80, 98}) {
+        cv::Mat noise(size, CV_8UC1);
+        cv::randu(noise, 0, 100);
+        cv::Mat dark = noise < density;
+        // Blobs as well as specks, some touching the borders.
+        for (int k = 0; k < 3; ++k)
+          cv::circle(dark, {static_cast<int>(rng() % (size.width + 1)), static_cast<int>(rng() % (size.height + 1))},
+                     static_cast<int>(rng() % 12), 255, cv::FILLED);
+        const cv::Mat img = frame_with_mask(dark);
+        mask_params p;
+        p.erode_size = erode_size;
+        p.ellipse_size = ellipse_size;
+        const auto fast = make_mask(img, p, nullptr);
+        p.morphology = seg::kernels::morphology_impl::opencv;
+        const auto slow = make_mask(img, p, nullptr);
+        cv::Mat gray, step0;
+        cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+        const double t =
+            cv::threshold(gray, step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+        const cv::Mat want = opencv_chain(step0, erode_size, ellipse_size);
+        INFO("size " << size << " kernels " << erode_size << "/" << ellipse_size << " density "
+                     << density);
+        CHECK(fast.threshold == t);
+        CHECK(slow.threshold == t);
+        REQUIRE(fast.mask.size() == size);
+        CHECK(cv::countNonZero(fast.mask != want) == 0);
+        CHECK(cv::countNonZero(slow.mask != want) == 0);
+        ++cases;
+      }
+  CHECK(cases == 7 * 5 * 5);
 }

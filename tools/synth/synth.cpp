@@ -5,10 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
-#include <numeric>
 #include <optional>
-#include <sstream>
 #include <system_error>
 
 #include <unistd.h>
@@ -638,7 +635,7 @@ patch render_crop(const crop_item& c, int flip, int x, int y, int w, int h) {
   cv::Mat3f ratio;
   cv::Mat1b mask;
   if (flip == 0) {
-    ratio = c.ratio.clone();
+    ratio = c.ratio; // shared, read only
     mask = c.mask;
   } else {
     const int code = flip == 1 ? 1 : flip == 2 ? 0 : -1;
@@ -656,6 +653,7 @@ patch render_crop(const crop_item& c, int flip, int x, int y, int w, int h) {
   p.truth.kind = "crop";
   p.truth.crop = c.name;
   p.truth.flip = flips[flip];
+  p.truth.paste_rect = p.window;
   fill_stats(p.truth, p.window, mask, w, h, opacity_sum);
   return p;
 }
@@ -803,7 +801,8 @@ cv::Mat3b synth_generator::frame(int index, synth_frame_truth* truth) const {
     std::optional<patch> placed;
     if (impl_->crops) {
       const auto& pool = *impl_->crops;
-      const auto& c = pool[static_cast<std::size_t>(r.integer(0, pool.size() - 1))];
+      const auto& c
+        = pool[static_cast<std::size_t>(r.integer(0, static_cast<std::int64_t>(pool.size()) - 1))];
       const int flip = static_cast<int>(r.integer(0, 3));
       for (int t = 0; t < place_tries && !placed; ++t) {
         auto pos = draw_position(r, c.ratio.cols, c.ratio.rows, w, h);
@@ -1146,6 +1145,7 @@ json object_json(const synth_object& t) {
   if (t.kind == "crop") {
     j["crop"] = t.crop;
     j["flip"] = t.flip;
+    j["paste_rect"] = rect_json(t.paste_rect);
   }
   return j;
 }

@@ -69,6 +69,7 @@ struct synth_object {
   double opacity = 0;   ///< mean 1 - transmission over the object pixels
   std::string crop;     ///< kind "crop": crop file name
   std::string flip;     ///< kind "crop": "none", "h", "v" or "hv"
+  cv::Rect paste_rect;  ///< kind "crop": the pasted crop rectangle (may leave the frame)
 };
 
 /// Ground truth of one rendered frame.
@@ -154,7 +155,8 @@ struct synth_result {
 ///   %Y-%m-%d_%H-%M-%S-%f.jpg (UTC-like, ~2 s apart, start time from the
 ///   seed), integrity.check (upstream format) and metadata.json (the
 ///   imager's keys, 4-space indent), metadata.json last;
-/// - ground_truth.json (options, illumination, per-frame objects, faults).
+/// - ground_truth.json (options, illumination, per-frame objects, faults);
+///   it describes the last acquisition written into `opts.out`.
 /// Every file is written to a hidden temporary name in its folder and then
 /// renamed. If the acquisition folder already has .jpg files, they are
 /// overwritten (byte-identically) when out/ground_truth.json records the same

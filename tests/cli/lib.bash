@@ -1,0 +1,63 @@
+# Shared helpers of the command-line tests. Each test script is run by ctest
+# as: bash SCRIPT SEGFLOW SHARED_DATA TOOLS_DIR
+set -euo pipefail
+SEGFLOW="$1"
+SHARED="$2"
+TOOLS="$3"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/segflow-test.XXXXXX")"
+CHILDREN=()
+cleanup() {
+  for pid in "${CHILDREN[@]:-}"; do
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect_rc WANT CMD...: runs CMD, fails unless its exit code is WANT.
+expect_rc() {
+  local want="$1"
+  shift
+  set +e
+  "$@"
+  local rc=$?
+  set -e
+  [ "$rc" -eq "$want" ] || fail "expected exit code $want, got $rc: $*"
+}
+
+# copy_acquisition SET DEST: copies a shared composed data root (img/ only)
+# to DEST so outputs can be written beside it; prints the acquisition path.
+copy_acquisition() {
+  local set="$1" dest="$2"
+  mkdir -p "$dest"
+  cp -r "$SHARED/composed/$set/img" "$dest/"
+  find "$dest/img" -name metadata.json -printf '%h\n' | head -1
+}
+
+# synth_acquisition DEST ARGS...: prints the acquisition path.
+synth_acquisition() {
+  local dest="$1"
+  shift
+  "$SEGFLOW" synth --out "$dest" "$@" | sed -n 's/^acquisition: //p'
+}
+
+# tsv_of ROOT: the single EcoTaxa TSV under ROOT/objects.
+tsv_of() {
+  find "$1/objects" -name 'ecotaxa_*.tsv' | head -1
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+wait_for() {
+  local limit="$1"
+  shift
+  local end=$((SECONDS + limit))
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
