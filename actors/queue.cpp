@@ -284,4 +284,9 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
   };
 }
 
+queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,
+                        status_hub_actor hub, lock_manager_actor locks) {
+  return sys.spawn(queue, cfg, std::move(hub), std::move(locks));
+}
+
 } // namespace seg

@@ -47,4 +47,8 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
                                  queue_config cfg, status_hub_actor hub,
                                  lock_manager_actor locks);
 
+/// Spawns the queue (and with it the pipeline).
+queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,
+                        status_hub_actor hub, lock_manager_actor locks);
+
 } // namespace seg

@@ -32,7 +32,7 @@ struct progress_counts {
 /// '\n': "<label> <done>/<total> frames, <r.r> frames/s, ETA <n>s, objects <k>".
 /// The rate counts frames done in this run (ev.frames_done -
 /// c.frames_before) over ev.elapsed_s; rate and ETA read "--" until both are
-/// positive. The ETA is rounded up to whole seconds.
+/// positive. The ETA is rounded up to whole seconds; <k> is c.objects.
 std::string format_progress_line(const job_event& ev, const progress_counts& c);
 
 /// The line, without '\n', a terminal shows for the events other than

@@ -34,7 +34,9 @@ struct progress_sink_config {
 
 /// State of the terminal progress sink.
 struct progress_sink_state {
+  /// Settings as given.
   progress_sink_config cfg;
+  /// Whether `cfg.out` is treated as a terminal.
   bool tty = false;
   /// True while a '\r' progress line is on screen without its '\n'.
   bool line_open = false;

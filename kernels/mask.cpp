@@ -79,14 +79,107 @@ bool kernel_rows(const cv::Mat& k, std::vector<kernel_row>& rows) {
   return !rows.empty();
 }
 
-// Bits of row r shifted so that output bit x reads input bit x + d.
-inline std::uint64_t shifted(const std::uint64_t* r, int i, int d) {
-  if (d == 0)
-    return r[i];
-  if (d > 0)
-    return (r[i] >> d) | (r[i + 1] << (64 - d));
-  const int e = -d;
-  return (r[i] << e) | (r[i - 1] >> (64 - e));
+// out[i] = (out[i] op) bits of `in` shifted so that output bit x reads input
+// bit x + d, for the data words i of one row; d fixed per call so the loop
+// has no branches.
+template <bool Erode, bool Init>
+void shift_into(const std::uint64_t* in, std::uint64_t* out, int words, int d) {
+  auto put = [out](int i, std::uint64_t v) {
+    if (Init)
+      out[i] = v;
+    else if (Erode)
+      out[i] &= v;
+    else
+      out[i] |= v;
+  };
+  if (d == 0) {
+    for (int i = 0; i < words; ++i)
+      put(i, in[i]);
+  } else if (d > 0) {
+    const int e = 64 - d;
+    for (int i = 0; i < words; ++i)
+      put(i, (in[i] >> d) | (in[i + 1] << e));
+  } else {
+    const int l = -d, e = 64 + d;
+    for (int i = 0; i < words; ++i)
+      put(i, (in[i] << l) | (in[i - 1] >> e));
+  }
+}
+
+template <bool Erode>
+void combine(const std::uint64_t* in, std::uint64_t* out, int words) {
+  for (int i = 0; i < words; ++i)
+    out[i] = Erode ? out[i] & in[i] : out[i] | in[i];
+}
+
+template <bool Erode>
+void morph_impl(bitplane& src, bitplane& dst, const std::vector<kernel_row>& rows,
+                std::vector<bitplane>& horizontal) {
+  src.fill_border(Erode);
+  // One horizontally reduced plane per distinct [lo, hi], built in order of
+  // length, each from the largest earlier span it contains; [0, 0] is src.
+  struct span {
+    int lo, hi, base;
+  };
+  std::vector<span> spans;
+  for (const auto& r : rows)
+    if (std::none_of(spans.begin(), spans.end(),
+                     [&](const span& s) { return s.lo == r.lo && s.hi == r.hi; }))
+      spans.push_back({r.lo, r.hi, -1});
+  std::sort(spans.begin(), spans.end(),
+            [](const span& a, const span& b) { return a.hi - a.lo < b.hi - b.lo; });
+  for (std::size_t s = 0; s < spans.size(); ++s)
+    for (std::size_t t = 0; t < s; ++t)
+      if (spans[t].lo >= spans[s].lo && spans[t].hi <= spans[s].hi &&
+          (spans[s].base < 0 || spans[t].hi - spans[t].lo >
+                                    spans[static_cast<std::size_t>(spans[s].base)].hi -
+                                        spans[static_cast<std::size_t>(spans[s].base)].lo))
+        spans[s].base = static_cast<int>(t);
+  if (horizontal.size() < spans.size())
+    horizontal.resize(spans.size());
+  std::vector<const bitplane*> plane(spans.size(), &src);
+  for (std::size_t s = 0; s < spans.size(); ++s) {
+    const span& sp = spans[s];
+    if (sp.lo == 0 && sp.hi == 0)
+      continue;
+    bitplane& h = horizontal[s];
+    if (h.width != src.width || h.height != src.height)
+      h.create(src.width, src.height);
+    plane[s] = &h;
+    for (int y = 0; y < src.height; ++y) {
+      const std::uint64_t* in = src.row(y);
+      std::uint64_t* out = h.row(y);
+      int lo = sp.lo, hi = sp.hi;
+      if (sp.base >= 0) {
+        const span& b = spans[static_cast<std::size_t>(sp.base)];
+        std::copy(plane[static_cast<std::size_t>(sp.base)]->row(y),
+                  plane[static_cast<std::size_t>(sp.base)]->row(y) + src.words, out);
+        for (int d = lo; d < b.lo; ++d)
+          shift_into<Erode, false>(in, out, src.words, d);
+        lo = b.hi + 1;
+      } else {
+        shift_into<Erode, true>(in, out, src.words, lo++);
+      }
+      for (int d = lo; d <= hi; ++d)
+        shift_into<Erode, false>(in, out, src.words, d);
+    }
+  }
+  if (dst.width != src.width || dst.height != src.height)
+    dst.create(src.width, src.height);
+  for (int y = 0; y < src.height; ++y) {
+    std::uint64_t* out = dst.row(y);
+    std::fill(out, out + src.words, Erode ? ~std::uint64_t{0} : 0);
+    for (const auto& r : rows) {
+      const int sy = y + r.dy;
+      if (sy < 0 || sy >= src.height)
+        continue; // a border row: neutral for both operations
+      const auto s = static_cast<std::size_t>(
+          std::find_if(spans.begin(), spans.end(),
+                       [&](const span& x) { return x.lo == r.lo && x.hi == r.hi; }) -
+          spans.begin());
+      combine<Erode>(plane[s]->row(sy), out, src.words);
+    }
+  }
 }
 
 // OpenCV erode (is_erode) or dilate with a row-contiguous kernel and the
@@ -94,53 +187,10 @@ inline std::uint64_t shifted(const std::uint64_t* r, int i, int d) {
 // clear for dilation.
 void morph(bitplane& src, bitplane& dst, const std::vector<kernel_row>& rows, bool is_erode,
            std::vector<bitplane>& horizontal) {
-  src.fill_border(is_erode);
-  // One horizontally reduced plane per distinct [lo, hi].
-  std::vector<std::pair<int, int>> spans;
-  std::vector<int> span_of(rows.size());
-  for (std::size_t k = 0; k < rows.size(); ++k) {
-    const std::pair<int, int> s(rows[k].lo, rows[k].hi);
-    auto it = std::find(spans.begin(), spans.end(), s);
-    span_of[k] = static_cast<int>(it - spans.begin());
-    if (it == spans.end())
-      spans.push_back(s);
-  }
-  if (horizontal.size() < spans.size())
-    horizontal.resize(spans.size());
-  for (std::size_t s = 0; s < spans.size(); ++s) {
-    bitplane& h = horizontal[s];
-    if (h.width != src.width || h.height != src.height)
-      h.create(src.width, src.height);
-    const auto [lo, hi] = spans[s];
-    for (int y = 0; y < src.height; ++y) {
-      const std::uint64_t* in = src.row(y);
-      std::uint64_t* out = h.row(y);
-      for (int i = 0; i < src.words; ++i) {
-        std::uint64_t acc = shifted(in, i, lo);
-        for (int d = lo + 1; d <= hi; ++d)
-          acc = is_erode ? acc & shifted(in, i, d) : acc | shifted(in, i, d);
-        out[i] = acc;
-      }
-    }
-  }
-  if (dst.width != src.width || dst.height != src.height)
-    dst.create(src.width, src.height);
-  for (int y = 0; y < src.height; ++y) {
-    std::uint64_t* out = dst.row(y);
-    std::fill(out, out + src.words, is_erode ? ~std::uint64_t{0} : 0);
-    for (std::size_t k = 0; k < rows.size(); ++k) {
-      const int sy = y + rows[k].dy;
-      if (sy < 0 || sy >= src.height)
-        continue; // a border row: neutral for both operations
-      const std::uint64_t* in = horizontal[static_cast<std::size_t>(span_of[k])].row(sy);
-      if (is_erode)
-        for (int i = 0; i < src.words; ++i)
-          out[i] &= in[i];
-      else
-        for (int i = 0; i < src.words; ++i)
-          out[i] |= in[i];
-    }
-  }
+  if (is_erode)
+    morph_impl<true>(src, dst, rows, horizontal);
+  else
+    morph_impl<false>(src, dst, rows, horizontal);
 }
 
 void pack(const cv::Mat& mask, bitplane& p) {
@@ -187,7 +237,7 @@ void unpack(const bitplane& p, cv::Mat& mask) {
 }
 
 struct scratch {
-  cv::Mat gray, step0, current, both;
+  cv::Mat gray, step0, both;
   bitplane a, b;
   std::vector<bitplane> horizontal;
   std::vector<kernel_row> rect_rows, ellipse_rows;
@@ -219,10 +269,10 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
       prev = s.step0.clone();
     } else {
       CV_Assert(prev.size() == s.step0.size() && prev.type() == CV_8UC1);
-      s.step0.copyTo(s.current);
+      cv::Mat current = s.step0.clone(); // the next frame's state
       cv::bitwise_and(s.step0, prev, s.both);
       cv::subtract(s.step0, s.both, s.step0);
-      s.current.copyTo(prev);
+      prev = current;
     }
   }
   const cv::Mat rect = cv::getStructuringElement(cv::MORPH_RECT, {p.erode_size, p.erode_size});

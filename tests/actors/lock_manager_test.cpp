@@ -50,6 +50,13 @@ struct fixture {
   test_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
+  /// Stopped at the end even if a REQUIRE failed: a manager holding leases
+  /// keeps renewing, and the actor system would wait for it forever.
+  std::vector<caf::actor> spawned;
+  ~fixture() {
+    for (auto& a : spawned)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
 };
 
 /// A fresh folder under the system's temporary directory, removed at the end.
@@ -172,6 +179,7 @@ std::optional<bool> release(fixture& fx, const seg::lock_manager_actor& lm,
 seg::lock_manager_actor spawn(fixture& fx, seg::lock_manager_config cfg = {}) {
   auto lm = seg::spawn_lock_manager(fx.sys, cfg);
   REQUIRE(lm);
+  fx.spawned.push_back(caf::actor_cast<caf::actor>(*lm));
   return *lm;
 }
 

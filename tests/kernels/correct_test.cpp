@@ -79,6 +79,32 @@ TEST_CASE("correct_frame: per-element LUT, pixel (0,0) black, size and type kept
   CHECK(cv::countNonZero(reused.reshape(1) != out.reshape(1)) == 0);
 }
 
+TEST_CASE("correct_frame is exact on all 65536 (raw, flat) pairs", "[kernel][correct]") {
+  // Row = raw value, column = flat value, on all three channels; a second
+  // copy shifted by 5 columns puts every pair at other SIMD lane positions.
+  for (int shift : {0, 5}) {
+    cv::Mat frame(256, 256 + shift, CV_8UC3, cv::Scalar::all(1));
+    cv::Mat flat(256, 256 + shift, CV_8UC3, cv::Scalar::all(1));
+    for (int f = 0; f < 256; ++f)
+      for (int g = 0; g < 256; ++g) {
+        frame.at<cv::Vec3b>(f, g + shift) = cv::Vec3b::all(static_cast<std::uint8_t>(f));
+        flat.at<cv::Vec3b>(f, g + shift) = cv::Vec3b::all(static_cast<std::uint8_t>(g));
+      }
+    const cv::Mat out = correct_frame(frame, flat);
+    int bad = 0;
+    for (int f = 0; f < 256; ++f)
+      for (int g = 0; g < 256; ++g) {
+        if (f == 0 && g + shift == 0)
+          continue; // pixel (0,0) is forced to 0
+        const cv::Vec3b v = out.at<cv::Vec3b>(f, g + shift);
+        const int want = reference_value(f, g);
+        bad += (v[0] != want) + (v[1] != want) + (v[2] != want);
+      }
+    INFO("shift " << shift);
+    CHECK(bad == 0);
+  }
+}
+
 TEST_CASE("correct_frame on a uniform frame over its own flat gives 245 everywhere but (0,0)",
           "[kernel][correct]") {
   const cv::Mat frame(20, 30, CV_8UC3, cv::Scalar(180, 200, 220));

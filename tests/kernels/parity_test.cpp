@@ -250,6 +250,12 @@ void run_parity(const std::string& set) {
     const std::string stem = fs::path(name).stem().string();
     correct_frame(read_frame(acq, name), flat, corrected);
     const mask_result mask = make_mask(corrected, {}, nullptr);
+    mask_params opencv_morphology;
+    opencv_morphology.morphology = morphology_impl::opencv;
+    const mask_result slow = make_mask(corrected, opencv_morphology, nullptr);
+    log.expect("mask: bitset morphology == OpenCV morphology",
+               slow.threshold == mask.threshold && cv::countNonZero(slow.mask != mask.mask) == 0,
+               name);
     const labelling labelled = label_regions(mask.mask);
     const auto kept = filter_regions(labelled.regions, {20, 0});
     const auto features = measure_regions(labelled, kept, corrected);

@@ -191,7 +191,8 @@ TEST_CASE("synth: same options give byte-identical files", "[synth]") {
 
 TEST_CASE("synth: real crops are deterministic too", "[synth]") {
   const fs::path crops
-    = fs::path(SEGFLOW_SHARED_DATA) / "santa-cruz-wharf-planktoscope" / "Santa-cruz-wharf_20260304_WW";
+    = fs::path(SEGFLOW_SHARED_DATA) / "santa-cruz-wharf-planktoscope"
+      / "Santa-cruz-wharf_20260304_WW";
   if (!fs::is_directory(crops)) {
     WARN("no crop folder at " << crops.string() << ", skipped");
     return;
@@ -396,7 +397,8 @@ TEST_CASE("synth: layout, names, metadata and faults", "[synth]") {
       const fs::path p = res.acquisition_dir / b["file"].get<std::string>();
       const auto bytes = read_bytes(p);
       CHECK(names[b["sorted_index"].get<std::size_t>()] == b["file"]);
-      const cv::Mat decoded = bytes.empty() ? cv::Mat() : cv::imdecode(bytes, cv::IMREAD_COLOR);
+      const cv::Mat decoded
+        = bytes.empty() ? cv::Mat() : cv::imdecode(bytes, cv::IMREAD_COLOR);
       if (fault == "zero_byte") {
         CHECK(fs::file_size(p) == 0);
       } else if (fault == "truncated_jpeg") {
@@ -443,7 +445,8 @@ TEST_CASE("synth: the ground truth agrees with the pixels", "[synth]") {
 
   int objects = 0, cut = 0, rings = 0, big = 0;
   for (auto& f : gt["frames"]) {
-    const cv::Mat3b img = cv::imread((res.acquisition_dir / f["file"].get<std::string>()).string());
+    const fs::path file = res.acquisition_dir / f["file"].get<std::string>();
+    const cv::Mat3b img = cv::imread(file.string());
     REQUIRE(img.size() == cv::Size(w, h));
     const double gain = f["gain"];
     // The illumination the frame should show where there is no object.

@@ -2,6 +2,7 @@
 // Compares two EcoTaxa TSVs cell by cell: same columns in the same order,
 // same rows in the same order; numbers within a relative tolerance, text
 // exactly. Prints the first differences and exits 1 if any, 0 if equal.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>

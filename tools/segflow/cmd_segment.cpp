@@ -128,7 +128,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   qcfg.reader.workers = workers;
   qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
   qcfg.workers = workers;
-  auto q = sys.spawn(queue, qcfg, hub, *locks);
+  auto q = spawn_queue(sys, qcfg, hub, *locks);
   spdlog::info("segment_started jobs={} workers={} profile={}", req.folders.size(),
                workers, config::to_string(settings.run_profile));
 
@@ -170,11 +170,17 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   signal_thread.join();
 
   print_summary(req.status_json ? std::cerr : std::cout, results);
+  // Stop in dataflow order so the sinks print every last event.
   self->send_exit(q, caf::exit_reason::user_shutdown);
+  self->wait_for(q);
   self->send_exit(*locks, caf::exit_reason::user_shutdown);
+  self->wait_for(*locks);
   self->send_exit(hub, caf::exit_reason::user_shutdown);
-  for (auto& s : sinks)
+  self->wait_for(hub);
+  for (auto& s : sinks) {
     self->send_exit(s, caf::exit_reason::user_shutdown);
+    self->wait_for(s);
+  }
   int rc = exit_code_of(results);
   if (results.empty())
     rc = exit_failed;

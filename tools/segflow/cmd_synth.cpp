@@ -38,12 +38,8 @@ int run_synth(int argc, char** argv) {
                 10000);
   parser.option("seed", &seed, "S", "random seed (default 1)", 0,
                 std::numeric_limits<std::int64_t>::max());
-  parser.option("crops", &crops, "DIR",
-                "paste real crops (*.jpg, ~245 grey margin) from DIR instead of "
-                "synthetic particles");
-  parser.flag("bad", &bad,
-              "also write 5 faulty .jpg files (truncated, empty, not a JPEG, 1x1, "
-              "half size) after the first 10 frames");
+  parser.option("crops", &crops, "DIR", "paste real crops (*.jpg) from DIR instead");
+  parser.flag("bad", &bad, "add 5 faulty .jpg files after frame 10");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
 

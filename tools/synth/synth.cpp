@@ -359,8 +359,9 @@ float texture(const shape& s, double u, double v) {
     const float fy = smooth(static_cast<float>(gy - iy));
     const float* r0 = o.values.data() + iy * o.n + ix;
     const float* r1 = r0 + o.n;
-    sum += o.weight
-           * ((r0[0] * (1 - fx) + r0[1] * fx) * (1 - fy) + (r1[0] * (1 - fx) + r1[1] * fx) * fy);
+    const float top = r0[0] * (1 - fx) + r0[1] * fx;
+    const float bottom = r1[0] * (1 - fx) + r1[1] * fx;
+    sum += o.weight * (top * (1 - fy) + bottom * fy);
   }
   return sum;
 }
@@ -801,8 +802,8 @@ cv::Mat3b synth_generator::frame(int index, synth_frame_truth* truth) const {
     std::optional<patch> placed;
     if (impl_->crops) {
       const auto& pool = *impl_->crops;
-      const auto& c
-        = pool[static_cast<std::size_t>(r.integer(0, static_cast<std::int64_t>(pool.size()) - 1))];
+      const auto last = static_cast<std::int64_t>(pool.size()) - 1;
+      const auto& c = pool[static_cast<std::size_t>(r.integer(0, last))];
       const int flip = static_cast<int>(r.integer(0, 3));
       for (int t = 0; t < place_tries && !placed; ++t) {
         auto pos = draw_position(r, c.ratio.cols, c.ratio.rows, w, h);
@@ -1011,8 +1012,9 @@ std::string integrity_line(const std::string& name, const std::vector<uchar>& da
 // crash never leaves a partial file under the final name (and the temporary
 // name does not end in "jpg", so no segmenter picks it up).
 void write_atomic(const fs::path& path, const void* data, std::size_t n) {
-  const fs::path tmp = path.parent_path()
-                       / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()));
+  const fs::path tmp
+    = path.parent_path()
+      / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()));
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (f)
@@ -1396,12 +1398,15 @@ synth_result generate_acquisition(const synth_options& o) {
   gt["flicker_sigma"] = flicker_sigma;
   gt["jpeg_quality"] = jpeg_quality;
   gt["illumination"] = illumination_json(gen.illumination(), gen.luminance());
-  gt["notes"] = "frame = illumination * gain * prod(particle transmission) + N(0, noise_sigma^2), "
-                "rounded, clipped to [1, 255], BGR JPEG. Rectangles are [x, y, w, h] in frame "
-                "px. bbox/area: the object's pixels inside the frame (holes excluded); "
-                "full_bbox/full_area: including the part outside the frame. Objects are kept "
-                "a few px apart. sorted_index: position among the folder's .jpg files in "
-                "name (= time) order.";
+  gt["notes"] = "frame = illumination * gain * prod(particle transmission) "
+                "+ N(0, noise_sigma^2), rounded, clipped to [1, 255], BGR JPEG. Rectangles "
+                "are [x, y, w, h] in frame px. Object pixels: inside the shape (synthetic) or "
+                "grey < 0.9 * 245 (crops), holes excluded. bbox/area: object pixels inside "
+                "the frame; full_bbox/full_area: including those outside. opacity: mean "
+                "1 - transmission over the object pixels. paste_rect (crops): the pasted "
+                "crop. Objects are kept a few px apart. sorted_index: position among the "
+                "folder's .jpg files in name (= time) order. drawn: Poisson draw; dropped: "
+                "drawn objects that found no free place.";
   gt["total_objects"] = res.total_objects;
   gt["frames"] = std::move(frames_json);
   gt["bad"] = std::move(bad);

@@ -39,11 +39,17 @@ struct synth_options {
   int height = 760;         ///< frame height in px, [64, 16384]
   /// Mean particles per frame: each frame draws Poisson(objects) particles,
   /// fewer if some do not fit without touching another one. >= 0.
+  /// Synthetic particles have an equivalent diameter log-uniform in
+  /// [16, 90] px × sqrt(width × height / (1014 × 760)), so most pass the
+  /// segmenter's 20 px size filter at 1014×760.
   int objects = 8;
   std::uint64_t seed = 1;   ///< everything derives from it
   /// Folder of real object crops (*.jpg, flat-field corrected, background
-  /// ~245 grey, e.g. the santa-cruz-wharf crops) pasted instead of the
-  /// synthetic particles; empty for synthetic particles.
+  /// ~245 grey, e.g. the santa-cruz-wharf crops) pasted multiplicatively
+  /// (crop / 245) instead of the synthetic particles; empty for synthetic
+  /// particles. Crops keep their size (shrunk only on frames smaller than
+  /// 1014×760); crops with a dirty border or larger than a third of the
+  /// frame are skipped.
   std::filesystem::path crops;
   /// Also write five faulty .jpg files (truncated, empty, not an image, 1×1,
   /// half size), sorted after the first 10 good frames.
@@ -56,8 +62,9 @@ std::string validate(const synth_options& opts);
 
 /// One particle of a frame, in frame pixel coordinates.
 struct synth_object {
-  /// "ellipse", "blob" (irregular), "ring" (ellipse with a hole),
-  /// "holed_blob" (blob with an inner hole), "chain" (a row of cells) or
+  /// "ellipse", "rod" (thin ellipse), "blob" (irregular), "ring" (ellipse
+  /// with a hole), "holed_blob" (blob with an inner hole), "chain" (a row of
+  /// cells) or
   /// "crop" (a real crop from `synth_options::crops`).
   std::string kind;
   cv::Rect bbox;        ///< bounding box of the visible object pixels
