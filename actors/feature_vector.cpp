@@ -1,5 +1,6 @@
 #include "actors/feature_vector.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 namespace seg {
@@ -23,21 +24,30 @@ void fields(Features& f, F&& visit) {
 
 } // namespace
 
-std::vector<double> to_vector(const kernels::object_features& f) {
-  std::vector<double> v;
+std::vector<std::uint64_t> to_vector(const kernels::object_features& f) {
+  std::vector<std::uint64_t> v;
   v.reserve(feature_count);
-  fields(f, [&](const auto& x) { v.push_back(double(x)); });
+  fields(f, [&](const auto& x) {
+    auto d = double(x);
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    v.push_back(bits);
+  });
   return v;
 }
 
-kernels::object_features from_vector(const std::vector<double>& v) {
+kernels::object_features from_vector(const std::vector<std::uint64_t>& v) {
   if (v.size() != feature_count)
     throw std::invalid_argument("feature vector has " + std::to_string(v.size())
                                 + " values, expected "
                                 + std::to_string(feature_count));
   kernels::object_features f;
   std::size_t i = 0;
-  fields(f, [&](auto& x) { x = static_cast<std::decay_t<decltype(x)>>(v[i++]); });
+  fields(f, [&](auto& x) {
+    double d;
+    std::memcpy(&d, &v[i++], sizeof d);
+    x = static_cast<std::decay_t<decltype(x)>>(d);
+  });
   return f;
 }
 

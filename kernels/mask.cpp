@@ -1,6 +1,7 @@
 #include "kernels/mask.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -220,19 +221,125 @@ void unpack(const bitplane& p, cv::Mat& mask) {
   for (int y = 0; y < p.height; ++y) {
     const std::uint64_t* in = p.row(y);
     std::uint8_t* m = mask.ptr<std::uint8_t>(y);
+    // Masks are mostly background: clear the row once, then set bits.
+    std::memset(m, 0, static_cast<std::size_t>(p.width));
     for (int i = 0; i < p.words; ++i) {
+      std::uint64_t w = in[i];
+      if (w == 0)
+        continue;
       const int x0 = 64 * i;
       const int n = std::min(64, p.width - x0);
-      const std::uint64_t w = in[i];
-      if (w == 0) {
-        std::memset(m + x0, 0, static_cast<std::size_t>(n));
-      } else if (w == ~std::uint64_t{0}) {
-        std::memset(m + x0, 255, static_cast<std::size_t>(n));
-      } else {
-        for (int j = 0; j < n; ++j)
-          m[x0 + j] = (w >> j & 1) ? 255 : 0;
+      if (n < 64)
+        w &= (std::uint64_t{1} << n) - 1;
+      if (w == ~std::uint64_t{0}) {
+        std::memset(m + x0, 255, 64);
+        continue;
       }
+      for (; w; w &= w - 1)
+        m[x0 + __builtin_ctzll(w)] = 255;
     }
+  }
+}
+
+// OpenCV 4.6's THRESH_TRIANGLE threshold (getThreshVal_Triangle_8u) from a
+// 256-bin histogram: the bin farthest from the line joining the histogram's
+// peak to its far end (bounds widened by one bin), minus one, mirrored when
+// the long tail is on the right. Tested against cv::threshold.
+int triangle_threshold(const std::array<std::int64_t, 256>& hist) {
+  constexpr int n = 256;
+  std::array<std::int64_t, n> h = hist;
+  int left = 0, right = 0, peak = 0;
+  std::int64_t peak_count = 0;
+  for (int i = 0; i < n; ++i)
+    if (h[i] > 0) {
+      left = i;
+      break;
+    }
+  if (left > 0)
+    --left;
+  for (int i = n - 1; i > 0; --i)
+    if (h[i] > 0) {
+      right = i;
+      break;
+    }
+  if (right < n - 1)
+    ++right;
+  for (int i = 0; i < n; ++i)
+    if (h[i] > peak_count) {
+      peak_count = h[i];
+      peak = i;
+    }
+  const bool flipped = peak - left < right - peak;
+  if (flipped) {
+    std::reverse(h.begin(), h.end());
+    left = n - 1 - right;
+    peak = n - 1 - peak;
+  }
+  // OpenCV keeps these in double and int; same values here.
+  double thresh = left, dist = 0;
+  const double a = static_cast<double>(peak_count), b = left - peak;
+  for (int i = left + 1; i <= peak; ++i) {
+    const double d = a * i + b * static_cast<double>(h[i]);
+    if (d > dist) {
+      dist = d;
+      thresh = i;
+    }
+  }
+  thresh -= 1;
+  if (flipped)
+    thresh = n - 1 - thresh;
+  return static_cast<int>(thresh);
+}
+
+std::array<std::int64_t, 256> histogram(const cv::Mat& gray) {
+  // Four interleaved tables break the store-to-load dependency on runs of
+  // equal values (the background).
+  std::array<std::array<std::uint32_t, 256>, 4> h{};
+  for (int y = 0; y < gray.rows; ++y) {
+    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
+    int x = 0;
+    for (; x + 4 <= gray.cols; x += 4) {
+      ++h[0][g[x]];
+      ++h[1][g[x + 1]];
+      ++h[2][g[x + 2]];
+      ++h[3][g[x + 3]];
+    }
+    for (; x < gray.cols; ++x)
+      ++h[0][g[x]];
+  }
+  std::array<std::int64_t, 256> out{};
+  for (int i = 0; i < 256; ++i)
+    out[static_cast<std::size_t>(i)] = std::int64_t{h[0][static_cast<std::size_t>(i)]} +
+                                       h[1][static_cast<std::size_t>(i)] +
+                                       h[2][static_cast<std::size_t>(i)] +
+                                       h[3][static_cast<std::size_t>(i)];
+  return out;
+}
+
+// Packs gray <= t (THRESH_BINARY_INV) straight into bits.
+void pack_le(const cv::Mat& gray, int t, bitplane& p) {
+  p.create(gray.cols, gray.rows);
+  if (t < 0)
+    return;
+  const auto tb = static_cast<std::uint8_t>(std::min(t, 255));
+  for (int y = 0; y < gray.rows; ++y) {
+    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
+    std::uint64_t* out = p.row(y);
+    int x = 0;
+#if CV_SIMD128
+    const cv::v_uint8x16 vt = cv::v_setall_u8(tb);
+    for (; x + 64 <= gray.cols; x += 64) {
+      std::uint64_t w = 0;
+      for (int k = 0; k < 4; ++k) {
+        const cv::v_uint8x16 v = cv::v_load(g + x + 16 * k) <= vt;
+        w |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(cv::v_signmask(v))) << (16 * k);
+      }
+      out[x / 64] = w;
+    }
+#endif
+    for (; x < gray.cols; ++x)
+      if (g[x] <= tb)
+        out[x / 64] |= std::uint64_t{1} << (x % 64);
   }
 }
 
@@ -260,28 +367,36 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
   scratch& s = tls_scratch();
   mask_result r;
   cv::cvtColor(corrected, s.gray, cv::COLOR_BGR2GRAY);
-  // The 127 is ignored: THRESH_TRIANGLE computes t from the histogram.
-  r.threshold =
-      cv::threshold(s.gray, s.step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
-  if (p.remove_previous_mask) {
-    cv::Mat& prev = *previous_threshold_mask;
-    if (prev.empty()) {
-      prev = s.step0.clone();
-    } else {
-      CV_Assert(prev.size() == s.step0.size() && prev.type() == CV_8UC1);
-      cv::Mat current = s.step0.clone(); // the next frame's state
-      cv::bitwise_and(s.step0, prev, s.both);
-      cv::subtract(s.step0, s.both, s.step0);
-      prev = current;
-    }
-  }
   const cv::Mat rect = cv::getStructuringElement(cv::MORPH_RECT, {p.erode_size, p.erode_size});
   const cv::Mat ellipse =
       cv::getStructuringElement(cv::MORPH_ELLIPSE, {p.ellipse_size, p.ellipse_size});
   const bool bitset = p.morphology == morphology_impl::bitset &&
                       kernel_rows(rect, s.rect_rows) && kernel_rows(ellipse, s.ellipse_rows);
+  if (bitset && !p.remove_previous_mask) {
+    // Step 0 without the byte mask: own histogram + triangle, packed from gray.
+    const int t = triangle_threshold(histogram(s.gray));
+    r.threshold = t;
+    pack_le(s.gray, t, s.a);
+  } else {
+    // The 127 is ignored: THRESH_TRIANGLE computes t from the histogram.
+    r.threshold =
+        cv::threshold(s.gray, s.step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+    if (p.remove_previous_mask) {
+      cv::Mat& prev = *previous_threshold_mask;
+      if (prev.empty()) {
+        prev = s.step0.clone();
+      } else {
+        CV_Assert(prev.size() == s.step0.size() && prev.type() == CV_8UC1);
+        cv::Mat current = s.step0.clone(); // the next frame's state
+        cv::bitwise_and(s.step0, prev, s.both);
+        cv::subtract(s.step0, s.both, s.step0);
+        prev = current;
+      }
+    }
+    if (bitset)
+      pack(s.step0, s.a);
+  }
   if (bitset) {
-    pack(s.step0, s.a);
     morph(s.a, s.b, s.rect_rows, true, s.horizontal);
     morph(s.b, s.a, s.ellipse_rows, false, s.horizontal);
     morph(s.a, s.b, s.ellipse_rows, false, s.horizontal); // close = dilate, then erode

@@ -9,7 +9,10 @@ namespace seg {
 /// One object found in a frame, with its encoded crop.
 struct object_record {
   std::uint32_t index = 0;           ///< i in the frame, in label order
-  std::vector<double> features;      ///< seg::kernels::object_features, column order
+  /// seg::kernels::object_features in column order, as IEEE-754 bit patterns:
+  /// CAF 0.17's binary serializer loses -0.0 and denormals and never returns
+  /// on inf, which a feature can be (a 1-px line has minor axis 0).
+  std::vector<std::uint64_t> features;
   std::vector<std::uint8_t> crop_jpeg;
 };
 

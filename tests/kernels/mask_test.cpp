@@ -195,3 +195,53 @@ TEST_CASE("bitset morphology equals OpenCV's erode/dilate/close/erode chain",
       }
   CHECK(cases == 7 * 5 * 5);
 }
+
+TEST_CASE("make_mask's triangle threshold equals cv::threshold's on varied histograms",
+          "[kernel][mask]") {
+  std::mt19937 rng(5);
+  int cases = 0, bad = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    cv::Mat gray(37, 53, CV_8UC1);
+    const int kind = trial % 6;
+    if (kind == 0) {
+      cv::randu(gray, 0, 256);
+    } else if (kind == 1 || kind == 2) { // a peak with a tail on one side
+      const double mean = static_cast<double>(rng() % 256);
+      cv::Mat n(gray.size(), CV_32F);
+      cv::randn(n, mean, 2 + rng() % 40);
+      cv::Mat tail(gray.size(), CV_32F);
+      cv::randu(tail, kind == 1 ? 0.0 : mean, kind == 1 ? mean : 255.0);
+      const cv::Mat pick = cv::Mat(gray.size(), CV_8U);
+      cv::randu(pick, 0, 100);
+      tail.copyTo(n, pick < static_cast<int>(rng() % 60));
+      n.convertTo(gray, CV_8U);
+    } else if (kind == 3) { // one or two values
+      gray.setTo(static_cast<int>(rng() % 256));
+      if (rng() % 2)
+        gray(cv::Rect(0, 0, 1 + rng() % 50, 1 + rng() % 30)).setTo(static_cast<int>(rng() % 256));
+    } else if (kind == 4) { // extremes
+      gray.setTo(rng() % 2 ? 0 : 255);
+      gray.at<std::uint8_t>(0, 0) = static_cast<std::uint8_t>(rng() % 256);
+    } else { // a corrected-like frame: background 245, black (0,0), dark objects
+      gray.setTo(245);
+      cv::Mat noise(gray.size(), CV_8U);
+      cv::randu(noise, 0, 4);
+      gray -= noise;
+      cv::circle(gray, {static_cast<int>(rng() % 53), static_cast<int>(rng() % 37)},
+                 static_cast<int>(rng() % 15), static_cast<int>(rng() % 200), cv::FILLED);
+      gray.at<std::uint8_t>(0, 0) = 0;
+    }
+    cv::Mat bgr, step0;
+    cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
+    const double want =
+        cv::threshold(gray, step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+    const auto got = make_mask(bgr, {}, nullptr);
+    mask_params p;
+    p.morphology = seg::kernels::morphology_impl::opencv;
+    const auto slow = make_mask(bgr, p, nullptr);
+    bad += got.threshold != want || cv::countNonZero(got.mask != slow.mask) != 0;
+    ++cases;
+  }
+  CHECK(cases == 300);
+  CHECK(bad == 0);
+}
