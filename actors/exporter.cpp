@@ -205,16 +205,18 @@ void commit_frame(export_job& job, const frame_result& r) {
   io::frame_record rec;
   rec.frame = r.name;
   rec.frame_index = int(r.index);
+  std::vector<io::named_bytes> crops;
   for (auto& obj : r.objects) {
     auto name = object_name(plan, r.name, obj.index);
     io::frame_object fo;
     fo.index = int(obj.index);
     fo.features = from_vector(obj.features);
     fo.crop_file = name + ".jpg";
-    // Crops first: a record names only crops that are already on disk.
-    io::write_file_atomic(job.objects_dir / fo.crop_file, obj.crop_jpeg);
+    crops.push_back({fo.crop_file, &obj.crop_jpeg});
     rec.objects.push_back(std::move(fo));
   }
+  // Crops first: a record names only crops that are already on disk.
+  io::write_files_atomic(job.objects_dir, crops);
   io::write_frame_record(job.records_dir / (stem_of(r.name) + ".jsonl"), rec);
 }
 

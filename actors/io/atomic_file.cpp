@@ -146,6 +146,55 @@ void write_file_atomic(const fs::path& target, const void* data, std::size_t siz
   fsync_directory(target.parent_path(), target);
 }
 
+void write_files_atomic(const fs::path& dir, const std::vector<named_bytes>& files) {
+  if (files.empty())
+    return;
+  std::vector<fs::path> temps;
+  temps.reserve(files.size());
+  auto cleanup = [&] {
+    for (auto& t : temps)
+      ::unlink(t.c_str());
+  };
+  try {
+    int sync_fd = -1;
+    fd_guard dir_guard;
+    dir_guard.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_guard.fd < 0)
+      throw io_error(dir, "cannot open folder: " + errno_text(errno));
+    sync_fd = dir_guard.fd;
+    for (auto& f : files) {
+      auto target = dir / f.name;
+      if (f.name.empty() || f.name.find('/') != std::string::npos)
+        throw io_error(target, "not a plain file name");
+      temps.push_back(temp_path_for(target));
+      fd_guard g;
+      g.fd = ::open(temps.back().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (g.fd < 0)
+        throw io_error(target, "cannot create temporary file: " + errno_text(errno));
+      write_all(g.fd, reinterpret_cast<const char*>(f.bytes->data()), f.bytes->size(),
+                target, temps.back());
+      int fd = g.fd;
+      g.fd = -1;
+      if (::close(fd) != 0)
+        throw io_error(target, "close failed: " + errno_text(errno));
+    }
+    // One flush of the file system makes every temp file durable at once,
+    // instead of one journal commit per file.
+    if (::syncfs(sync_fd) != 0)
+      throw io_error(dir, "syncfs failed: " + errno_text(errno));
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      auto target = dir / files[i].name;
+      if (::rename(temps[i].c_str(), target.c_str()) != 0)
+        throw io_error(target, "cannot rename temporary file over it: " + errno_text(errno));
+      temps[i].clear();
+    }
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  fsync_directory(dir, dir / files.front().name);
+}
+
 void write_file_atomic(const fs::path& target, std::string_view bytes) {
   write_file_atomic(target, bytes.data(), bytes.size());
 }

@@ -18,6 +18,20 @@ namespace seg::io {
 ///         on device"); the temporary file is removed first.
 void write_file_atomic(const std::filesystem::path& target, std::string_view bytes);
 
+/// One file of a batch: its name in the folder and its content (not owned).
+struct named_bytes {
+  std::string name;
+  const std::vector<std::uint8_t>* bytes = nullptr;
+};
+
+/// Writes several files into `dir` atomically each, with one file-system
+/// flush for the whole batch: every file is written to a temporary name,
+/// all are made durable together (syncfs), then renamed, then the folder is
+/// synced. On error no temporary file is left; files already renamed stay.
+/// Throws io_error naming the file.
+void write_files_atomic(const std::filesystem::path& dir,
+                        const std::vector<named_bytes>& files);
+
 /// Same, for binary data.
 void write_file_atomic(const std::filesystem::path& target,
                        const std::vector<std::uint8_t>& bytes);

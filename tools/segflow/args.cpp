@@ -51,6 +51,10 @@ void arg_parser::repeated(const std::string& name, std::vector<std::string>* out
                     }});
 }
 
+void arg_parser::alias(char c, const std::string& name) {
+  aliases_.emplace_back(c, name);
+}
+
 void arg_parser::positionals(std::vector<std::string>* out, const std::string& metavar,
                              std::size_t min_count) {
   positionals_ = out;
@@ -69,6 +73,9 @@ std::string arg_parser::help() const {
       left.resize(28, ' ');
     else
       left += "\n" + std::string(28, ' ');
+    for (auto& [c, name] : aliases_)
+      if (name == s.name)
+        left = "  -" + std::string(1, c) + ", " + left.substr(2);
     os << left << s.help << "\n";
   }
   os << "  -h, --help                  show this help\n";
@@ -87,6 +94,11 @@ int arg_parser::parse(int argc, char** argv, int first) {
     if (!options_done && (arg == "-h" || arg == "--help")) {
       std::cout << help();
       return -1;
+    }
+    if (!options_done && arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
+      for (auto& [c, name] : aliases_)
+        if (c == arg[1])
+          arg = "--" + name;
     }
     if (!options_done && arg == "--") {
       options_done = true;

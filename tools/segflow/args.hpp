@@ -32,6 +32,9 @@ public:
   /// An option that may repeat; every value is appended.
   void repeated(const std::string& name, std::vector<std::string>* out,
                 const std::string& metavar, const std::string& help);
+  /// A one-letter alias: `-c` means `--name`.
+  void alias(char c, const std::string& name);
+
   /// Positional arguments (all of them).
   void positionals(std::vector<std::string>* out, const std::string& metavar,
                    std::size_t min_count);
@@ -54,6 +57,7 @@ private:
   std::string usage_;
   std::string summary_;
   std::vector<spec> specs_;
+  std::vector<std::pair<char, std::string>> aliases_;
   std::vector<std::string>* positionals_ = nullptr;
   std::string positional_metavar_;
   std::size_t positional_min_ = 0;

@@ -40,7 +40,9 @@ void settings_options::declare(arg_parser& parser) {
   parser.repeated("set", &sets, "KEY=VALUE", "override one setting, e.g. "
                                              "--set pipeline.workers=2");
   parser.flag("verbose", &verbose, "log more (level debug)");
+  parser.alias('v', "verbose");
   parser.flag("quiet", &quiet, "log only warnings and errors");
+  parser.alias('q', "quiet");
   parser.flag("log-json", &log_json, "log JSON lines on stderr");
 }
 
