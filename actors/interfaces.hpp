@@ -12,6 +12,7 @@
 
 #include "messages/frame_result.hpp"
 #include "messages/job.hpp"
+#include "messages/job_record.hpp"
 #include "messages/lease.hpp"
 #include "messages/work_item.hpp"
 
@@ -36,6 +37,13 @@ using subscribe = caf::atom_constant<caf::atom("subscribe")>;
 using list = caf::atom_constant<caf::atom("list")>;
 using wait = caf::atom_constant<caf::atom("wait")>;
 using prefetch = caf::atom_constant<caf::atom("prefetch")>;
+using move = caf::atom_constant<caf::atom("move")>;
+using remove = caf::atom_constant<caf::atom("remove")>;
+using status = caf::atom_constant<caf::atom("status")>;
+using stop_queue = caf::atom_constant<caf::atom("stopqueue")>;
+using resume = caf::atom_constant<caf::atom("resume")>;
+using drained = caf::atom_constant<caf::atom("drained")>;
+using shutdown = caf::atom_constant<caf::atom("shutdown")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -106,21 +114,69 @@ using segment_worker_actor = caf::typed_actor<
   // Drops the job's current item at the next step boundary; idempotent.
   caf::reacts_to<atom::stop, std::uint64_t>>;
 
-/// The QUEUE runs jobs one at a time, in order.
-using queue_actor = caf::typed_actor<
-  // Queues a job; replies with its id.
+/// The QUEUE's control interface: what a client may ask of the queue, in
+/// the same process (`segflow segment`) or over the network (`segflow
+/// serve` publishes exactly this interface; `segflow ctl` speaks it). Job ids
+/// are the ones add replies with; they are never reused, so a stop naming an
+/// old job never reaches another one. Requests that name an unknown job, or
+/// a job in the wrong state, fail with an error whose context is one string
+/// saying so; nothing changes then.
+using queue_control_actor = caf::typed_actor<
+  // Queues a job without checking it (a folder that cannot be opened ends
+  // the job as failed); replies with its id.
   caf::replies_to<atom::add, job_spec>::with<std::uint64_t>,
-  // Stops one job (the queue goes on); stale or repeated stops are no-ops.
-  caf::reacts_to<atom::stop, std::uint64_t>,
-  // Stops the running job and every pending one.
-  caf::reacts_to<atom::stop_all>,
-  // The exporter finished a job.
-  caf::reacts_to<atom::finished, job_summary>,
-  // The reader could not complete a job (e.g. the flat failed).
-  caf::reacts_to<atom::failed, std::uint64_t, std::string>,
-  // Every job's summary so far.
-  caf::replies_to<atom::list>::with<std::vector<job_summary>>,
+  // Checks every job first (the folder is an acquisition: metadata.json and
+  // frames; its settings load; it is not pending or running already), then
+  // queues all of them, or none naming the first problem; replies with
+  // their ids, in order.
+  caf::replies_to<atom::add, std::vector<job_spec>>::with<std::vector<std::uint64_t>>,
+  // Every job in queue order, and whether the queue is stopped.
+  caf::replies_to<atom::list>::with<queue_listing>,
+  // One job.
+  caf::replies_to<atom::status, std::uint64_t>::with<job_record>,
+  // Moves a pending job to a 1-based position among the pending jobs (1 runs
+  // next; past the end = last); fails for a job that is not pending.
+  // Replies with the new listing.
+  caf::replies_to<atom::move, std::uint64_t, std::uint32_t>::with<queue_listing>,
+  // Removes a pending job; fails for a job that is not pending. Replies
+  // with the removed job.
+  caf::replies_to<atom::remove, std::uint64_t>::with<job_record>,
+  // Stops one job, the queue goes on: a pending job ends interrupted at
+  // once; a running one hands out no more work, drops its in-flight frames
+  // at the next step and ends interrupted (committed frames stay for a
+  // resume). Replies with the job once it no longer runs. A finished job is
+  // left alone (a repeated stop is harmless).
+  caf::replies_to<atom::stop, std::uint64_t>::with<job_record>,
+  // Stops the queue: the running job finishes, no further job starts.
+  // Idempotent. Replies with the listing.
+  caf::replies_to<atom::stop_queue>::with<queue_listing>,
+  // Lets the queue start jobs again. Idempotent. Replies with the listing.
+  caf::replies_to<atom::resume>::with<queue_listing>,
+  // Stops the running job and every pending one (all end interrupted);
+  // replies with the listing once no job runs.
+  caf::replies_to<atom::stop_all>::with<queue_listing>,
   // Replies once no job is pending or running, with every summary.
-  caf::replies_to<atom::wait>::with<std::vector<job_summary>>>;
+  caf::replies_to<atom::wait>::with<std::vector<job_summary>>,
+  // Sends the sink every status event from now on (job ids as above) until
+  // the sink terminates; replies true.
+  caf::replies_to<atom::subscribe, status_sink_actor>::with<bool>>;
+
+/// The QUEUE runs jobs one at a time, in queue order. While the running
+/// job's last frames are in flight it already prepares the next job (lease,
+/// frame listing, flat field), which still shows pending until it runs.
+using queue_actor = queue_control_actor::extend<
+  // Shutting down (serve): no job starts any more; the running job is
+  // stopped and marked to resume at the next start. Replies with the
+  // listing once no job runs.
+  caf::replies_to<atom::shutdown>::with<queue_listing>,
+  // Internal: the exporter finished a run (ids here are run ids, see
+  // queue.hpp).
+  caf::reacts_to<atom::finished, job_summary>,
+  // Internal: the reader could not complete a run (e.g. the flat failed).
+  caf::reacts_to<atom::failed, std::uint64_t, std::string>,
+  // Internal: the reader handed out a run's last frame.
+  caf::reacts_to<atom::drained, std::uint64_t>,
+  // Internal: a status event from the hub (the queue is a subscriber).
+  caf::reacts_to<job_event>>;
 
 } // namespace seg

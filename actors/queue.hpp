@@ -3,12 +3,15 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/io/queue_store.hpp"
 #include "actors/reader.hpp"
 
 namespace seg {
@@ -17,32 +20,72 @@ namespace seg {
 struct queue_config {
   reader_config reader;          ///< settings sources, read-ahead
   std::uint32_t workers = 1;     ///< segment workers to spawn
+  /// The queue file, rewritten atomically on every change; empty = the
+  /// queue is not persisted (segment).
+  std::string state_file;
+  /// The queue to start from (serve restores it with io::load_queue and
+  /// io::prepare_restart).
+  io::queue_snapshot initial;
+  /// Prepare the next job (lease, frame listing, flat field) while the
+  /// running job's last frames are in flight, so workers do not idle at
+  /// the boundary. Off only to measure what it saves.
+  bool prepare_next = true;
 };
 
-/// One queued job.
-struct queue_entry {
-  job_spec spec;
-  job_summary summary;
+/// Run ids: the reader, workers and exporter know a job by its run id, which
+/// changes each time the queue hands the job to the pipeline again (a
+/// prepared next job that is put back and prepared later), so a late message
+/// of an abandoned run can never be taken for the current one. The first run
+/// of a job has run id == job id; status events carry run ids and
+/// job_of_run recovers the job id.
+constexpr int run_attempt_shift = 40;
+
+/// The job id of a run id.
+constexpr std::uint64_t job_of_run(std::uint64_t run) {
+  return run & ((std::uint64_t{1} << run_attempt_shift) - 1);
+}
+
+/// A job handed to the pipeline: the running job, or the next one being
+/// prepared while the running job's last frames are in flight.
+struct run_slot {
+  std::uint64_t job = 0;                ///< job id
+  std::uint64_t run = 0;                ///< run id (see run_attempt_shift)
+  std::optional<lease> held;            ///< its lease, once granted
+  bool exporter_began = false;          ///< begin was sent: a stop must reach the exporter
+  bool began = false;                   ///< the exporter is ready, the reader runs it
+  bool drained = false;                 ///< the reader handed out its last frame
+  bool announced = false;               ///< job_started was published
+  bool stopping = false;                ///< a stop was sent down the pipeline
+  std::optional<job_summary> outcome;   ///< ended while it was only prepared
+  std::chrono::steady_clock::time_point started; ///< when it became the running job
 };
 
 struct queue_state {
   static inline const char* name = "queue";
+  queue_config cfg;
   status_hub_actor hub;
   lock_manager_actor locks;
   reader_actor reader;
   exporter_actor exporter;
   std::vector<segment_worker_actor> workers;
-  std::deque<queue_entry> jobs;            ///< every job, in queue order
-  std::optional<std::uint64_t> running;    ///< the job being segmented
-  std::optional<lease> held;               ///< its lease
-  bool exporter_knows_running = false;     ///< begin was sent for it
+  std::deque<job_record> jobs;             ///< every job, in queue order
+  std::optional<run_slot> current;         ///< the running job
+  std::optional<run_slot> next;            ///< the next job, being prepared
+  std::map<std::uint64_t, std::uint32_t> attempts; ///< runs handed out per job
+  bool paused = false;                     ///< stop-queue in effect
+  bool shutting_down = false;              ///< shutdown received: nothing starts
   std::uint64_t next_id = 1;
+  std::vector<status_sink_actor> watchers; ///< subscribe'd sinks (monitored)
+  std::chrono::steady_clock::time_point last_saved;
+  std::string last_save_error;             ///< logged once until a save works
   std::vector<caf::typed_response_promise<std::vector<job_summary>>> waiters;
+  std::multimap<std::uint64_t, caf::typed_response_promise<job_record>> stop_waiters;
+  std::vector<caf::typed_response_promise<queue_listing>> idle_waiters; ///< stop_all, shutdown
 };
 
 /// The queue: see queue_actor in interfaces.hpp. It spawns (linked) the
 /// reader, the exporter and `cfg.workers` segment workers on their own
-/// threads.
+/// threads, subscribes itself to `hub`, and starts from `cfg.initial`.
 queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self,
                                  queue_config cfg, status_hub_actor hub,
                                  lock_manager_actor locks);

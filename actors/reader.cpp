@@ -75,6 +75,13 @@ void fail_job(self_ptr self, reader_job& job, const std::string& why) {
   self->send(self->state.queue, atom::failed::value, job.plan.id, why);
 }
 
+// Tells the queue when a job's last frame is handed out, so it can prepare
+// the next job while the last frames are in flight.
+void notify_if_drained(self_ptr self, const reader_job& job) {
+  if (job.frames.empty() && job.read_ahead.empty())
+    self->send(self->state.queue, atom::drained::value, job.plan.id);
+}
+
 // The next piece of work of any job, earliest job first; nullopt if none.
 std::optional<work_item> next_work(self_ptr self) {
   for (auto& job : self->state.jobs) {
@@ -124,11 +131,13 @@ std::optional<work_item> next_work(self_ptr self) {
         if (!job.read_ahead.empty()) {
           auto item = std::move(job.read_ahead.front());
           job.read_ahead.pop_front();
+          notify_if_drained(self, job);
           return item;
         }
         if (!job.frames.empty()) {
           auto index = job.frames.front();
           job.frames.pop_front();
+          notify_if_drained(self, job);
           return frame_item(job, index);
         }
         break;

@@ -20,6 +20,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<lease>("seg::lease");
   cfg.add_message_type<frame_indices>("seg::frame_indices");
   cfg.add_message_type<status_sink_actor>("seg::status_sink_actor");
+  cfg.add_message_type<job_record>("seg::job_record");
+  cfg.add_message_type<queue_listing>("seg::queue_listing");
+  cfg.add_message_type<std::vector<std::uint64_t>>("seg::job_ids");
 }
 
 } // namespace seg

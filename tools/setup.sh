@@ -18,7 +18,7 @@ packages=(
   libcaf-dev libssl-dev openssl
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libboost-dev libmsgpack-cxx-dev libspdlog-dev catch2 libbenchmark-dev
-  libzip-dev nlohmann-json3-dev libtomlplusplus-dev
+  libzip-dev nlohmann-json3-dev libtomlplusplus-dev libjpeg62-turbo-dev
 )
 
 missing=()

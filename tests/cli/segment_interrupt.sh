@@ -21,6 +21,7 @@ set -e
 [ "$rc" -eq 3 ] || fail "interrupted run: expected exit code 3, got $rc"
 grep -q "interrupted" "$WORK/run1.txt" || fail "summary does not say interrupted"
 [ ! -f "$acq/done.txt" ] || fail "done.txt written by an interrupted run"
+! ls /dev/shm | grep -q "^segflow-$pid-" || fail "shared memory left behind after SIGINT"
 n=$(ls "$records" | grep -c '\.jsonl$')
 [ "$n" -lt 40 ] || fail "all 40 frames committed before the stop took effect"
 echo "interrupted after $n committed frames"
@@ -33,4 +34,19 @@ echo "interrupted after $n committed frames"
   || fail "resumed output differs from an uninterrupted run"
 diff -r -x '*.tsv' -x '.segflow' "$WORK/a/objects" "$WORK/b/objects" \
   || fail "resumed crops differ from an uninterrupted run"
+
+
+# SIGTERM stops the same way.
+frames_done() { [ "$(grep -c '"event":"frame_done"' "$WORK/run3.json")" -ge 2 ]; }
+"$SEGFLOW" segment --force --status-json --workers 1 "$acq" > "$WORK/run3.json" 2> "$WORK/run3.err" &
+pid=$!
+CHILDREN+=("$pid")
+wait_for 120 frames_done || fail "no frame done in time (SIGTERM run)"
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+[ "$rc" -eq 3 ] || fail "SIGTERM: expected exit code 3, got $rc"
+! ls /dev/shm | grep -q "^segflow-$pid-" || fail "shared memory left behind after SIGTERM"
 echo "segment_interrupt: ok"

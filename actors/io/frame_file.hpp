@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+// Reading frame files safely: a frame name or a symlink in an acquisition
+// must not lead segflow outside the acquisition, and no file may exhaust
+// memory before its header is checked.
+namespace seg::io {
+
+/// Checks that `name` is a plain frame file name: not empty, no '/' or '\\',
+/// not starting with '.', no control character, at most 200 bytes.
+/// @throws io_error naming dir/name and the problem.
+void check_frame_name(const std::filesystem::path& dir, std::string_view name);
+
+/// The largest frame file accepted for frames of at most `max_pixels`
+/// pixels: 4 bytes per pixel + 16 MiB (a JPEG is far smaller than that).
+std::uint64_t max_frame_file_bytes(std::int64_t max_pixels);
+
+/// Reads frame `name` of the acquisition folder `dir`.
+/// @param max_bytes larger files are refused unread
+/// @throws io_error naming dir/name: a name refused by check_frame_name, a
+///         symlink whose resolved target lies outside dir (resolved), not a
+///         regular file, an empty file, a file larger than max_bytes, or a
+///         system error opening or reading it (e.g. "Permission denied").
+std::vector<std::uint8_t> read_frame_file(const std::filesystem::path& dir,
+                                          std::string_view name, std::uint64_t max_bytes);
+
+} // namespace seg::io

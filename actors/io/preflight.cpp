@@ -1,0 +1,172 @@
+#include "actors/io/preflight.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <system_error>
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+namespace fs = std::filesystem;
+
+namespace seg::io {
+
+namespace {
+
+std::uint64_t frame_pixels_bytes(const preflight_job& j) {
+  return std::uint64_t(std::max<std::int64_t>(j.width, 0))
+         * std::uint64_t(std::max<std::int64_t>(j.height, 0)) * 3;
+}
+
+std::uint64_t memory_for(const preflight_job& j, std::uint32_t workers, double factor) {
+  auto frame = double(frame_pixels_bytes(j));
+  return std::uint64_t(double(workers) * frame * factor + double(j.flat_frames + 1) * frame);
+}
+
+std::uint64_t disk_for(const preflight_job& j, const preflight_settings& s) {
+  return std::uint64_t(2.0 * s.crop_fraction * double(j.frame_bytes))
+         + s.record_bytes_per_frame * j.frames;
+}
+
+} // namespace
+
+std::string format_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = double(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+preflight_report check_preflight(const std::vector<preflight_job>& jobs,
+                                 const preflight_settings& s,
+                                 std::optional<std::uint64_t> memory_available) {
+  preflight_report r;
+  r.memory_available = memory_available;
+  auto workers = std::max<std::uint32_t>(1, s.workers);
+
+  const preflight_job* largest = nullptr;
+  for (auto& j : jobs) {
+    auto need = memory_for(j, workers, s.memory_factor);
+    if (largest == nullptr || need > r.memory_needed) {
+      r.memory_needed = need;
+      largest = &j;
+    }
+  }
+  if (largest != nullptr && r.memory_needed > 0) {
+    std::ostringstream est;
+    est << "memory: about " << format_bytes(r.memory_needed) << " (" << workers
+        << " worker(s) x " << largest->width << "x" << largest->height << " frames x "
+        << s.memory_factor << " + a flat stack of " << largest->flat_frames << " frames)";
+    if (memory_available)
+      est << ", " << format_bytes(*memory_available) << " available";
+    r.estimates.push_back(est.str());
+    if (memory_available && r.memory_needed > *memory_available) {
+      std::ostringstream p;
+      p << "not enough memory: " << largest->name << " needs about "
+        << format_bytes(r.memory_needed) << " (" << workers << " worker(s) x "
+        << largest->width << "x" << largest->height << "x3 bytes x " << s.memory_factor
+        << " + " << (largest->flat_frames + 1) << " frames for the flat field), only "
+        << format_bytes(*memory_available) << " is available. ";
+      auto frame = double(frame_pixels_bytes(*largest));
+      auto fixed = double(largest->flat_frames + 1) * frame;
+      auto fit = frame > 0 ? std::floor((double(*memory_available) - fixed)
+                                        / (frame * s.memory_factor))
+                           : 0.0;
+      if (fit >= 1 && fit < workers)
+        p << "Use fewer workers (--workers " << std::uint64_t(fit) << " fits) or ";
+      else
+        p << "Frames this large do not fit even with one worker; free memory or ";
+      p << "pass --force-run to start anyway.";
+      r.problems.push_back(p.str());
+    }
+  }
+
+  // Jobs writing to one device share its free space.
+  struct device_use {
+    output_space space;
+    std::uint64_t need = 0;
+    std::uint64_t frames = 0;
+  };
+  std::map<std::uint64_t, device_use> devices;
+  for (auto& j : jobs) {
+    if (!j.space)
+      continue;
+    auto& d = devices[j.space->device];
+    if (d.need == 0 && d.frames == 0)
+      d.space = *j.space;
+    d.need += disk_for(j, s);
+    d.frames += j.frames;
+  }
+  for (auto& [dev, d] : devices) {
+    auto need = d.need + s.disk_margin;
+    std::ostringstream est;
+    est << "disk: about " << format_bytes(need) << " for the outputs of " << d.frames
+        << " frames on " << d.space.measured.string() << ", "
+        << format_bytes(d.space.free_bytes) << " free";
+    r.estimates.push_back(est.str());
+    if (need > d.space.free_bytes) {
+      std::ostringstream p;
+      p << "not enough disk space: the outputs of " << d.frames << " frames need about "
+        << format_bytes(need) << " (crops, their copy in the EcoTaxa archive, records and "
+        << format_bytes(s.disk_margin) << " kept free) on " << d.space.measured.string()
+        << ", only " << format_bytes(d.space.free_bytes)
+        << " is free. Free some space, segment fewer acquisitions at once, or pass "
+           "--force-run to start anyway (a disk that fills up fails the job cleanly).";
+      r.problems.push_back(p.str());
+    }
+  }
+  return r;
+}
+
+std::optional<std::uint64_t> memory_available(const fs::path& meminfo) {
+  std::ifstream in(meminfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("MemAvailable:", 0) != 0)
+      continue;
+    std::istringstream is(line.substr(13));
+    std::uint64_t kb = 0;
+    std::string unit;
+    if (!(is >> kb))
+      return std::nullopt;
+    is >> unit;
+    return unit == "kB" || unit.empty() ? kb * 1024 : kb;
+  }
+  return std::nullopt;
+}
+
+std::optional<output_space> output_space_of(const fs::path& dir) {
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec);
+  if (ec)
+    return std::nullopt;
+  while (!fs::exists(p, ec)) {
+    if (!p.has_parent_path() || p.parent_path() == p)
+      return std::nullopt;
+    p = p.parent_path();
+  }
+  struct statvfs vfs {};
+  struct stat st {};
+  if (::statvfs(p.c_str(), &vfs) != 0 || ::stat(p.c_str(), &st) != 0)
+    return std::nullopt;
+  output_space out;
+  out.device = std::uint64_t(st.st_dev);
+  out.free_bytes = std::uint64_t(vfs.f_bavail) * std::uint64_t(vfs.f_frsize);
+  out.measured = p;
+  return out;
+}
+
+} // namespace seg::io

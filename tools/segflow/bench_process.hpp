@@ -1,0 +1,49 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace seg::cli::bench {
+
+/// A child process started by spawn_process.
+struct child_process {
+  pid_t pid = -1;
+};
+
+/// How a child ended and what it used, from wait4().
+struct child_exit {
+  int exit_code = -1;       ///< exit status if it exited, else -1
+  int signal = 0;           ///< the signal that killed it, else 0
+  double cpu_s = 0;         ///< user + system CPU time, s
+  long peak_rss_kb = 0;     ///< ru_maxrss, KiB
+};
+
+/// Starts `args[0]` with `args` (execv, no PATH search), stdin from
+/// /dev/null, stdout and stderr to the given files (truncated).
+/// @throws std::runtime_error if fork fails; a failed exec exits with 127.
+child_process spawn_process(const std::vector<std::string>& args,
+                            const std::filesystem::path& stdout_file,
+                            const std::filesystem::path& stderr_file);
+
+/// Waits for the child to end.
+child_exit wait_process(child_process& child);
+
+/// The child's end if it has already ended, else nullopt (does not block).
+std::optional<child_exit> poll_process(child_process& child);
+
+/// "exit code N" or "signal N".
+std::string describe(const child_exit& e);
+
+/// Runs `args` to the end with output to the given files.
+child_exit run_process(const std::vector<std::string>& args,
+                       const std::filesystem::path& stdout_file,
+                       const std::filesystem::path& stderr_file);
+
+/// This executable's path (/proc/self/exe resolved).
+std::string self_exe();
+
+} // namespace seg::cli::bench

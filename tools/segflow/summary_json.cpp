@@ -1,0 +1,87 @@
+#include "tools/segflow/summary_json.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "actors/io/atomic_file.hpp"
+
+namespace seg::cli {
+
+namespace {
+
+double seconds_of(const timeval& tv) {
+  return double(tv.tv_sec) + double(tv.tv_usec) / 1e6;
+}
+
+nlohmann::ordered_json stages_json(const stage_totals& s) {
+  nlohmann::ordered_json j;
+  j["read_ms"] = s.read_ms;
+  j["decode_ms"] = s.decode_ms;
+  j["correct_ms"] = s.correct_ms;
+  j["mask_ms"] = s.mask_ms;
+  j["label_features_ms"] = s.label_features_ms;
+  j["crops_ms"] = s.crops_ms;
+  j["commit_ms"] = s.commit_ms;
+  j["export_ms"] = s.export_ms;
+  j["flat_ms"] = s.flat_ms;
+  j["worker_wait_ms"] = s.worker_wait_ms;
+  j["exporter_wait_ms"] = s.exporter_wait_ms;
+  return j;
+}
+
+} // namespace
+
+nlohmann::ordered_json summary_json(const segment_request& req,
+                                    const std::vector<job_summary>& jobs) {
+  nlohmann::ordered_json out;
+  out["segflow_version"] = SEGFLOW_VERSION;
+  out["profile"] = config::to_string(req.settings.run_profile);
+  out["workers"] = config::effective_workers(
+    req.settings, std::max(1u, std::thread::hardware_concurrency()));
+  out["opencv_threads"] = req.settings.pipeline.opencv_threads;
+  auto& list = out["jobs"] = nlohmann::ordered_json::array();
+  for (auto& s : jobs) {
+    nlohmann::ordered_json j;
+    j["id"] = s.id;
+    j["path"] = s.path;
+    j["state"] = to_string(job_state(s.state));
+    j["frames_total"] = s.frames_total;
+    j["frames_done"] = s.frames_done;
+    j["frames_resumed"] = s.frames_resumed;
+    j["frames_failed"] = s.frames_failed;
+    j["objects"] = s.objects;
+    j["seconds"] = s.seconds;
+    j["error"] = s.error;
+    j["failures"] = s.failures;
+    j["zip"] = s.zip;
+    j["objects_dir"] = s.objects_dir;
+    j["stages"] = stages_json(s.stages);
+    list.push_back(std::move(j));
+  }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto& p = out["process"];
+  p["peak_rss_kb"] = ru.ru_maxrss;
+  p["user_cpu_s"] = seconds_of(ru.ru_utime);
+  p["system_cpu_s"] = seconds_of(ru.ru_stime);
+  p["cpu_s"] = seconds_of(ru.ru_utime) + seconds_of(ru.ru_stime);
+  return out;
+}
+
+bool write_summary_json(const std::string& file, const segment_request& req,
+                        const std::vector<job_summary>& jobs) {
+  try {
+    io::write_file_atomic(std::filesystem::absolute(file), summary_json(req, jobs).dump(2) + "\n");
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "error: --summary-json: " << e.what() << "\n";
+    return false;
+  }
+}
+
+} // namespace seg::cli
