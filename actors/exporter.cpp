@@ -1,5 +1,8 @@
 #include "actors/exporter.hpp"
 
+#include <fstream>
+#include <map>
+#include <optional>
 #include <random>
 
 #include <caf/stateful_actor.hpp>
@@ -11,6 +14,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/ecotaxa_tsv.hpp"
+#include "actors/io/ecotaxa_validate.hpp"
 #include "actors/io/ecotaxa_zip.hpp"
 #include "actors/io/frame_record.hpp"
 
@@ -82,6 +86,35 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   return s;
 }
 
+// The archive is checked against EcoTaxa's import rules before it is
+// written: one that would not import fails the job instead.
+void check_ecotaxa(const export_job& job, const std::string& tsv_name, const std::string& tsv,
+                   const std::vector<io::zip_input>& crops) {
+  std::map<std::string, const io::zip_input*> by_name;
+  for (auto& c : crops)
+    by_name.emplace(c.name, &c);
+  auto problems = io::validate_ecotaxa_tsv(
+    tsv_name, tsv, [&](const std::string& name) -> std::optional<std::string> {
+      auto it = by_name.find(name);
+      if (it == by_name.end())
+        return std::nullopt;
+      std::ifstream in(it->second->file, std::ios::binary);
+      std::string head(16, '\0');
+      in.read(head.data(), std::streamsize(head.size()));
+      head.resize(std::size_t(in.gcount()));
+      return head;
+    });
+  if (problems.empty())
+    return;
+  std::string text;
+  for (std::size_t i = 0; i < problems.size() && i < 10; ++i)
+    text += (i == 0 ? "" : "; ") + io::to_string(problems[i]);
+  if (problems.size() > 10)
+    text += "; and " + std::to_string(problems.size() - 10) + " more";
+  throw std::runtime_error("the EcoTaxa archive of " + job.plan.acquisition
+                           + " would not import, none written: " + text);
+}
+
 // Reads every committed frame's record in frame order and writes the TSV,
 // the zip and done.txt. Returns the total object count.
 std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
@@ -116,10 +149,19 @@ std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
     opts.scaled_units = plan.params.pixel_size_um > 0;
     auto tsv = io::make_ecotaxa_tsv(metadata, process, objects, opts);
     auto tsv_name = io::ecotaxa_tsv_name(plan.acq_id);
-    io::write_file_atomic(job.objects_dir / tsv_name, tsv);
+    check_ecotaxa(job, tsv_name, tsv, crops);
     auto zip = zip_path(plan);
     fs::create_directories(zip.parent_path());
-    io::write_ecotaxa_zip(zip, crops, tsv_name, tsv);
+    try {
+      io::write_ecotaxa_zip(zip, crops, tsv_name, tsv);
+      io::write_file_atomic(job.objects_dir / tsv_name, tsv);
+    } catch (...) {
+      // A failed job leaves no archive or TSV that could pass for its output.
+      std::error_code ec;
+      fs::remove(zip, ec);
+      fs::remove(job.objects_dir / tsv_name, ec);
+      throw;
+    }
     zip_written = zip.string();
   }
   return std::uint32_t(objects.size());
@@ -215,9 +257,18 @@ void commit_frame(export_job& job, const frame_result& r) {
     crops.push_back({fo.crop_file, &obj.crop_jpeg});
     rec.objects.push_back(std::move(fo));
   }
-  // Crops first: a record names only crops that are already on disk.
-  io::write_files_atomic(job.objects_dir, crops);
-  io::write_frame_record(job.records_dir / (stem_of(r.name) + ".jsonl"), rec);
+  try {
+    // Crops first: a record names only crops that are already on disk.
+    io::write_files_atomic(job.objects_dir, crops);
+    io::write_frame_record(job.records_dir / (stem_of(r.name) + ".jsonl"), rec);
+  } catch (...) {
+    // Not committed (e.g. the disk is full): its crops go, to free the
+    // space; the frame is redone on resume.
+    std::error_code ec;
+    for (auto& c : crops)
+      fs::remove(job.objects_dir / c.name, ec);
+    throw;
+  }
 }
 
 frame_indices begin_job(self_ptr self, const job_plan& plan) {

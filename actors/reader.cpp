@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <caf/event_based_actor.hpp>
@@ -12,9 +13,12 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/ecotaxa_tsv.hpp"
+#include "actors/io/ecotaxa_validate.hpp"
+#include "actors/io/frame_file.hpp"
 #include "actors/io/python_format.hpp"
+#include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
-#include "kernels/jpeg_header.hpp"
 #include "shm/image_segment.hpp"
 
 namespace seg {
@@ -28,11 +32,15 @@ double ms_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
 }
 
-std::vector<std::uint8_t> read_bytes(const std::string& path, double& ms) {
+// Reads frame `name` of the job's acquisition; throws io_error with the
+// reason (name refused, symlink out of the acquisition, empty, unreadable).
+std::vector<std::uint8_t> read_frame(const job_plan& plan, const std::string& name,
+                                     double& ms) {
   auto t0 = clock_type::now();
-  auto text = io::read_file(path);
+  auto bytes = io::read_frame_file(plan.acquisition, name,
+                                   io::max_frame_file_bytes(plan.params.max_frame_pixels));
   ms += ms_since(t0);
-  return {text.begin(), text.end()};
+  return bytes;
 }
 
 reader_job* find_job(self_ptr self, std::uint64_t id) {
@@ -44,6 +52,10 @@ reader_job* find_job(self_ptr self, std::uint64_t id) {
 
 std::string frame_path(const job_plan& plan, std::uint32_t index) {
   return (std::filesystem::path(plan.acquisition) / plan.frames[index]).string();
+}
+
+std::string size_text(int w, int h) {
+  return std::to_string(w) + "x" + std::to_string(h);
 }
 
 // A segment work item for frame `index`, with its bytes read.
@@ -58,9 +70,10 @@ work_item frame_item(reader_job& job, std::uint32_t index) {
   item.flat_segment = job.flat->name();
   item.params = job.plan.params;
   try {
-    item.bytes = read_bytes(item.path, item.read_ms);
+    item.bytes = read_frame(job.plan, item.name, item.read_ms);
   } catch (const std::exception&) {
-    // The worker reports the unreadable file as this frame's failure.
+    // Empty bytes: the worker reads the file itself and reports why it
+    // cannot, as this frame's failure.
     item.bytes.clear();
   }
   return item;
@@ -72,6 +85,7 @@ void fail_job(self_ptr self, reader_job& job, const std::string& why) {
   job.current = reader_job::phase::stopped;
   job.stack.reset();
   job.flat.reset();
+  job.flat_bytes.clear();
   self->send(self->state.queue, atom::failed::value, job.plan.id, why);
 }
 
@@ -82,34 +96,130 @@ void notify_if_drained(self_ptr self, const reader_job& job) {
     self->send(self->state.queue, atom::drained::value, job.plan.id);
 }
 
+// The frame in flat slot `slot` cannot be used: another frame takes its
+// place, or the slot is dropped when every frame has been tried.
+void flat_frame_bad(reader_job& job, std::uint32_t slot, const std::string& why) {
+  auto& w = *job.window;
+  auto bad = w.frame(slot);
+  if (job.first_flat_problem.empty())
+    job.first_flat_problem = why;
+  if (auto next = w.replace(slot)) {
+    spdlog::warn("flat_frame_replaced job={} frame={} replacement={} reason=\"{}\"",
+                 job.plan.id, job.plan.frames[bad], job.plan.frames[*next], why);
+    job.decodes.push_front(slot);
+  } else {
+    spdlog::warn("flat_frame_dropped job={} frame={} reason=\"{}\" (no untried frame left)",
+                 job.plan.id, job.plan.frames[bad], why);
+  }
+}
+
+// Why the encoded frame cannot go into the stack, or "" if it can.
+std::string flat_frame_problem(const reader_job& job, const std::string& path,
+                               const std::vector<std::uint8_t>& bytes) {
+  auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+  if (!info)
+    return path + ": not a JPEG image (or its headers are corrupt)";
+  if (std::int64_t(info->coded.area()) > job.plan.params.max_frame_pixels)
+    return path + ": " + size_text(info->coded.width, info->coded.height)
+           + " exceeds pipeline.max_frame_pixels ("
+           + std::to_string(job.plan.params.max_frame_pixels) + ")";
+  if (info->decoded.width != job.frame_width || info->decoded.height != job.frame_height)
+    return path + ": size " + size_text(info->decoded.width, info->decoded.height)
+           + " differs from the acquisition's " + size_text(job.frame_width, job.frame_height);
+  return {};
+}
+
+// The next flat decode to hand out; frames that are unreadable or of the
+// wrong size are replaced here already, without a round trip to a worker.
+std::optional<work_item> next_flat_decode(reader_job& job) {
+  while (!job.decodes.empty()) {
+    auto slot = job.decodes.front();
+    job.decodes.pop_front();
+    auto frame = job.window->frame(slot);
+    work_item item;
+    item.kind = std::uint8_t(work_kind::flat_decode);
+    item.job_id = job.plan.id;
+    item.generation = job.generation;
+    item.index = slot;
+    item.name = job.plan.frames[frame];
+    item.path = frame_path(job.plan, frame);
+    item.stack_segment = job.stack->name();
+    item.stack_count = std::uint32_t(job.stack->count());
+    item.params = job.plan.params;
+    std::string problem;
+    if (auto it = job.flat_bytes.find(frame); it != job.flat_bytes.end()) {
+      item.bytes = std::move(it->second);
+      job.flat_bytes.erase(it);
+    } else {
+      try {
+        item.bytes = read_frame(job.plan, item.name, item.read_ms);
+      } catch (const std::exception& e) {
+        problem = e.what();
+      }
+    }
+    if (problem.empty())
+      problem = flat_frame_problem(job, item.path, item.bytes);
+    if (!problem.empty()) {
+      flat_frame_bad(job, slot, problem);
+      continue;
+    }
+    ++job.outstanding;
+    return item;
+  }
+  return std::nullopt;
+}
+
+// Every flat slot is decoded or dropped: compact the chosen frames to the
+// front of the stack and cut the median into bands, or fail the job when no
+// frame is good.
+void finish_flat_decodes(self_ptr self, reader_job& job) {
+  auto& w = *job.window;
+  auto chosen = w.chosen();
+  if (chosen.empty())
+    return fail_job(self, job, "flat field: none of the acquisition's "
+                                 + std::to_string(job.plan.frames.size())
+                                 + " frames can be used (first problem: "
+                                 + job.first_flat_problem + ")");
+  std::string names;
+  for (auto s : chosen)
+    names += (names.empty() ? "" : ",") + job.plan.frames[w.frame(s)];
+  if (w.bad_frames() > 0)
+    spdlog::warn("flat_frames_chosen job={} frames={} of={} bad={} names={}", job.plan.id,
+                 chosen.size(), w.slots(), w.bad_frames(), names);
+  // The median takes the first stack_used slots: move the chosen ones there.
+  std::vector<std::size_t> where(chosen.begin(), chosen.end()); // slot of chosen[j]
+  for (std::size_t j = 0; j < where.size(); ++j) {
+    if (where[j] == j)
+      continue;
+    auto a = job.stack->image(int(j));
+    auto b = job.stack->image(int(where[j]));
+    std::swap_ranges(a.data, a.data + a.total() * a.elemSize(), b.data);
+    for (std::size_t k = j + 1; k < where.size(); ++k)
+      if (where[k] == j)
+        where[k] = where[j];
+    where[j] = j;
+  }
+  job.stack_used = std::uint32_t(chosen.size());
+  // Cut the median into bands, a few per worker so a slow worker does not
+  // hold the others up.
+  int rows = job.flat->rows();
+  int bands = int(std::max<std::uint32_t>(1, self->state.cfg.workers)) * 2;
+  int step = std::max(1, (rows + bands - 1) / bands);
+  for (int b = 0; b < rows; b += step)
+    job.bands.emplace_back(b, std::min(rows, b + step));
+  job.current = reader_job::phase::flat_bands;
+}
+
 // The next piece of work of any job, earliest job first; nullopt if none.
 std::optional<work_item> next_work(self_ptr self) {
   for (auto& job : self->state.jobs) {
+    if (job.current == reader_job::phase::flat_decode) {
+      if (auto item = next_flat_decode(job))
+        return item;
+      if (job.outstanding == 0)
+        finish_flat_decodes(self, job); // every frame tried was bad
+    }
     switch (job.current) {
-      case reader_job::phase::flat_decode:
-        if (!job.decodes.empty()) {
-          auto slot = job.decodes.front();
-          job.decodes.pop_front();
-          ++job.outstanding;
-          work_item item;
-          item.kind = std::uint8_t(work_kind::flat_decode);
-          item.job_id = job.plan.id;
-          item.generation = job.generation;
-          item.index = slot;
-          auto frame = job.plan.flat_frames[slot];
-          item.name = job.plan.frames[frame];
-          item.path = frame_path(job.plan, frame);
-          item.stack_segment = job.stack->name();
-          item.stack_count = std::uint32_t(job.stack->count());
-          item.params = job.plan.params;
-          try {
-            item.bytes = read_bytes(item.path, item.read_ms);
-          } catch (const std::exception&) {
-            item.bytes.clear();
-          }
-          return item;
-        }
-        break;
       case reader_job::phase::flat_bands:
         if (!job.bands.empty()) {
           auto [begin, end] = job.bands.front();
@@ -121,7 +231,7 @@ std::optional<work_item> next_work(self_ptr self) {
           item.generation = job.generation;
           item.stack_segment = job.stack->name();
           item.flat_segment = job.flat->name();
-          item.stack_count = std::uint32_t(job.stack->count());
+          item.stack_count = job.stack_used;
           item.row_begin = begin;
           item.row_end = end;
           return item;
@@ -169,41 +279,77 @@ void serve_waiting(self_ptr self) {
   schedule_prefetch(self);
 }
 
+// Decides the acquisition's frame size from the headers of the flat window's
+// frames (the most common size; ties go to the earliest frame), reading
+// further frames only when none of those is a usable JPEG. Keeps the bytes
+// read for the decodes.
+bool size_frames(reader_job& job, std::string& problem) {
+  auto& plan = job.plan;
+  auto& w = *job.window;
+  std::map<std::pair<int, int>, std::pair<int, std::uint32_t>> votes; // size -> count, first
+  auto look = [&](std::uint32_t frame, bool keep) {
+    double ms = 0;
+    std::vector<std::uint8_t> bytes;
+    try {
+      bytes = read_frame(plan, plan.frames[frame], ms);
+    } catch (const std::exception& e) {
+      if (problem.empty())
+        problem = e.what();
+      return;
+    }
+    auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+    if (!info || std::int64_t(info->coded.area()) > plan.params.max_frame_pixels) {
+      if (problem.empty())
+        problem = frame_path(plan, frame)
+                  + (info ? ": exceeds pipeline.max_frame_pixels" : ": not a JPEG image");
+    } else {
+      auto& v = votes[{info->decoded.width, info->decoded.height}];
+      if (v.first++ == 0)
+        v.second = frame;
+    }
+    if (keep)
+      job.flat_bytes[frame] = std::move(bytes);
+  };
+  for (std::size_t s = 0; s < w.slots(); ++s)
+    look(w.frame(s), true);
+  for (auto f = std::uint32_t(w.slots()); votes.empty() && f < plan.frames.size(); ++f)
+    look(f, false);
+  if (votes.empty())
+    return false;
+  auto best = votes.begin();
+  for (auto it = votes.begin(); it != votes.end(); ++it)
+    if (it->second.first > best->second.first
+        || (it->second.first == best->second.first && it->second.second < best->second.second))
+      best = it;
+  job.frame_width = best->first.first;
+  job.frame_height = best->first.second;
+  return true;
+}
+
 void start_flat(self_ptr self, reader_job& job) {
   auto& plan = job.plan;
-  auto first = frame_path(plan, plan.flat_frames.front());
-  std::vector<std::uint8_t> bytes;
-  double read_ms = 0;
+  job.window.emplace(plan.frames.size(), plan.flat_frames.size());
+  std::string problem;
+  if (!size_frames(job, problem))
+    return fail_job(self, job, "flat field: no frame of the acquisition is a usable JPEG ("
+                                 + problem + ")");
   try {
-    bytes = read_bytes(first, read_ms);
-  } catch (const std::exception& e) {
-    return fail_job(self, job, e.what());
-  }
-  auto size = kernels::jpeg_size(bytes.data(), bytes.size());
-  if (!size)
-    return fail_job(self, job, first + ": not a JPEG image (needed for the flat field)");
-  if (std::int64_t(size->area()) > plan.params.max_frame_pixels)
-    return fail_job(self, job,
-                    first + ": " + std::to_string(size->width) + "x"
-                      + std::to_string(size->height)
-                      + " exceeds pipeline.max_frame_pixels");
-  try {
-    auto count = int(plan.flat_frames.size());
+    auto count = int(job.window->slots());
     job.stack = shm::image_segment::create(
-      shm::segment_name(plan.id, job.generation, "stack"), size->height, size->width,
+      shm::segment_name(plan.id, job.generation, "stack"), job.frame_height, job.frame_width,
       CV_8UC3, count);
     job.flat = shm::image_segment::create(
-      shm::segment_name(plan.id, job.generation, "flat"), size->height, size->width,
+      shm::segment_name(plan.id, job.generation, "flat"), job.frame_height, job.frame_width,
       CV_8UC3, 1);
   } catch (const std::exception& e) {
     return fail_job(self, job, e.what());
   }
   job.current = reader_job::phase::flat_decode;
   job.flat_started = clock_type::now();
-  for (std::uint32_t i = 0; i < plan.flat_frames.size(); ++i)
+  for (std::uint32_t i = 0; i < job.window->slots(); ++i)
     job.decodes.push_back(i);
-  spdlog::info("flat_started job={} frames={} size={}x{}", plan.id,
-               plan.flat_frames.size(), size->width, size->height);
+  spdlog::info("flat_started job={} frames={} size={}x{}", plan.id, job.window->slots(),
+               job.frame_width, job.frame_height);
   serve_waiting(self);
 }
 
@@ -214,22 +360,20 @@ void flat_step_done(self_ptr self, const frame_result& r) {
           && job->current != reader_job::phase::flat_bands))
     return; // stale: the job was stopped or failed
   --job->outstanding;
-  if (!r.ok)
-    return fail_job(self, *job, "flat field: " + r.error);
   if (job->current == reader_job::phase::flat_decode) {
-    if (!job->decodes.empty() || job->outstanding > 0)
+    if (work_kind(r.kind) != work_kind::flat_decode)
       return;
-    // Every flat frame is decoded: cut the median into bands, a few per
-    // worker so a slow worker does not hold the others up.
-    int rows = job->flat->rows();
-    int bands = int(std::max<std::uint32_t>(1, self->state.cfg.workers)) * 2;
-    int step = std::max(1, (rows + bands - 1) / bands);
-    for (int b = 0; b < rows; b += step)
-      job->bands.emplace_back(b, std::min(rows, b + step));
-    job->current = reader_job::phase::flat_bands;
+    if (r.ok)
+      job->window->accept(r.index);
+    else
+      flat_frame_bad(*job, r.index, r.error);
+    if (job->decodes.empty() && job->outstanding == 0)
+      finish_flat_decodes(self, *job);
     serve_waiting(self);
     return;
   }
+  if (!r.ok)
+    return fail_job(self, *job, "flat field: " + r.error);
   if (!job->bands.empty() || job->outstanding > 0)
     return;
   job->stack.reset(); // the frames the flat came from are no longer needed
@@ -247,7 +391,107 @@ void flat_step_done(self_ptr self, const frame_result& r) {
   serve_waiting(self);
 }
 
+std::string stem_of(const std::string& frame) {
+  auto dot = frame.rfind('.');
+  return dot == std::string::npos || dot == 0 ? frame : frame.substr(0, dot);
+}
+
+// Refuses metadata that would make the EcoTaxa archive fail to import
+// (column names, value lengths, too many columns, ids), before any frame is
+// segmented: a TSV of one object is made from it exactly as the exporter
+// will, and checked.
+void check_ecotaxa_metadata(const job_plan& plan, const nlohmann::ordered_json& filtered,
+                            const std::filesystem::path& meta_file) {
+  io::process_fields process;
+  process.datetime = io::utc_isoformat_now();
+  process.uuid = "00000000-0000-4000-8000-000000000000";
+  process.id = io::make_process_id(filtered, plan.process_id.empty() ? process.uuid
+                                                                      : plan.process_id);
+  process.remove_previous_mask = plan.params.remove_previous_mask;
+  std::string longest;
+  for (auto& f : plan.frames)
+    if (f.size() > longest.size())
+      longest = f;
+  io::tsv_object obj;
+  obj.name = stem_of(longest) + "_0";
+  if (plan.object_ids != "per_frame")
+    obj.name = plan.sample_id + "_" + plan.acq_id + "_" + obj.name;
+  io::tsv_options opts;
+  opts.scaled_units = plan.params.pixel_size_um > 0;
+  auto tsv = io::make_ecotaxa_tsv(filtered, process, {obj}, opts);
+  auto problems = io::validate_ecotaxa_tsv(
+    io::ecotaxa_tsv_name(plan.acq_id), tsv,
+    [](const std::string&) { return std::optional<std::string>("\xFF\xD8\xFF"); });
+  if (problems.empty())
+    return;
+  std::string text;
+  for (auto& p : problems)
+    text += (text.empty() ? "" : "; ") + io::to_string(p);
+  throw std::runtime_error(meta_file.string()
+                           + ": the EcoTaxa archive would not import (fix metadata.json or "
+                             "set export.ecotaxa = false): "
+                           + text);
+}
+
 } // namespace
+
+flat_window::flat_window(std::size_t frame_count, std::size_t flat_frames)
+  : frame_count_(frame_count) {
+  for (auto i : kernels::initial_flat_indices(frame_count, flat_frames)) {
+    frames_.push_back(std::uint32_t(i));
+    states_.push_back(slot_state::pending);
+  }
+  next_ = frames_.size();
+}
+
+std::size_t flat_window::slots() const {
+  return frames_.size();
+}
+
+std::uint32_t flat_window::frame(std::size_t slot) const {
+  return frames_.at(slot);
+}
+
+std::optional<std::uint32_t> flat_window::replace(std::size_t slot) {
+  if (states_.at(slot) != slot_state::pending)
+    return std::nullopt; // already settled: a repeated report changes nothing
+  ++bad_;
+  if (next_ >= frame_count_) {
+    states_[slot] = slot_state::dropped;
+    return std::nullopt;
+  }
+  frames_[slot] = std::uint32_t(next_++);
+  return frames_[slot];
+}
+
+void flat_window::accept(std::size_t slot) {
+  if (states_.at(slot) == slot_state::pending)
+    states_[slot] = slot_state::good;
+}
+
+bool flat_window::complete() const {
+  return std::none_of(states_.begin(), states_.end(),
+                      [](slot_state s) { return s == slot_state::pending; });
+}
+
+std::vector<std::size_t> flat_window::chosen() const {
+  std::vector<std::size_t> good;
+  bool dropped = false;
+  for (std::size_t s = 0; s < states_.size(); ++s) {
+    if (states_[s] == slot_state::good)
+      good.push_back(s);
+    dropped = dropped || states_[s] == slot_state::dropped;
+  }
+  std::sort(good.begin(), good.end(),
+            [&](std::size_t a, std::size_t b) { return frames_[a] < frames_[b]; });
+  if (dropped) // every frame was tried: the SPEC §2.1 count of the good ones
+    good.resize(kernels::initial_flat_indices(good.size(), frames_.size()).size());
+  return good;
+}
+
+std::size_t flat_window::bad_frames() const {
+  return bad_;
+}
 
 job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
   auto src = base;
@@ -299,14 +543,20 @@ job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
     if (px.um_per_px) {
       p.pixel_size_um = *px.um_per_px;
       p.min_esd_px = st.segmentation.min_esd / *px.um_per_px;
+    } else if (st.segmentation.require_process_pixel) {
+      throw std::runtime_error(meta_file.string() + ": " + px.reason
+                               + " (segmentation.require_process_pixel is set: sizes in "
+                                 "µm need process_pixel > 0)");
     } else {
-      plan.warnings.push_back(meta_file.string() + ": process_pixel " + px.reason
+      plan.warnings.push_back(meta_file.string() + ": " + px.reason
                               + "; sizes are in pixels");
     }
   }
   if (p.remove_previous_mask)
     plan.warnings.push_back("segmentation.remove_previous_mask is not supported by the "
                             "parallel pipeline yet and is ignored");
+  if (plan.ecotaxa)
+    check_ecotaxa_metadata(plan, filtered, meta_file);
   return plan;
 }
 

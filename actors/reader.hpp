@@ -5,6 +5,9 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <caf/typed_response_promise.hpp>
 
@@ -24,6 +27,55 @@ struct reader_config {
   std::uint32_t reads_ahead = 2; ///< frames read ahead of the workers
 };
 
+/// Which frames the flat field is computed from (SPEC-planktoscope §2.1),
+/// with bad frames replaced. Pure bookkeeping: no files, no CAF.
+///
+/// The window has k slots, k = initial_flat_indices(frame_count,
+/// flat_frames).size(), holding frames 0..k-1 at first. When a slot's frame
+/// is bad, the slot takes the first frame after the window not tried yet;
+/// when none is left the slot is dropped. So the flat is made of the first k
+/// good frames; when fewer than k frames are good, of the SPEC §2.1 count of
+/// the good frames (all of them, an even count less one). Either way it is
+/// the flat of the same acquisition without its bad files.
+class flat_window {
+public:
+  /// @param frame_count frames in the acquisition
+  /// @param flat_frames segmentation.flat_frames (the reference's 10)
+  flat_window(std::size_t frame_count, std::size_t flat_frames);
+
+  /// Number of slots, k.
+  std::size_t slots() const;
+
+  /// The frame index slot `slot` holds now.
+  std::uint32_t frame(std::size_t slot) const;
+
+  /// The frame in `slot` is bad: returns the frame that takes its place, or
+  /// nullopt if every frame has been tried (the slot is dropped). A slot
+  /// already accepted or dropped is left as it is (nullopt).
+  std::optional<std::uint32_t> replace(std::size_t slot);
+
+  /// The frame in `slot` is good.
+  void accept(std::size_t slot);
+
+  /// Every slot is accepted or dropped.
+  bool complete() const;
+
+  /// The slots to compute the flat from, in frame order (empty if no frame
+  /// is good). @pre complete()
+  std::vector<std::size_t> chosen() const;
+
+  /// Frames found bad so far.
+  std::size_t bad_frames() const;
+
+private:
+  enum class slot_state : std::uint8_t { pending, good, dropped };
+  std::vector<std::uint32_t> frames_;
+  std::vector<slot_state> states_;
+  std::size_t next_ = 0;       ///< first frame not tried yet
+  std::size_t frame_count_ = 0;
+  std::size_t bad_ = 0;
+};
+
 /// One job as the reader sees it.
 struct reader_job {
   enum class phase { opened, flat_decode, flat_bands, frames, stopped };
@@ -32,6 +84,12 @@ struct reader_job {
   std::uint32_t generation = 1;
   std::shared_ptr<shm::image_segment> stack;
   std::shared_ptr<shm::image_segment> flat;
+  std::optional<flat_window> window;  ///< the flat's frames
+  std::map<std::uint32_t, std::vector<std::uint8_t>> flat_bytes; ///< read while sizing
+  std::int32_t frame_width = 0;       ///< the acquisition's frame size (decoded)
+  std::int32_t frame_height = 0;
+  std::uint32_t stack_used = 0;       ///< stack slots the median is taken over
+  std::string first_flat_problem;     ///< for the error when no frame is good
   std::deque<std::uint32_t> decodes;  ///< stack slots still to hand out
   std::deque<std::pair<int, int>> bands;
   std::uint32_t outstanding = 0;      ///< flat steps handed out, not reported
@@ -57,7 +115,11 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
 
 /// Resolves a job's plan from its folder, metadata and settings (CAF-free
 /// part of the reader, exposed for tests). Throws std::runtime_error naming
-/// the file and the problem.
+/// the file and the problem: the folder (missing, not under img/, no
+/// frames), metadata.json (missing, invalid JSON, missing keys, ids unusable
+/// in file names, columns EcoTaxa would refuse when export.ecotaxa is on),
+/// process_pixel when segmentation.require_process_pixel is set, or the
+/// settings.
 job_plan resolve_plan(const job_spec& spec, const config::sources& base);
 
 } // namespace seg

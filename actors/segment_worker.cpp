@@ -2,11 +2,12 @@
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/feature_vector.hpp"
+#include "actors/io/frame_file.hpp"
 #include "kernels/correct.hpp"
+#include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
 #include "kernels/jpeg_header.hpp"
 #include "shm/image_segment.hpp"
@@ -26,10 +27,16 @@ std::string size_text(int w, int h) {
   return std::to_string(w) + "x" + std::to_string(h);
 }
 
-// Decodes a work item's bytes; throws with a reason naming the file.
-cv::Mat decode(const work_item& item) {
-  if (item.bytes.empty())
-    throw std::runtime_error(item.path + ": empty or unreadable file");
+// Decodes a work item's bytes (reading the file when the reader could not);
+// throws with a reason naming the file.
+cv::Mat decode(work_item& item) {
+  if (item.bytes.empty()) {
+    // The reader could not read it: read it here to learn why (io_error
+    // names the file), or to go on if it was a passing problem.
+    std::filesystem::path path(item.path);
+    item.bytes = io::read_frame_file(path.parent_path(), item.name,
+                                     io::max_frame_file_bytes(item.params.max_frame_pixels));
+  }
   auto size = kernels::jpeg_size(item.bytes.data(), item.bytes.size());
   if (!size)
     throw std::runtime_error(item.path + ": not a JPEG image");
@@ -37,12 +44,12 @@ cv::Mat decode(const work_item& item) {
     throw std::runtime_error(item.path + ": " + size_text(size->width, size->height)
                              + " exceeds pipeline.max_frame_pixels ("
                              + std::to_string(item.params.max_frame_pixels) + ")");
-  cv::Mat raw(1, int(item.bytes.size()), CV_8UC1,
-              const_cast<std::uint8_t*>(item.bytes.data()));
-  auto frame = cv::imdecode(raw, cv::IMREAD_COLOR);
-  if (frame.empty())
-    throw std::runtime_error(item.path + ": cannot be decoded as an image");
-  return frame;
+  try {
+    return kernels::decode_jpeg(item.bytes.data(), item.bytes.size(),
+                                item.params.max_frame_pixels);
+  } catch (const kernels::decode_error& e) {
+    throw std::runtime_error(item.path + ": " + e.what());
+  }
 }
 
 void reset_frame(self_ptr self) {
@@ -77,8 +84,14 @@ void fail(self_ptr self, const std::string& why) {
   st.result.ok = false;
   st.result.error = why;
   st.result.objects.clear();
-  spdlog::warn("frame_failed job={} frame={} error=\"{}\"", st.item->job_id,
-               st.item->name, why);
+  // A flat frame that fails is replaced by the reader, which logs it; the
+  // frame fails (and is reported) when it is segmented.
+  if (work_kind(st.item->kind) == work_kind::segment)
+    spdlog::warn("frame_failed job={} frame={} error=\"{}\"", st.item->job_id,
+                 st.item->name, why);
+  else
+    spdlog::debug("flat_frame_failed job={} frame={} error=\"{}\"", st.item->job_id,
+                  st.item->name, why);
   finish(self);
 }
 
@@ -150,7 +163,10 @@ void flat_band_step(self_ptr self) {
   auto stack = shm::image_segment::open(st.item->stack_segment, false);
   auto flat = shm::image_segment::open(st.item->flat_segment, true);
   std::vector<cv::Mat> frames;
-  for (int i = 0; i < stack->count(); ++i)
+  // The reader moved the frames it chose to the first stack_count slots.
+  int used = st.item->stack_count > 0 ? std::min(int(st.item->stack_count), stack->count())
+                                      : stack->count();
+  for (int i = 0; i < used; ++i)
     frames.push_back(stack->image(i));
   auto out = flat->image(0);
   kernels::median_flat_rows(frames, st.item->row_begin, st.item->row_end, out);

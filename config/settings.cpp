@@ -114,6 +114,10 @@ const std::vector<spec>& schema() {
                  s.segmentation.size_units = v == "px" ? units::pixels
                                                        : units::micrometres;
                }),
+    bool_key("segmentation.require_process_pixel", "false", "",
+             "with size_units = um, a missing, zero, negative or non-numeric "
+             "process_pixel fails the job instead of falling back to pixels",
+             [](settings& s, bool v) { s.segmentation.require_process_pixel = v; }),
     bool_key("segmentation.remove_previous_mask", "false", "",
              "subtract the previous frame's threshold mask (per job, never across "
              "jobs)",
@@ -407,6 +411,7 @@ std::string to_toml(const settings& s) {
   os << "[segmentation]\n"
      << "min_esd = " << fmt_num(s.segmentation.min_esd) << "\n"
      << "size_units = " << q(to_string(s.segmentation.size_units)) << "\n"
+     << "require_process_pixel = " << b(s.segmentation.require_process_pixel) << "\n"
      << "remove_previous_mask = " << b(s.segmentation.remove_previous_mask) << "\n"
      << "flat_frames = " << s.segmentation.flat_frames << "\n"
      << "flat_recalculate = " << b(s.segmentation.flat_recalculate) << "\n"

@@ -27,6 +27,7 @@ enum class object_ids : std::uint8_t {
 struct segmentation_settings {
   double min_esd = 20;              ///< minimum equivalent diameter (px or µm, see units)
   units size_units = units::micrometres;
+  bool require_process_pixel = false; ///< um units without a valid process_pixel fail the job
   bool remove_previous_mask = false;
   int flat_frames = 10;             ///< frames asked for the flat (even counts take one less)
   bool flat_recalculate = false;    ///< the reference's dense-frame flat recalculation

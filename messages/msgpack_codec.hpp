@@ -71,7 +71,11 @@ class writer {
 public:
   using result_type = void;
 
-  explicit writer(msgpack::sbuffer& buf) : pk_(buf) {
+  /// With `digest_bytes`, byte vectors are written as a 13-byte BIN: '#',
+  /// their 64-bit FNV-1a hash and their size (little-endian), as traces
+  /// record frames and crops by default.
+  explicit writer(msgpack::sbuffer& buf, bool digest_bytes = false)
+    : pk_(buf), digest_bytes_(digest_bytes) {
     // nop
   }
 
@@ -93,6 +97,23 @@ public:
       pk_.pack_str(std::uint32_t(x.size()));
       pk_.pack_str_body(x.data(), std::uint32_t(x.size()));
     } else if constexpr (std::is_same_v<U, std::vector<std::uint8_t>>) {
+      if (digest_bytes_) {
+        std::uint64_t h = 1469598103934665603ull;
+        for (auto b : x) {
+          h ^= b;
+          h *= 1099511628211ull;
+        }
+        char d[13];
+        d[0] = '#';
+        for (int i = 0; i < 8; ++i)
+          d[1 + i] = char(h >> (8 * i));
+        auto n = std::uint32_t(x.size());
+        for (int i = 0; i < 4; ++i)
+          d[9 + i] = char(n >> (8 * i));
+        pk_.pack_bin(13);
+        pk_.pack_bin_body(d, 13);
+        return;
+      }
       pk_.pack_bin(std::uint32_t(x.size()));
       pk_.pack_bin_body(reinterpret_cast<const char*>(x.data()), std::uint32_t(x.size()));
     } else if constexpr (detail::is_vector<U>::value) {
@@ -108,6 +129,7 @@ public:
 
 private:
   msgpack::packer<msgpack::sbuffer> pk_;
+  bool digest_bytes_ = false;
 };
 
 /// Reads values from an unpacked msgpack object, checking every type.
@@ -203,11 +225,18 @@ private:
 
 /// Packs one value.
 template <class T>
-std::string pack(const T& value) {
+std::string pack(const T& value, bool digest_bytes = false) {
   msgpack::sbuffer buf;
-  writer w(buf);
+  writer w(buf, digest_bytes);
   auto copy = value;
   w.write(copy);
+  return std::string(buf.data(), buf.size());
+}
+
+/// Packs an already unpacked object again (for re-rendering parts).
+inline std::string pack_object(const msgpack::object& o) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, o);
   return std::string(buf.data(), buf.size());
 }
 

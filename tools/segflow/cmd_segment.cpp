@@ -23,6 +23,7 @@
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/segment_run.hpp"
+#include "tools/segflow/summary_json.hpp"
 
 namespace seg::cli {
 
@@ -196,6 +197,7 @@ int run_segment(int argc, char** argv) {
   bool recursive = false;
   bool status_json = false;
   bool reference_status = false;
+  std::string summary_json_file;
   std::vector<std::string> paths;
   arg_parser parser(
     "segflow segment [--workers N] [--profile NAME] [--config FILE] [--force] "
@@ -212,6 +214,8 @@ int run_segment(int argc, char** argv) {
   parser.flag("status-json", &status_json, "status events as JSON lines on stdout");
   parser.flag("reference-status", &reference_status,
               "also print the reference segmenter's status strings as JSON lines");
+  parser.option("summary-json", &summary_json_file, "FILE",
+                "also write the job summaries, stage times, peak RSS and CPU as JSON");
   parser.positionals(&paths, "PATH", 1);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
@@ -238,7 +242,11 @@ int run_segment(int argc, char** argv) {
   req.force = force;
   req.status_json = status_json;
   req.reference_status = reference_status;
-  return segment_folders(req, nullptr);
+  std::vector<job_summary> results;
+  int rc = segment_folders(req, &results);
+  if (!summary_json_file.empty() && !write_summary_json(summary_json_file, req, results))
+    rc = exit_failed;
+  return rc;
 }
 
 } // namespace seg::cli

@@ -17,4 +17,16 @@ int run_demo(int argc, char** argv);
 /// `segflow config`: prints the effective settings or checks a file.
 int run_config(int argc, char** argv);
 
+/// `segflow serve`: runs the queue service until SIGINT/SIGTERM.
+int run_serve(int argc, char** argv);
+
+/// `segflow ctl`: one request to a running serve (or watch its events).
+int run_ctl(int argc, char** argv);
+
+/// `segflow bench`: measures the pipeline against the decode floor and the reference.
+int run_bench(int argc, char** argv);
+
+/// `segflow trace dump|diff`: reads message traces.
+int run_trace(int argc, char** argv);
+
 } // namespace seg::cli

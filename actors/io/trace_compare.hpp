@@ -1,0 +1,44 @@
+#pragma once
+
+// Compares message traces after removing what legitimately differs between
+// runs: times, durations, pids, hosts, tokens, shared-memory names and the
+// data root's location. No CAF here.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace seg::io {
+
+/// One message reduced to what must be equal between two runs.
+struct canonical_message {
+  std::uint64_t seq = 0;       ///< position in its trace
+  std::string receiver_role;   ///< actor name without its id
+  std::string sender_role;
+  std::string type;
+  std::string payload;         ///< canonical payload, as text
+  /// "receiver <- sender: type payload"
+  std::string key() const;
+};
+
+/// The messages of a trace in recorded order, canonical, without the
+/// actors' internal self-messages (step, prefetch, renew, pull). Throws
+/// trace_error on a damaged file.
+std::vector<canonical_message> canonical_messages(const std::filesystem::path& trace);
+
+/// The outcome of comparing two traces.
+struct trace_comparison {
+  bool equal = true;
+  std::size_t compared = 0;    ///< messages in the first trace
+  std::string divergence;      ///< the first divergent message, described
+};
+
+/// Compares two traces as multisets of canonical messages per receiving
+/// role (workers run in parallel, so arrival order between them is free);
+/// the first divergence is the first message of `a`, in recorded order,
+/// without a counterpart in `b`, or else the first of `b` without one in `a`.
+trace_comparison compare_traces(const std::filesystem::path& a,
+                                const std::filesystem::path& b);
+
+} // namespace seg::io

@@ -1,0 +1,60 @@
+#pragma once
+
+// Message tracing: every handler of a traced actor records the message it
+// handles (sender, receiver, type, payload) before handling it, when a
+// recorder is active. Wrap each handler of a behaviour with `traced(self, f)`;
+// with no active recorder the cost is one pointer test.
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+#include <caf/detail/type_traits.hpp>
+#include <caf/fwd.hpp>
+#include <caf/make_message.hpp>
+
+namespace seg::io {
+struct trace_header;
+class trace_writer;
+} // namespace seg::io
+
+namespace seg::trace {
+
+/// The process's active trace writer, or nullptr when not tracing.
+io::trace_writer* active();
+
+/// Starts recording to `file` (truncated). Throws io::trace_error.
+void start(const std::filesystem::path& file, const io::trace_header& header);
+
+/// Stops recording and flushes the file.
+void stop();
+
+/// Records `msg` as received by `self` from its current sender.
+void record(caf::local_actor* self, const caf::message& msg);
+
+/// The element types of a message as the trace names them, e.g.
+/// "atom:open,seg::job_spec".
+std::string type_names(const caf::message& msg);
+
+namespace detail {
+
+template <class Self, class F, class... Ts>
+auto wrap(Self self, F f, caf::detail::type_list<Ts...>) {
+  return [self, f](Ts... xs) -> decltype(f(std::forward<Ts>(xs)...)) {
+    if (active() != nullptr)
+      record(self, caf::make_message(xs...));
+    return f(std::forward<Ts>(xs)...);
+  };
+}
+
+} // namespace detail
+
+/// A handler with the same signature as `f` that records each message it
+/// gets before calling `f`.
+template <class Self, class F>
+auto traced(Self self, F f) {
+  using trait = caf::detail::get_callable_trait<F>;
+  return detail::wrap(self, std::move(f), typename trait::arg_types{});
+}
+
+} // namespace seg::trace

@@ -1,0 +1,207 @@
+// Trace files: round trip, canonical comparison, and hostile input (a trace
+// is never trusted).
+#include "actors/io/trace_compare.hpp"
+#include "actors/io/trace_file.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include "messages/frame_result.hpp"
+#include "messages/job.hpp"
+#include "messages/msgpack_codec.hpp"
+
+namespace fs = std::filesystem;
+using namespace seg;
+using namespace seg::io;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    static int n = 0;
+    path = fs::temp_directory_path()
+           / ("segflow-trace-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+trace_header sample_header(const std::string& root) {
+  trace_header h;
+  h.segflow_version = "test";
+  h.host = "h";
+  h.profile = "planktoscope";
+  h.command = "segment";
+  h.inputs = {root + "/img/a"};
+  h.data_root = root;
+  return h;
+}
+
+// Payload of one message whose single element is `x` of trace type `type`.
+template <class T>
+std::string payload_of(const T& x) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(1);
+  codec::writer w(buf, true);
+  auto copy = x;
+  w.write(copy);
+  return std::string(buf.data(), buf.size());
+}
+
+frame_result result(std::uint32_t index, double value, double ms) {
+  frame_result r;
+  r.job_id = 1;
+  r.index = index;
+  r.name = "f" + std::to_string(index) + ".jpg";
+  object_record o;
+  o.features = {std::uint64_t(value * 1000)};
+  o.crop_jpeg = {1, 2, 3, std::uint8_t(index)};
+  r.objects = {o};
+  r.timings.decode_ms = ms;
+  return r;
+}
+
+// Writes a small trace: two frame results (in the given order) and an event.
+void write_trace(const fs::path& file, const std::string& root, double value,
+                 bool swap, double ms) {
+  trace_writer w(file, sample_header(root));
+  auto a = result(0, value, ms);
+  auto b = result(1, 2.0, ms * 2);
+  if (swap)
+    std::swap(a, b);
+  w.append("segment-worker#7", "exporter#3", "seg::frame_result", payload_of(a));
+  w.append("segment-worker#8", "exporter#3", "seg::frame_result", payload_of(b));
+  w.append("segment-worker#7", "segment-worker#7", "atom:step", payload_of(std::string{}));
+  job_event ev;
+  ev.kind = std::uint8_t(event_kind::job_finished);
+  ev.path = root + "/img/a";
+  ev.elapsed_s = ms;
+  w.append("exporter#3", "status-hub#2", "seg::job_event", payload_of(ev));
+}
+
+std::string trace_error_of(const fs::path& file) {
+  try {
+    trace_reader r(file);
+    while (r.next()) {
+      // read everything
+    }
+  } catch (const trace_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST_CASE("a trace reads back as written", "[trace]") {
+  temp_dir dir;
+  auto file = dir.path / "t.trace";
+  write_trace(file, "/data/x", 1.0, false, 5);
+  trace_reader r(file);
+  CHECK(r.header().profile == "planktoscope");
+  CHECK(r.header().inputs.front() == "/data/x/img/a");
+  auto first = r.next();
+  REQUIRE(first);
+  CHECK(first->seq == 0);
+  CHECK(first->sender == "segment-worker#7");
+  CHECK(first->receiver == "exporter#3");
+  CHECK(first->type == "seg::frame_result");
+  int n = 1;
+  while (r.next())
+    ++n;
+  CHECK(n == 4);
+}
+
+TEST_CASE("traces compare equal across times, ids, order and location", "[trace]") {
+  temp_dir dir;
+  write_trace(dir.path / "a.trace", "/data/x", 1.0, false, 5);
+  write_trace(dir.path / "b.trace", "/elsewhere/y", 1.0, true, 77);
+  auto cmp = compare_traces(dir.path / "a.trace", dir.path / "b.trace");
+  CHECK(cmp.equal);
+  CHECK(cmp.compared == 3); // the self-sent step is internal
+}
+
+TEST_CASE("a changed value is the first divergence, named", "[trace]") {
+  temp_dir dir;
+  write_trace(dir.path / "a.trace", "/data/x", 1.0, false, 5);
+  write_trace(dir.path / "b.trace", "/data/x", 1.5, false, 5);
+  auto cmp = compare_traces(dir.path / "a.trace", dir.path / "b.trace");
+  CHECK_FALSE(cmp.equal);
+  CHECK(cmp.divergence.find("message 0") != std::string::npos);
+  CHECK(cmp.divergence.find("exporter <- segment-worker: seg::frame_result") != std::string::npos);
+}
+
+TEST_CASE("damaged and hostile traces give clear errors", "[trace]") {
+  temp_dir dir;
+  auto good = dir.path / "good.trace";
+  write_trace(good, "/data/x", 1.0, false, 5);
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+
+  auto write = [&](const std::string& name, const std::string& content) {
+    auto p = dir.path / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  };
+  SECTION("every truncation") {
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+      auto err = trace_error_of(write("cut.trace", bytes.substr(0, cut)));
+      INFO("cut at " << cut);
+      // A cut exactly at a record boundary is a shorter valid trace.
+      if (!err.empty())
+        CHECK(err.find("cut.trace") != std::string::npos);
+    }
+  }
+  SECTION("absurd record length") {
+    auto evil = bytes.substr(0, 14) + std::string("\xff\xff\xff\x7f", 4) + "x";
+    auto err = trace_error_of(write("len.trace", evil));
+    CHECK(err.find("out of bounds") != std::string::npos);
+  }
+  SECTION("length larger than the file") {
+    auto evil = bytes.substr(0, 14) + std::string("\x00\x00\x00\x02", 4) + "xyz";
+    auto err = trace_error_of(write("short.trace", evil));
+    CHECK(err.find("truncated") != std::string::npos);
+  }
+  SECTION("unknown version") {
+    trace_header h = sample_header("/r");
+    h.version = 99;
+    { trace_writer w(dir.path / "v.trace", h); }
+    auto err = trace_error_of(dir.path / "v.trace");
+    CHECK(err.find("unknown format version 99") != std::string::npos);
+  }
+  SECTION("not a trace") {
+    auto err = trace_error_of(write("no.trace", "hello world"));
+    CHECK(err.find("bad magic") != std::string::npos);
+  }
+  SECTION("random bytes and bit flips never crash") {
+    std::mt19937_64 rng(42);
+    for (int i = 0; i < 2000; ++i) {
+      auto mutated = bytes;
+      int flips = 1 + int(rng() % 8);
+      for (int f = 0; f < flips; ++f)
+        mutated[rng() % mutated.size()] = char(rng());
+      if (i % 4 == 0) {
+        mutated.resize(14 + rng() % 64);
+        for (std::size_t k = 14; k < mutated.size(); ++k)
+          mutated[k] = char(rng());
+      }
+      auto p = write("fuzz.trace", mutated);
+      try {
+        trace_error_of(p);
+        canonical_messages(p);
+      } catch (const trace_error&) {
+        // expected for most
+      }
+    }
+    SUCCEED("no crash");
+  }
+}

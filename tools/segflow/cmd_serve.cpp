@@ -1,0 +1,252 @@
+// `segflow serve`: a long-running coordinator. It holds the queue and the
+// one-host pipeline and publishes the queue's control interface
+// (queue_control_actor) with CAF's middleman, for `segflow ctl` and the
+// dashboard. The queue lives in <state dir>/queue.json, rewritten atomically
+// on every change, so a restart (even after kill -9) restores it and resumes
+// the job that was running.
+//
+// Start-up prints one line on stdout, flushed, once clients can connect:
+//   listening: <host>:<port>
+// SIGINT/SIGTERM: stop listening, stop the running job cooperatively (it is
+// interrupted and resumes at the next start), save the queue, stop every
+// actor, exit 0, or 3 if a job was interrupted.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <opencv2/core/utility.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/io/queue_store.hpp"
+#include "actors/lock_manager.hpp"
+#include "actors/queue.hpp"
+#include "actors/status_hub.hpp"
+#include "actors/status_sinks.hpp"
+#include "actors/type_ids.hpp"
+#include "shm/image_segment.hpp"
+#include "tools/segflow/commands.hpp"
+#include "tools/segflow/common.hpp"
+#include "tools/segflow/endpoint.hpp"
+
+namespace fs = std::filesystem;
+
+namespace seg::cli {
+
+namespace {
+
+// One serve per state directory: an flock held for the process's lifetime
+// (released by the kernel even after kill -9).
+class state_dir_lock {
+public:
+  ~state_dir_lock() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  // Returns an error text, empty on success.
+  std::string acquire(const fs::path& dir) {
+    auto file = dir / "serve.lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      return file.string() + ": cannot open: " + std::strerror(errno);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char buf[32] = {};
+      auto n = ::pread(fd_, buf, sizeof buf - 1, 0);
+      std::string pid = n > 0 ? std::string(buf, std::size_t(n)) : "?";
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
+        pid.pop_back();
+      return "state directory " + dir.string() + " is in use by another segflow serve (pid "
+             + pid + ")";
+    }
+    auto text = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0)
+      return file.string() + ": cannot write: " + std::strerror(errno);
+    return {};
+  }
+
+private:
+  int fd_ = -1;
+};
+
+} // namespace
+
+int run_serve(int argc, char** argv) {
+  settings_options opts;
+  std::string listen = "127.0.0.1:" + std::to_string(default_serve_port);
+  std::string state_dir;
+  std::int64_t workers = -1;
+  bool no_prepare_next = false;
+  arg_parser parser(
+    "segflow serve [--listen HOST:PORT] [--state DIR] [--workers N] [--profile NAME] "
+    "[--config FILE]",
+    "Runs the queue of acquisitions and the pipeline until SIGINT/SIGTERM, and\n"
+    "publishes the queue's control interface for `segflow ctl`. Prints\n"
+    "`listening: HOST:PORT` on stdout once clients can connect. The queue and\n"
+    "every job's state live in DIR/queue.json: after a restart (even after\n"
+    "kill -9) finished jobs are listed as before, the running job resumes from\n"
+    "its committed frames and pending jobs keep their order. On SIGINT/SIGTERM\n"
+    "the running job is interrupted (it resumes at the next start); exit code 0,\n"
+    "or 3 if a job was interrupted.");
+  opts.declare(parser);
+  parser.option("listen", &listen, "HOST:PORT",
+                "address to listen on (default 127.0.0.1:" + std::to_string(default_serve_port)
+                  + "; port 0 = any free port)");
+  parser.option("state", &state_dir, "DIR",
+                "state directory (default $XDG_STATE_HOME/segflow, else "
+                "~/.local/state/segflow)");
+  parser.option("workers", &workers, "N", "segment workers (default: cores - 1, at least 1)",
+                1, 256);
+  parser.flag("no-prepare-next",
+              &no_prepare_next,
+              "do not prepare the next job while the running job's last frames are in "
+              "flight (to measure what the overlap saves)");
+  if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
+    return rc < 0 ? exit_ok : rc;
+  auto where = parse_endpoint(listen);
+  if (!where) {
+    std::cerr << "error: --listen expects HOST:PORT, got '" << listen << "'\n";
+    return exit_usage;
+  }
+
+  config::settings settings;
+  std::vector<std::pair<std::string, std::string>> extra;
+  if (workers > 0)
+    extra.emplace_back("pipeline.workers", std::to_string(workers));
+  if (!load_settings(opts, settings, extra))
+    return exit_usage;
+  auto sources = settings_sources(opts, extra);
+  setup_logging(settings);
+
+  // The queue file: restored, then written once to check it can be.
+  fs::path dir = state_dir.empty() ? io::default_state_dir() : fs::path(state_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    std::cerr << "error: state directory " << dir.string() << ": " << ec.message() << "\n";
+    return exit_usage;
+  }
+  dir = fs::absolute(dir);
+  state_dir_lock dir_lock;
+  if (auto err = dir_lock.acquire(dir); !err.empty()) {
+    std::cerr << "error: " << err << "\n";
+    return exit_usage;
+  }
+  auto queue_file = dir / io::queue_file_name;
+  io::queue_snapshot restored;
+  try {
+    if (auto loaded = io::load_queue(queue_file))
+      restored = std::move(*loaded);
+    io::prepare_restart(restored);
+    io::save_queue(queue_file, restored);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_usage;
+  }
+
+  // Signals are taken by this thread with sigwait, so every other thread
+  // (CAF's included) must block them before it starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (auto n = shm::sweep_stale_segments(); n > 0)
+    spdlog::info("shm_swept segments={}", n);
+  cv::setNumThreads(settings.pipeline.opencv_threads);
+  auto n_workers = std::uint32_t(
+    config::effective_workers(settings, std::max(1u, std::thread::hardware_concurrency())));
+
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  cfg.set("scheduler.max-threads", 2);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+
+  auto hub = spawn_status_hub(sys);
+  progress_sink_config pcfg;
+  pcfg.out = stderr;
+  pcfg.tty = false;
+  pcfg.min_interval = std::chrono::seconds(10);
+  auto progress = spawn_progress_sink(sys, hub, pcfg);
+  auto locks = spawn_lock_manager(sys, lock_manager_config{});
+  if (!locks) {
+    std::cerr << "error: lock manager: " << sys.render(locks.error()) << "\n";
+    self->send_exit(hub, caf::exit_reason::user_shutdown);
+    self->send_exit(progress, caf::exit_reason::user_shutdown);
+    return exit_usage;
+  }
+  queue_config qcfg;
+  qcfg.reader.base = sources;
+  qcfg.reader.workers = n_workers;
+  qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
+  qcfg.workers = n_workers;
+  qcfg.state_file = queue_file.string();
+  qcfg.initial = restored;
+  qcfg.prepare_next = !no_prepare_next;
+  auto q = spawn_queue(sys, qcfg, hub, *locks);
+  queue_control_actor control = q;
+
+  auto stop_actors = [&] {
+    // Dataflow order, so the progress sink prints every last event.
+    for (auto a : {caf::actor_cast<caf::actor>(q), caf::actor_cast<caf::actor>(*locks),
+                   caf::actor_cast<caf::actor>(hub), caf::actor_cast<caf::actor>(progress)}) {
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+      self->wait_for(a);
+    }
+  };
+
+  auto port = sys.middleman().publish(control, where->port, where->host.c_str(), true);
+  if (!port) {
+    std::cerr << "error: cannot listen on " << where->text() << ": "
+              << sys.render(port.error()) << "\n";
+    stop_actors();
+    return exit_usage;
+  }
+  endpoint bound = *where;
+  bound.port = *port;
+  std::printf("listening: %s\n", bound.text().c_str());
+  std::fflush(stdout);
+  spdlog::info("serve_listening address={} state={} workers={} jobs={}", bound.text(),
+               queue_file.string(), n_workers, restored.jobs.size());
+
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0 || (sig != SIGINT && sig != SIGTERM)) {
+    // nop: only SIGINT and SIGTERM are waited for
+  }
+  spdlog::warn("signal_received signal={} action=shutdown", sig == SIGINT ? "INT" : "TERM");
+
+  // No new clients, then stop the running job (it resumes at the next start).
+  if (auto closed = sys.middleman().unpublish(control, bound.port); !closed)
+    spdlog::warn("unpublish_failed error=\"{}\"", sys.render(closed.error()));
+  int rc = exit_ok;
+  self->request(q, std::chrono::seconds(120), atom::shutdown::value)
+    .receive(
+      [&](queue_listing& all) {
+        for (auto& j : all.jobs)
+          if (j.resume && job_state(j.summary.state) == job_state::interrupted)
+            rc = exit_interrupted;
+      },
+      [&](caf::error& err) {
+        spdlog::error("shutdown_failed error=\"{}\"", sys.render(err));
+        rc = exit_failed;
+      });
+  stop_actors();
+  spdlog::info("serve_stopped exit={}", rc);
+  return rc;
+}
+
+} // namespace seg::cli
