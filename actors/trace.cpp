@@ -76,7 +76,10 @@ std::string actor_label(const caf::strong_actor_ptr& p) {
   if (!p)
     return "external";
   auto* a = p->get();
-  return std::string(a->name()) + "#" + std::to_string(a->id());
+  // Remote proxies have no name of their own.
+  auto* local = dynamic_cast<caf::local_actor*>(a);
+  return std::string(local != nullptr ? local->name() : "remote") + "#"
+         + std::to_string(a->id());
 }
 
 } // namespace
