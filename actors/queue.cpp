@@ -484,14 +484,16 @@ void after_change(self_ptr self) {
   deliver_waiters_if_idle(self);
 }
 
-// Stops the running job: at once if the pipeline does not know it yet,
-// otherwise the exporter answers with finished(interrupted).
+// Stops the running job: at once while it is still being prepared (the
+// stops that detach sends follow the preparing requests, so the reader and
+// exporter drop what they prepared), otherwise the exporter answers with
+// finished(interrupted).
 void stop_current(self_ptr self) {
   auto& st = self->state;
   if (!st.current)
     return;
   auto& s = *st.current;
-  if (!s.exporter_began) {
+  if (!s.began) {
     auto* j = find_job(self, s.job);
     job_summary summary = j != nullptr ? j->summary : job_summary{};
     summary.state = std::uint8_t(job_state::interrupted);
@@ -531,6 +533,7 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
   if (specs.empty())
     return refusal("no acquisition given: nothing was queued");
   std::map<std::string, std::string> seen; // canonical path -> what holds it
+  std::vector<std::uint32_t> frames;        // per spec, from its plan
   for (auto& j : st.jobs) {
     auto state = state_of(j);
     if (state == job_state::pending || state == job_state::running)
@@ -547,7 +550,7 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
       if (!io::is_valid_utf8(o))
         return fail("setting '" + o + "' is not valid UTF-8");
     try {
-      resolve_plan(spec, st.cfg.reader.base);
+      frames.push_back(std::uint32_t(resolve_plan(spec, st.cfg.reader.base).frames.size()));
     } catch (const std::exception& e) {
       return refusal(std::string(e.what()) + "; nothing was queued");
     }
@@ -557,13 +560,15 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
     seen.emplace(key, "an earlier path of this request");
   }
   std::vector<std::uint64_t> ids;
-  for (auto& spec : specs) {
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto& spec = specs[i];
     spec.id = st.next_id++;
     job_record j;
     j.spec = spec;
     j.summary.id = spec.id;
     j.summary.path = spec.path;
     j.summary.state = std::uint8_t(job_state::pending);
+    j.summary.frames_total = frames[i];
     spdlog::info("job_added job={} path={} force={}", spec.id, spec.path, spec.force);
     st.jobs.push_back(std::move(j));
     ids.push_back(spec.id);

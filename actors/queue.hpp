@@ -60,6 +60,8 @@ struct run_slot {
   std::chrono::steady_clock::time_point started; ///< when it became the running job
 };
 
+/// State of the queue actor. A job's elapsed time counts from when it shows
+/// running; time spent preparing it during the previous job is not in it.
 struct queue_state {
   static inline const char* name = "queue";
   queue_config cfg;

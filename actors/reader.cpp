@@ -119,7 +119,7 @@ std::string flat_frame_problem(const reader_job& job, const std::string& path,
   auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
   if (!info)
     return path + ": not a JPEG image (or its headers are corrupt)";
-  if (std::int64_t(info->coded.area()) > job.plan.params.max_frame_pixels)
+  if (kernels::pixels(info->coded) > job.plan.params.max_frame_pixels)
     return path + ": " + size_text(info->coded.width, info->coded.height)
            + " exceeds pipeline.max_frame_pixels ("
            + std::to_string(job.plan.params.max_frame_pixels) + ")";
@@ -298,7 +298,7 @@ bool size_frames(reader_job& job, std::string& problem) {
       return;
     }
     auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
-    if (!info || std::int64_t(info->coded.area()) > plan.params.max_frame_pixels) {
+    if (!info || kernels::pixels(info->coded) > plan.params.max_frame_pixels) {
       if (problem.empty())
         problem = frame_path(plan, frame)
                   + (info ? ": exceeds pipeline.max_frame_pixels" : ": not a JPEG image");

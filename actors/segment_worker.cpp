@@ -40,7 +40,7 @@ cv::Mat decode(work_item& item) {
   auto size = kernels::jpeg_size(item.bytes.data(), item.bytes.size());
   if (!size)
     throw std::runtime_error(item.path + ": not a JPEG image");
-  if (std::int64_t(size->area()) > item.params.max_frame_pixels)
+  if (kernels::pixels(*size) > item.params.max_frame_pixels)
     throw std::runtime_error(item.path + ": " + size_text(size->width, size->height)
                              + " exceeds pipeline.max_frame_pixels ("
                              + std::to_string(item.params.max_frame_pixels) + ")");

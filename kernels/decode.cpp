@@ -53,6 +53,7 @@ void on_message(j_common_ptr cinfo, int level) {
 struct decompressor {
   jpeg_decompress_struct cinfo;
   strict_error_mgr err;
+  int orientation = 1; // read with the headers: saved markers go at the end
 
   decompressor() {
     std::memset(&cinfo, 0, sizeof cinfo);
@@ -132,6 +133,7 @@ outcome run(decompressor& d, const std::uint8_t* data, std::size_t size,
   jpeg_mem_src(cinfo, data, static_cast<unsigned long>(size));
   jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(cinfo, TRUE);
+  d.orientation = exif_orientation(*cinfo);
   if (out == nullptr)
     return outcome::ok;
   if (std::int64_t(cinfo->image_width) * std::int64_t(cinfo->image_height) > max_pixels)
@@ -179,7 +181,7 @@ std::optional<jpeg_probe_result> probe_jpeg(const std::uint8_t* data, std::size_
     return std::nullopt;
   jpeg_probe_result r;
   r.coded = cv::Size(int(d.cinfo.image_width), int(d.cinfo.image_height));
-  r.orientation = exif_orientation(d.cinfo);
+  r.orientation = d.orientation;
   r.decoded = r.orientation >= 5 ? cv::Size(r.coded.height, r.coded.width) : r.coded;
   r.components = d.cinfo.num_components;
   return r;
@@ -204,7 +206,7 @@ cv::Mat decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max
     case outcome::unsupported_colour:
       throw decode_error("CMYK/YCCK JPEG: colour space not supported");
   }
-  return oriented(out, exif_orientation(d.cinfo));
+  return oriented(out, d.orientation);
 }
 
 } // namespace seg::kernels

@@ -16,6 +16,12 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// width x height as a 64-bit count (cv::Size::area() overflows an int
+/// from 46341 x 46341 on).
+inline std::int64_t pixels(cv::Size s) {
+  return std::int64_t(s.width) * std::int64_t(s.height);
+}
+
 /// What a JPEG's headers say, read without decoding any pixel.
 struct jpeg_probe_result {
   cv::Size coded;        ///< width x height in the frame header (SOF)

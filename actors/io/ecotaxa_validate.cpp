@@ -400,7 +400,7 @@ std::vector<ecotaxa_problem> validate_ecotaxa_zip(const fs::path& zip) {
       continue;
     }
     const std::string folder = folder_of(name);
-    for (auto& p : validate_ecotaxa_tsv(label + ":" + name, *text,
+    for (auto& p : validate_ecotaxa_tsv(label + "/" + name, *text,
                                         [&](const std::string& img) {
                                           return images(folder + img);
                                         }))

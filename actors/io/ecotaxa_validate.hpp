@@ -57,7 +57,9 @@ std::vector<ecotaxa_problem> validate_ecotaxa_tsv(const std::string& tsv_name,
                                                   const image_reader& images);
 
 /// Checks every TSV of an archive (at least one ecotaxa_*.tsv must be there),
-/// images looked up in the archive relative to each TSV's folder.
+/// images looked up in the archive relative to each TSV's folder. Problems
+/// name the TSV as "<zip>/<entry>"; other .tsv entries are [tsv-name]
+/// problems (the importer would ignore them).
 /// @throws io_error if the archive cannot be opened as a zip.
 std::vector<ecotaxa_problem> validate_ecotaxa_zip(const std::filesystem::path& zip);
 

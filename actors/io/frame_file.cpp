@@ -36,8 +36,6 @@ void check_frame_name(const fs::path& dir, std::string_view name) {
     throw io_error(dir, "empty frame name");
   if (name.size() > 200)
     throw io_error(path, "frame name longer than 200 bytes");
-  if (name[0] == '.')
-    throw io_error(path, "frame name starts with '.' (hidden or relative names are refused)");
   for (char c : name) {
     auto u = static_cast<unsigned char>(c);
     if (c == '/' || c == '\\')
@@ -45,6 +43,8 @@ void check_frame_name(const fs::path& dir, std::string_view name) {
     if (u < 0x20 || u == 0x7F)
       throw io_error(path, "frame name contains a control character");
   }
+  if (name[0] == '.')
+    throw io_error(path, "frame name starts with '.' (hidden or relative names are refused)");
 }
 
 std::uint64_t max_frame_file_bytes(std::int64_t max_pixels) {

@@ -194,6 +194,21 @@ TEST_CASE("messages round-trip through CAF and msgpack", "[actor][messages]") {
   l.since_unix_ms = 1;
   l.expires_unix_ms = 2;
   check_roundtrips(l);
+  job_record rec;
+  rec.spec = spec;
+  rec.summary = sample_summary();
+  rec.started_unix_ms = 1757609460618;
+  rec.elapsed_s = 6.25;
+  rec.resume = true;
+  rec.position = 2;
+  check_roundtrips(rec);
+  queue_listing all;
+  all.paused = true;
+  all.jobs = {rec, rec};
+  all.jobs.back().spec.id = 10;
+  check_roundtrips(all);
+  check_roundtrips(std::vector<job_spec>{spec, spec});
+  check_roundtrips(std::vector<std::uint64_t>{1, 5, std::uint64_t{1} << 41});
 }
 
 TEST_CASE("features keep every bit through CAF", "[actor][messages]") {

@@ -49,7 +49,11 @@ struct pipeline_sample {
   double job_s = 0;                   ///< job time from the summary, s
   double process_wall_s = 0;          ///< fork to exit, s
   double cpu_s = 0;                   ///< child user + system time, s
+  double system_s = 0;                ///< child system time alone, s
+  long minor_faults = 0;              ///< child minor page faults
   double peak_rss_mb = 0;             ///< child ru_maxrss, MiB
+  double peak_footprint_mb = 0;       ///< sampled RSS + shm segments, MiB
+  double peak_shm_mb = 0;             ///< sampled shm segments alone, MiB
   double flat_ms = -1;                ///< flat_ready event; -1 if none
   std::map<std::string, double> stages_ms; ///< stage_totals, ms summed over frames
   std::string error;                  ///< why the run is unusable (empty if fine)
@@ -62,15 +66,16 @@ pipeline_sample run_pipeline(const child_options& opts, const acquisition_info& 
 /// One measurement of the decode-only floor.
 struct decode_sample {
   int threads = 0;
-  double in_memory_fps = 0;           ///< cv::imdecode from bytes in memory, frames/s
-  double with_read_fps = 0;           ///< file read + cv::imdecode, frames/s
+  double in_memory_fps = 0;           ///< decode from bytes in memory, frames/s
+  double with_read_fps = 0;           ///< file read + decode, frames/s
   double in_memory_cpu_percent = 0;   ///< this process's CPU over the wall time
   int passes = 0;                     ///< times the frame list was decoded
 };
 
-/// Decodes every frame of `acq` with `threads` threads (cv::setNumThreads(1)
-/// per decode, as the workers do), first from bytes already in memory, then
-/// including the file read, each for at least `min_seconds` (whole passes).
+/// Decodes every frame of `acq` with `threads` threads and the pipeline's
+/// decoder (kernels::decode_jpeg), first from bytes already in memory, then
+/// including the file read, each for at least `min_seconds` (whole passes,
+/// after one warm-up pass). @throws std::runtime_error if a decode fails.
 decode_sample run_decode_floor(const acquisition_info& acq, int threads,
                                double min_seconds);
 

@@ -2,12 +2,17 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
+#include <string>
+#include <thread>
 
 namespace seg::cli::bench {
 
@@ -21,7 +26,9 @@ child_exit exit_of(int status, const rusage& ru) {
     e.signal = WTERMSIG(status);
   e.cpu_s = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
             + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  e.system_s = double(ru.ru_stime.tv_sec) + double(ru.ru_stime.tv_usec) / 1e6;
   e.peak_rss_kb = ru.ru_maxrss;
+  e.minor_faults = ru.ru_minflt;
   return e;
 }
 
@@ -39,6 +46,32 @@ std::optional<child_exit> wait_for(child_process& child, int options) {
     if (errno != EINTR)
       throw std::runtime_error(std::string("wait4: ") + std::strerror(errno));
   }
+}
+
+// RssAnon + RssFile of a live process, KiB (0 once it is gone).
+long private_rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  long total = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("RssAnon:", 0) == 0 || line.rfind("RssFile:", 0) == 0)
+      total += std::stol(line.substr(line.find(':') + 1));
+  return total;
+}
+
+// Blocks held by the process's shared-memory segments, KiB.
+long shm_kb(pid_t pid) {
+  const std::string prefix = "segflow-" + std::to_string(pid) + "-";
+  long total = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/dev/shm", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().filename().string().rfind(prefix, 0) != 0)
+      continue;
+    struct stat st {};
+    if (::stat(it->path().c_str(), &st) == 0)
+      total += long(st.st_blocks) / 2;
+  }
+  return total;
 }
 
 } // namespace
@@ -74,6 +107,24 @@ child_process spawn_process(const std::vector<std::string>& args,
 
 child_exit wait_process(child_process& child) {
   return *wait_for(child, 0);
+}
+
+child_exit wait_process_sampling(child_process& child, int interval_ms) {
+  long peak = 0;
+  long peak_shm = 0;
+  const pid_t pid = child.pid;
+  for (;;) {
+    long shm = shm_kb(pid);
+    long rss = private_rss_kb(pid);
+    if (auto e = wait_for(child, WNOHANG)) {
+      e->peak_footprint_kb = std::max(peak, e->peak_rss_kb);
+      e->peak_shm_kb = peak_shm;
+      return *e;
+    }
+    peak = std::max(peak, rss + shm);
+    peak_shm = std::max(peak_shm, shm);
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+  }
 }
 
 std::optional<child_exit> poll_process(child_process& child) {

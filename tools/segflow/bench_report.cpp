@@ -41,7 +41,7 @@ ojson run_json(const std::vector<pipeline_sample>& ps, const std::vector<decode_
     floor_read, floor_cpu, pct_floor, pct_floor_read, pct_floor_excl;
   std::vector<std::string> errors;
   std::map<std::string, std::vector<double>> stage_per_frame;
-  std::vector<double> export_ms, frames, objects;
+  std::vector<double> export_ms, frames, objects, sys_pct, faults, footprint, shm;
   for (std::size_t r = 0; r < ps.size(); ++r) {
     const auto& p = ps[r];
     if (!p.error.empty()) {
@@ -64,7 +64,11 @@ ojson run_json(const std::vector<pipeline_sample>& ps, const std::vector<decode_
     wall.push_back(p.process_wall_s);
     job.push_back(p.job_s);
     cpu_pct.push_back(p.process_wall_s > 0 ? 100.0 * p.cpu_s / p.process_wall_s : 0);
+    sys_pct.push_back(p.process_wall_s > 0 ? 100.0 * p.system_s / p.process_wall_s : 0);
+    faults.push_back(double(p.minor_faults) / std::max(1u, p.frames));
     rss.push_back(p.peak_rss_mb);
+    footprint.push_back(p.peak_footprint_mb);
+    shm.push_back(p.peak_shm_mb);
     frames.push_back(p.frames);
     objects.push_back(p.objects);
     for (auto& [key, ms] : p.stages_ms)
@@ -97,7 +101,11 @@ ojson run_json(const std::vector<pipeline_sample>& ps, const std::vector<decode_
   j["process_wall_s"] = median(wall);
   j["cpu_s"] = median(cpu);
   j["cpu_percent"] = median(cpu_pct);
+  j["system_cpu_percent"] = median(sys_pct);
+  j["minor_faults_per_frame"] = median(faults);
   j["peak_rss_mb"] = max_of(rss);
+  j["peak_footprint_mb"] = max_of(footprint);
+  j["peak_shm_mb"] = max_of(shm);
   j["decode_floor_fps"] = median(floor_mem);
   j["decode_floor_with_read_fps"] = median(floor_read);
   j["decode_floor_cpu_percent"] = median(floor_cpu);
@@ -126,6 +134,7 @@ ojson run_json(const std::vector<pipeline_sample>& ps, const std::vector<decode_
   s["decode_floor_fps"] = floor_mem;
   s["decode_floor_with_read_fps"] = floor_read;
   s["peak_rss_mb"] = rss;
+  s["peak_footprint_mb"] = footprint;
   s["cpu_percent"] = cpu_pct;
   s["flat_ms"] = flat;
   j["errors"] = errors;
@@ -179,9 +188,10 @@ ojson report_json(const run_context& ctx, const std::vector<acquisition_result>&
   out["method"] = {
     {"pipeline", "child process `segflow segment -q --force --status-json --summary-json` "
                  "per run; frames/s = frames / job seconds (flat and export included); "
-                 "peak RSS and CPU from wait4()"},
-    {"decode_floor", "w threads in the bench process, cv::imdecode(IMREAD_COLOR) with "
-                     "cv::setNumThreads(1), the same frames in whole passes for >= 1 s"},
+                 "peak RSS (ru_maxrss) and CPU from wait4(); footprint = RssAnon + RssFile "
+                 "sampled every 10 ms plus the child's /dev/shm/segflow-<pid>-* segments"},
+    {"decode_floor", "w threads in the bench process decoding with the pipeline's decoder "
+                     "(kernels::decode_jpeg, libjpeg-turbo), the same frames, >= 1 s"},
     {"aggregation", "median over the repeats (peak RSS: maximum); % of floor is the "
                     "median of per-repeat ratios of runs made side by side"}};
   out["bench_process_peak_rss_mb"] = ctx.bench_peak_rss_mb;
@@ -211,13 +221,13 @@ ojson report_json(const run_context& ctx, const std::vector<acquisition_result>&
         rj["samples_fps"] = ref.samples_fps;
       }
     }
-    a["reference"] = rj;
     auto& runs = a["runs"] = ojson::array();
     for (std::size_t w = 0; w < res.pipeline.size(); ++w)
       runs.push_back(run_json(res.pipeline[w],
                               w < res.decode.size() ? res.decode[w]
                                                     : std::vector<decode_sample>{},
                               ref));
+    a["reference"] = rj;
     if (!res.stops.empty()) {
       std::vector<double> ms;
       for (auto& s : res.stops)
@@ -246,12 +256,13 @@ std::string report_markdown(const ojson& report) {
 
   md << "Throughput (frames/s = frames / job time, flat and export included; decode floor "
         "= the same frames decoded by the same number of threads, from memory / "
-        "including the file read):\n\n";
+        "including the file read; footprint = sampled RSS plus the run's shared-memory "
+        "segments, which ru_maxrss misses once unmapped):\n\n";
   std::vector<std::string> head = {"acquisition", "frame", "frames", "objects/frame",
                                    "workers", "frames/s", "objects/s",
                                    "frames/s excl. flat", "decode floor frames/s",
-                                   "% of floor (excl. flat)", "flat ms", "peak RSS MB", "CPU %",
-                                   "× reference"};
+                                   "% of floor (excl. flat)", "flat ms", "peak RSS (footprint) MB",
+                                   "CPU % (system)", "page faults/frame", "× reference"};
   md << join_row(head) << rule(head.size());
   for (auto& a : report["acquisitions"]) {
     for (auto& r : a["runs"]) {
@@ -269,7 +280,9 @@ std::string report_markdown(const ojson& report) {
                       fmt(r["percent_of_decode_floor"], 0) + " % ("
                         + fmt(r["percent_of_decode_floor_excl_flat"], 0) + " %)",
                       fmt(r["flat_ms"], 0),
-                      fmt(r["peak_rss_mb"], 0), fmt(r["cpu_percent"], 0), ratio});
+                      fmt(r["peak_rss_mb"], 0) + " (" + fmt(r["peak_footprint_mb"], 0) + ")",
+                      fmt(r["cpu_percent"], 0) + " (" + fmt(r["system_cpu_percent"], 0) + ")",
+                      fmt(r["minor_faults_per_frame"], 0), ratio});
     }
   }
 

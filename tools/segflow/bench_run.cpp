@@ -19,10 +19,10 @@
 #include <thread>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
+#include "kernels/decode.hpp"
 #include "kernels/jpeg_header.hpp"
 #include "tools/segflow/bench.hpp"
 #include "tools/segflow/bench_process.hpp"
@@ -109,11 +109,15 @@ pipeline_sample run_pipeline(const child_options& opts, const acquisition_info& 
 
   auto t0 = clock_type::now();
   auto child = spawn_process(args, events, errors);
-  auto done = wait_process(child);
+  auto done = wait_process_sampling(child, 10);
   s.process_wall_s = seconds_since(t0);
   s.exit_code = done.exit_code;
   s.cpu_s = done.cpu_s;
+  s.system_s = done.system_s;
+  s.minor_faults = done.minor_faults;
   s.peak_rss_mb = done.peak_rss_kb / 1024.0;
+  s.peak_footprint_mb = done.peak_footprint_kb / 1024.0;
+  s.peak_shm_mb = done.peak_shm_kb / 1024.0;
   if (done.signal != 0 || done.exit_code != 0) {
     s.error = "segment exited with " + describe(done) + ": " + tail_of(errors);
     if (done.signal != 0 || !fs::exists(summary))
@@ -154,17 +158,23 @@ decode_sample run_decode_floor(const acquisition_info& acq, int threads,
   }
   const std::size_t n = bytes.size();
   std::atomic<int> failures{0};
+  // The pipeline's decoder, with its default frame-size limit.
+  const std::int64_t max_pixels = 100'000'000;
   auto decode_one = [&](std::size_t i, bool from_memory) {
-    cv::Mat frame;
-    if (from_memory) {
-      frame = cv::imdecode(bytes[i], cv::IMREAD_COLOR);
-    } else {
-      auto text = io::read_file(acq.frames[i]);
-      cv::Mat buf(1, int(text.size()), CV_8UC1, text.data());
-      frame = cv::imdecode(buf, cv::IMREAD_COLOR);
-    }
-    if (frame.empty())
+    try {
+      cv::Mat frame;
+      if (from_memory) {
+        frame = kernels::decode_jpeg(bytes[i].data(), bytes[i].size(), max_pixels);
+      } else {
+        auto text = io::read_file(acq.frames[i]);
+        frame = kernels::decode_jpeg(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                     text.size(), max_pixels);
+      }
+      if (frame.empty())
+        ++failures;
+    } catch (const std::exception&) {
       ++failures;
+    }
   };
   // `total` decodes of frames i % n, pulled from one counter by every thread
   // so no thread idles while another still has frames to go.

@@ -116,7 +116,7 @@ int run_bench(int argc, char** argv) {
                 "reference is not run; reported as recorded, not measured");
   parser.option("python", &python, "FILE", "Python for the reference (default /usr/bin/python3)");
   parser.option("stop-trials", &stop_trials, "N",
-                "also measure the stop latency N times with N-max workers (default 0)", 0, 100);
+                "also measure the stop latency N times with --workers-max workers (default 0)", 0, 100);
   parser.option("profile", &profile, "NAME", "passed to segment");
   parser.option("config", &config_file, "FILE", "passed to segment");
   parser.repeated("set", &sets, "KEY=VALUE", "passed to segment");

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -214,6 +215,16 @@ struct session {
 };
 
 int do_stop(session& s, std::uint64_t id) {
+  // A finished job stays finished: say so without sending a stop.
+  std::optional<job_state> before;
+  if (auto rc = s.ask([&](job_record& j) { before = job_state(j.summary.state); },
+                      s.timeout, atom::status::value, id);
+      rc != exit_ok)
+    return rc;
+  if (before != job_state::pending && before != job_state::running) {
+    std::printf("job %" PRIu64 " is %s: nothing to stop\n", id, to_string(*before));
+    return exit_ok;
+  }
   auto sent = clock_type::now();
   return s.ask(
     [&](job_record& j) {
@@ -356,8 +367,13 @@ int run_ctl(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  if (cmd == "watch")
+  if (cmd == "watch") {
+    // A shell starts background commands with SIGINT ignored, and an ignored
+    // signal is discarded even while blocked: restore the default first.
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  }
 
   caf::actor_system_config cfg;
   register_message_types(cfg);

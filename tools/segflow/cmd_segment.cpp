@@ -4,7 +4,9 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -14,11 +16,15 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/io/acquisition.hpp"
+#include "actors/io/preflight.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
 #include "actors/status_hub.hpp"
 #include "actors/status_sinks.hpp"
 #include "actors/type_ids.hpp"
+#include "kernels/decode.hpp"
+#include "kernels/flat_field.hpp"
+#include "kernels/jpeg_header.hpp"
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
@@ -35,8 +41,11 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
-void print_summary(std::ostream& os, const std::vector<job_summary>& jobs) {
+void print_summary(std::ostream& os, const std::vector<job_summary>& jobs,
+                   const std::vector<std::string>& skipped) {
   os << "\nsummary\n";
+  for (auto& s : skipped)
+    os << "skipped: " << s << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-44s %7s %8s %7s %8s %8s  %s\n", "acquisition",
                 "frames", "objects", "failed", "seconds", "frames/s", "state");
@@ -71,6 +80,95 @@ void print_summary(std::ostream& os, const std::vector<job_summary>& jobs) {
   }
 }
 
+// The frame size in a frame's header, read from its first 256 KiB; nullopt
+// for what the run will refuse anyway (unreadable, not a JPEG, symlinks,
+// more than pipeline.max_frame_pixels).
+std::optional<cv::Size> header_size(const std::filesystem::path& file,
+                                    std::int64_t max_pixels) {
+  std::error_code ec;
+  if (std::filesystem::is_symlink(file, ec) || !std::filesystem::is_regular_file(file, ec))
+    return std::nullopt;
+  std::ifstream in(file, std::ios::binary);
+  std::vector<std::uint8_t> head(256 * 1024);
+  in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
+  head.resize(std::size_t(in.gcount()));
+  auto size = kernels::jpeg_size(head.data(), head.size());
+  if (!size || kernels::pixels(*size) > max_pixels)
+    return std::nullopt;
+  return size;
+}
+
+// Measures what the preflight needs: frame size (the largest header among
+// the first 10 frames the run will not refuse), frame count and bytes, and
+// the output device of each acquisition that will run. Folders that cannot
+// be opened are left to their job to report.
+std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
+  std::vector<io::preflight_job> jobs;
+  for (auto& folder : req.folders) {
+    io::acquisition acq;
+    try {
+      acq = io::open_acquisition(folder);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (!req.force && io::has_done_marker(acq.dir))
+      continue;
+    io::preflight_job j;
+    j.name = acq.dir.string();
+    j.frames = acq.frames.size();
+    j.flat_frames = kernels::initial_flat_indices(
+      acq.frames.size(), std::size_t(req.settings.segmentation.flat_frames)).size();
+    for (std::size_t i = 0; i < acq.frames.size(); ++i) {
+      std::error_code ec;
+      auto bytes = std::filesystem::file_size(acq.dir / acq.frames[i], ec);
+      if (!ec)
+        j.frame_bytes += bytes;
+      if (i >= 10)
+        continue;
+      if (auto size = header_size(acq.dir / acq.frames[i],
+                                  req.settings.pipeline.max_frame_pixels);
+          size && kernels::pixels(*size) > j.width * j.height) {
+        j.width = size->width;
+        j.height = size->height;
+      }
+    }
+    j.space = io::output_space_of(io::objects_dir(acq));
+    jobs.push_back(std::move(j));
+  }
+  return jobs;
+}
+
+// True if the run may start: the preflight passed or was overridden.
+bool preflight(const segment_request& req, std::uint32_t workers) {
+  io::preflight_settings ps;
+  ps.workers = workers;
+  auto report = io::check_preflight(measure_jobs(req), ps, io::memory_available());
+  for (auto& e : report.estimates)
+    spdlog::info("preflight {}", e);
+  if (report.problems.empty())
+    return true;
+  for (auto& p : report.problems) {
+    if (req.force_run)
+      spdlog::warn("preflight_overridden problem=\"{}\"", p);
+    else
+      std::cerr << "error: preflight: " << p << "\n";
+  }
+  if (req.force_run)
+    return true;
+  std::cerr << "nothing was segmented (--force-run starts anyway)\n";
+  return false;
+}
+
+// Why folder `dir` cannot be an acquisition wherever it is: it is not below
+// an img/ folder (the outputs go beside img/). Empty if it can.
+std::string layout_problem(const std::filesystem::path& dir) {
+  for (auto& part : dir.parent_path())
+    if (part == "img")
+      return {};
+  return dir.string() + ": not under an img/ folder (expected <data root>/img/<date>/"
+                        "<sample>/<acquisition>)";
+}
+
 } // namespace
 
 int exit_code_of(const std::vector<job_summary>& jobs) {
@@ -98,11 +196,16 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // A file-size limit (ulimit -f) must fail the write, not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
+
   if (auto n = shm::sweep_stale_segments(); n > 0)
     spdlog::info("shm_swept segments={}", n);
   cv::setNumThreads(settings.pipeline.opencv_threads);
   auto workers = std::uint32_t(
     config::effective_workers(settings, std::max(1u, std::thread::hardware_concurrency())));
+  if (!preflight(req, workers))
+    return exit_usage;
 
   caf::actor_system_config cfg;
   register_message_types(cfg);
@@ -170,7 +273,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   finished = true;
   signal_thread.join();
 
-  print_summary(req.status_json ? std::cerr : std::cout, results);
+  print_summary(req.status_json ? std::cerr : std::cout, results, req.skipped);
   // Stop in dataflow order so the sinks print every last event.
   self->send_exit(q, caf::exit_reason::user_shutdown);
   self->wait_for(q);
@@ -197,15 +300,22 @@ int run_segment(int argc, char** argv) {
   bool recursive = false;
   bool status_json = false;
   bool reference_status = false;
+  bool skip_missing = false;
+  bool force_run = false;
   std::string summary_json_file;
   std::vector<std::string> paths;
   arg_parser parser(
     "segflow segment [--workers N] [--profile NAME] [--config FILE] [--force] "
-    "[--recursive] [--status-json] PATH...",
+    "[--recursive] [--status-json] [--skip-missing] [--force-run] PATH...",
     "Segments each acquisition folder (metadata.json + frames) into crops under\n"
     "<root>/objects/<rel>/ and an EcoTaxa archive under <root>/export/ecotaxa/,\n"
     "one job per folder, then exits. Ctrl-C stops cooperatively; running the\n"
-    "same command again resumes from the committed frames.");
+    "same command again resumes from the committed frames.\n"
+    "Every path is checked first: any problem is listed and nothing starts\n"
+    "(exit code 2) unless --skip-missing. A preflight then estimates memory and\n"
+    "disk and refuses to start when they do not fit, unless --force-run.\n"
+    "A bad frame fails alone (reason in the summary and errors/<rel>/); a bad\n"
+    "acquisition fails alone; the run goes on and exits 1.");
   opts.declare(parser);
   parser.option("workers", &workers, "N", "segment workers (default: cores - 1, at least 1)",
                 1, 256);
@@ -214,6 +324,11 @@ int run_segment(int argc, char** argv) {
   parser.flag("status-json", &status_json, "status events as JSON lines on stdout");
   parser.flag("reference-status", &reference_status,
               "also print the reference segmenter's status strings as JSON lines");
+  parser.flag("skip-missing", &skip_missing,
+              "skip paths that are missing or not acquisitions (listed in the summary) "
+              "instead of refusing to start");
+  parser.flag("force-run", &force_run,
+              "start even when the preflight estimates too little memory or disk");
   parser.option("summary-json", &summary_json_file, "FILE",
                 "also write the job summaries, stage times, peak RSS and CPU as JSON");
   parser.positionals(&paths, "PATH", 1);
@@ -231,14 +346,29 @@ int run_segment(int argc, char** argv) {
 
   std::vector<std::filesystem::path> inputs(paths.begin(), paths.end());
   auto found = io::find_acquisition_dirs(inputs, recursive);
-  if (!found.problems.empty()) {
-    for (auto& p : found.problems)
-      std::cerr << "error: " << p << "\n";
-    std::cerr << "nothing was segmented: fix the paths above\n";
-    return exit_usage;
+  for (auto& d : found.dirs) {
+    if (auto problem = layout_problem(d); !problem.empty())
+      found.problems.push_back(std::move(problem));
+    else
+      req.folders.push_back(d.string());
   }
-  for (auto& d : found.dirs)
-    req.folders.push_back(d.string());
+  if (!found.problems.empty()) {
+    if (!skip_missing) {
+      for (auto& p : found.problems)
+        std::cerr << "error: " << p << "\n";
+      std::cerr << "nothing was segmented: fix the paths above (or --skip-missing)\n";
+      return exit_usage;
+    }
+    for (auto& p : found.problems) {
+      spdlog::warn("path_skipped problem=\"{}\"", p);
+      req.skipped.push_back(p);
+    }
+    if (req.folders.empty()) {
+      std::cerr << "error: no acquisition to segment: every path was skipped\n";
+      return exit_usage;
+    }
+  }
+  req.force_run = force_run;
   req.force = force;
   req.status_json = status_json;
   req.reference_status = reference_status;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -157,6 +158,10 @@ int run_serve(int argc, char** argv) {
 
   // Signals are taken by this thread with sigwait, so every other thread
   // (CAF's included) must block them before it starts.
+  // A shell starts background commands with SIGINT ignored, and an ignored
+  // signal is discarded even while blocked: restore the default first.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -29,4 +29,7 @@ int run_bench(int argc, char** argv);
 /// `segflow trace dump|diff`: reads message traces.
 int run_trace(int argc, char** argv);
 
+/// `segflow validate-ecotaxa`: checks archives against EcoTaxa's import rules.
+int run_validate_ecotaxa(int argc, char** argv);
+
 } // namespace seg::cli

@@ -20,6 +20,7 @@ const command commands[] = {
   {"demo", seg::cli::run_demo, "synthesise a demo acquisition and segment it"},
   {"trace", seg::cli::run_trace, "dump a message trace, or diff two"},
   {"config", seg::cli::run_config, "print the effective settings or document the keys"},
+  {"validate-ecotaxa", seg::cli::run_validate_ecotaxa, "check EcoTaxa archives for import"},
   {"serve", seg::cli::run_serve, "run the queue service (published for ctl) until stopped"},
   {"ctl", seg::cli::run_ctl, "control a running serve: add, list, move, stop, watch, ..."},
   {"bench", seg::cli::run_bench, "measure segflow against the decode floor and the reference"},
@@ -31,7 +32,7 @@ void print_help(std::ostream& os) {
         "crops and EcoTaxa archives.\n\ncommands:\n";
   for (auto& c : commands) {
     std::string name = c.name;
-    name.resize(12, ' ');
+    name.resize(name.size() < 12 ? 12 : name.size() + 1, ' ');
     os << "  " << name << c.summary << "\n";
   }
   os << "\n`segflow <command> --help` documents each command's options.\n"

@@ -16,10 +16,14 @@ struct segment_request {
   bool force = false;
   bool status_json = false;
   bool reference_status = false;
+  bool force_run = false;             ///< start even if the preflight refuses
+  std::vector<std::string> skipped;   ///< paths skipped (--skip-missing), with why
 };
 
 /// Runs the pipeline on every folder, prints the summary and returns the
-/// exit code; the summaries go to `out` when given.
+/// exit code; the summaries go to `out` when given. Unless `force_run`, a
+/// preflight first estimates memory and disk and refuses (exit code 2,
+/// nothing started) when they do not fit.
 int segment_folders(const segment_request& req, std::vector<job_summary>* out);
 
 /// The exit code for a set of job outcomes.

@@ -1,0 +1,272 @@
+// The strict libjpeg-turbo decoder: the same pixels as OpenCV's reader on
+// good files, an error on every kind of bad one.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <unistd.h>
+
+#include "kernels/decode.hpp"
+
+using seg::kernels::decode_error;
+using seg::kernels::decode_jpeg;
+using seg::kernels::probe_jpeg;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using bytes_t = std::vector<std::uint8_t>;
+
+constexpr std::int64_t no_limit = 4'000'000'000;
+
+bytes_t read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return bytes_t(std::istreambuf_iterator<char>(in), {});
+}
+
+// A noisy BGR test image with smooth structure, so JPEG has real work.
+cv::Mat test_image(int w, int h, unsigned seed) {
+  cv::Mat img(h, w, CV_8UC3);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> noise(-20, 20);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        img.at<cv::Vec3b>(y, x)[c] =
+          cv::saturate_cast<uchar>(128 + 60 * std::sin((x + 7 * c) * 0.05) + y % 50 + noise(rng));
+  return img;
+}
+
+bytes_t encode(const cv::Mat& img, std::vector<int> params = {}) {
+  std::vector<uchar> out;
+  REQUIRE(cv::imencode(".jpg", img, out, params));
+  return bytes_t(out.begin(), out.end());
+}
+
+cv::Mat opencv_decode(const bytes_t& b) {
+  cv::Mat raw(1, int(b.size()), CV_8UC1, const_cast<std::uint8_t*>(b.data()));
+  return cv::imdecode(raw, cv::IMREAD_COLOR);
+}
+
+// OpenCV's file reader (what the reference segmenter calls).
+cv::Mat opencv_read(const bytes_t& b) {
+  auto path = fs::temp_directory_path() / ("segflow-decode-test-" + std::to_string(::getpid()) + ".jpg");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+  }
+  auto img = cv::imread(path.string(), cv::IMREAD_COLOR);
+  fs::remove(path);
+  return img;
+}
+
+bool same_pixels(const cv::Mat& a, const cv::Mat& b) {
+  return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
+}
+
+std::string decode_failure(const bytes_t& b, std::int64_t max_pixels = no_limit) {
+  try {
+    decode_jpeg(b.data(), b.size(), max_pixels);
+  } catch (const decode_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// An APP1 Exif segment holding IFD0 with one Orientation entry.
+bytes_t with_orientation(const bytes_t& jpeg, int orientation, bool little_endian) {
+  bytes_t tiff;
+  auto u16 = [&](unsigned v) {
+    if (little_endian) {
+      tiff.push_back(std::uint8_t(v));
+      tiff.push_back(std::uint8_t(v >> 8));
+    } else {
+      tiff.push_back(std::uint8_t(v >> 8));
+      tiff.push_back(std::uint8_t(v));
+    }
+  };
+  auto u32 = [&](std::uint32_t v) {
+    if (little_endian) {
+      u16(v & 0xFFFF);
+      u16(v >> 16);
+    } else {
+      u16(v >> 16);
+      u16(v & 0xFFFF);
+    }
+  };
+  tiff.push_back(little_endian ? 'I' : 'M');
+  tiff.push_back(little_endian ? 'I' : 'M');
+  u16(42);
+  u32(8);
+  u16(1);          // one entry
+  u16(0x0112);     // Orientation
+  u16(3);          // SHORT
+  u32(1);          // count
+  u16(unsigned(orientation));
+  u16(0);
+  u32(0);          // no next IFD
+  bytes_t seg = {'E', 'x', 'i', 'f', 0, 0};
+  seg.insert(seg.end(), tiff.begin(), tiff.end());
+  bytes_t out(jpeg.begin(), jpeg.begin() + 2); // SOI
+  std::size_t len = seg.size() + 2;
+  out.insert(out.end(), {0xFF, 0xE1, std::uint8_t(len >> 8), std::uint8_t(len & 0xFF)});
+  out.insert(out.end(), seg.begin(), seg.end());
+  out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("decode_jpeg gives OpenCV's pixels on good frames", "[decode]") {
+  auto img = test_image(333, 201, 1);
+  SECTION("baseline 4:2:0 at several qualities") {
+    for (int q : {50, 75, 93, 100}) {
+      auto b = encode(img, {cv::IMWRITE_JPEG_QUALITY, q});
+      INFO("quality " << q);
+      CHECK(same_pixels(decode_jpeg(b.data(), b.size(), no_limit), opencv_decode(b)));
+    }
+  }
+  SECTION("progressive and optimized") {
+    auto b = encode(img, {cv::IMWRITE_JPEG_PROGRESSIVE, 1, cv::IMWRITE_JPEG_OPTIMIZE, 1});
+    CHECK(same_pixels(decode_jpeg(b.data(), b.size(), no_limit), opencv_decode(b)));
+  }
+  SECTION("restart intervals") {
+    auto b = encode(img, {cv::IMWRITE_JPEG_RST_INTERVAL, 4});
+    CHECK(same_pixels(decode_jpeg(b.data(), b.size(), no_limit), opencv_decode(b)));
+  }
+  SECTION("greyscale files come out as 3 equal channels") {
+    cv::Mat grey;
+    cv::extractChannel(img, grey, 1);
+    auto b = encode(grey);
+    auto mine = decode_jpeg(b.data(), b.size(), no_limit);
+    CHECK(mine.type() == CV_8UC3);
+    CHECK(same_pixels(mine, opencv_decode(b)));
+  }
+  SECTION("EXIF orientations are applied as cv::imread applies them") {
+    auto b = encode(img);
+    for (int o = 1; o <= 8; ++o) {
+      for (bool le : {true, false}) {
+        auto ob = with_orientation(b, o, le);
+        INFO("orientation " << o << (le ? " II" : " MM"));
+        auto mine = decode_jpeg(ob.data(), ob.size(), no_limit);
+        CHECK(same_pixels(mine, opencv_read(ob)));
+        auto info = probe_jpeg(ob.data(), ob.size());
+        REQUIRE(info);
+        CHECK(info->orientation == o);
+        CHECK(info->coded == cv::Size(333, 201));
+        CHECK(info->decoded == mine.size());
+      }
+    }
+  }
+}
+
+TEST_CASE("decode_jpeg gives OpenCV's pixels on real camera frames", "[decode][data]") {
+  std::vector<fs::path> files;
+  fs::path shared = SEGFLOW_SHARED_DATA;
+  for (auto& name : {"basic_capture_fullres.jpg", "multiple_test0.jpg"})
+    files.push_back(shared / "picamera2-experiments" / name);
+  for (auto& e : fs::recursive_directory_iterator(shared / "composed" / "dev-small" / "img"))
+    if (e.path().extension() == ".jpg")
+      files.push_back(e.path());
+  std::size_t checked = 0;
+  for (auto& f : files) {
+    if (!fs::exists(f))
+      continue;
+    INFO(f.string());
+    auto b = read_all(f);
+    CHECK(same_pixels(decode_jpeg(b.data(), b.size(), no_limit), opencv_read(b)));
+    ++checked;
+  }
+  if (checked == 0)
+    WARN("shared data not found under " << shared.string() << ": nothing compared");
+}
+
+TEST_CASE("decode_jpeg refuses what OpenCV lets through", "[decode]") {
+  auto img = test_image(320, 240, 2);
+  auto good = encode(img, {cv::IMWRITE_JPEG_QUALITY, 93});
+
+  SECTION("a truncated file (OpenCV pads it with grey and returns a frame)") {
+    bytes_t cut(good.begin(), good.begin() + std::ptrdiff_t(good.size() * 55 / 100));
+    CHECK_FALSE(opencv_decode(cut).empty()); // why this decoder exists
+    auto why = decode_failure(cut);
+    CHECK(why.find("Premature end of JPEG file") != std::string::npos);
+    CHECK(why.find("truncated or corrupt") != std::string::npos);
+  }
+  SECTION("a file that lost only its end marker") {
+    bytes_t cut(good.begin(), good.end() - 2);
+    CHECK_FALSE(decode_failure(cut).empty());
+  }
+  SECTION("a marker in the middle of the scan data") {
+    auto bad = good;
+    auto at = bad.size() * 2 / 3;
+    bad[at] = 0xFF;
+    bad[at + 1] = 0xD9; // EOI where scan data should be
+    CHECK_FALSE(decode_failure(bad).empty());
+  }
+  SECTION("empty, not a JPEG, random bytes after a start marker") {
+    CHECK(decode_failure({}).find("empty") != std::string::npos);
+    bytes_t text{'h', 'e', 'l', 'l', 'o'};
+    CHECK(decode_failure(text).find("not a JPEG") != std::string::npos);
+    std::mt19937 rng(3);
+    for (int i = 0; i < 200; ++i) {
+      bytes_t junk(std::size_t(rng() % 5000 + 2));
+      for (auto& x : junk)
+        x = std::uint8_t(rng());
+      junk[0] = 0xFF;
+      junk[1] = 0xD8;
+      CHECK_FALSE(decode_failure(junk).empty());
+    }
+  }
+  SECTION("headers only, no scan") {
+    bytes_t head(good.begin(), good.begin() + 300);
+    head.push_back(0xFF);
+    head.push_back(0xD9);
+    CHECK_FALSE(decode_failure(head).empty());
+  }
+}
+
+TEST_CASE("decode_jpeg refuses frames above the pixel limit from the header", "[decode]") {
+  auto good = encode(test_image(64, 48, 4));
+  // Patch the frame header to claim 60000 x 50000 pixels: decoding it would
+  // need 9 GB; the refusal must come before any allocation.
+  auto big = good;
+  for (std::size_t i = 2; i + 9 < big.size(); ++i) {
+    if (big[i] == 0xFF && big[i + 1] == 0xC0) {
+      big[i + 5] = 50000 >> 8;
+      big[i + 6] = 50000 & 0xFF;
+      big[i + 7] = 60000 >> 8;
+      big[i + 8] = 60000 & 0xFF;
+      break;
+    }
+  }
+  auto why = decode_failure(big, 100'000'000);
+  CHECK(why.find("60000x50000 exceeds the limit of 100000000 pixels") != std::string::npos);
+  auto info = probe_jpeg(big.data(), big.size());
+  REQUIRE(info);
+  CHECK(info->coded == cv::Size(60000, 50000));
+  // Within the limit the same image decodes.
+  CHECK(decode_jpeg(good.data(), good.size(), 64 * 48).size() == cv::Size(64, 48));
+  CHECK_FALSE(decode_failure(good, 64 * 48 - 1).empty());
+}
+
+TEST_CASE("probe_jpeg reads sizes without decoding and refuses non-JPEGs", "[decode]") {
+  auto good = encode(test_image(100, 60, 5));
+  auto info = probe_jpeg(good.data(), good.size());
+  REQUIRE(info);
+  CHECK(info->coded == cv::Size(100, 60));
+  CHECK(info->decoded == cv::Size(100, 60));
+  CHECK(info->components == 3);
+  bytes_t text{'n', 'o', 'p', 'e'};
+  CHECK_FALSE(probe_jpeg(text.data(), text.size()));
+  CHECK_FALSE(probe_jpeg(nullptr, 0));
+}
