@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/trace.hpp"
 #include "actors/feature_vector.hpp"
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
@@ -326,7 +327,7 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
          status_hub_actor hub) {
   self->state.queue = std::move(queue);
   self->state.hub = std::move(hub);
-  return {
+  return trace::traced_all(self,
     [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices> {
       frame_indices done;
       try {
@@ -393,8 +394,7 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
       auto summary = summary_of(it->second, state, reason);
       self->state.jobs.erase(it);
       self->send(self->state.queue, atom::finished::value, std::move(summary));
-    },
-  };
+    });
 }
 
 } // namespace seg

@@ -1,4 +1,5 @@
 #include "actors/lock_manager.hpp"
+#include "actors/trace.hpp"
 
 #include <array>
 #include <cerrno>
@@ -509,7 +510,7 @@ lock_manager(lock_manager_actor::stateful_pointer<lock_manager_state> self,
     release_all(self->state);
     self->quit(msg.reason);
   });
-  return {
+  return trace::traced_all(self,
     [self, schedule_renewal](atom::acquire,
                              const std::string& folder) -> caf::result<lease> {
       auto l = acquire(self->state, folder);
@@ -528,8 +529,7 @@ lock_manager(lock_manager_actor::stateful_pointer<lock_manager_state> self,
         self->state.renew_scheduled = false;
       renew_all(self->state);
       schedule_renewal();
-    },
-  };
+    });
 }
 
 caf::expected<lock_manager_actor>

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/trace.hpp"
 #include "actors/exporter.hpp"
 #include "actors/io/acquisition.hpp"
 #include "actors/segment_worker.hpp"
@@ -690,7 +691,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
                  st.next_id);
   save(self);
   start_next(self);
-  return {
+  return trace::traced_all(self,
     [=](atom::add, job_spec& spec) -> std::uint64_t {
       auto& st = self->state;
       auto id = st.next_id++;
@@ -811,8 +812,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
       out.job_id = job_of_run(ev.job_id);
       for (auto& w : st.watchers)
         self->send(w, out);
-    },
-  };
+    });
 }
 
 queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,

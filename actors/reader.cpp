@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/trace.hpp"
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/ecotaxa_tsv.hpp"
@@ -566,7 +567,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
   self->state.cfg = std::move(cfg);
   self->state.queue = std::move(queue);
   self->state.hub = std::move(hub);
-  return {
+  return trace::traced_all(self,
     [=](atom::open, const job_spec& spec) -> caf::result<job_plan> {
       try {
         auto plan = resolve_plan(spec, self->state.cfg.base);
@@ -623,8 +624,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         schedule_prefetch(self); // one read per message keeps the reader responsive
         return;
       }
-    },
-  };
+    });
 }
 
 } // namespace seg

@@ -4,6 +4,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/trace.hpp"
 #include "actors/feature_vector.hpp"
 #include "actors/io/frame_file.hpp"
 #include "kernels/correct.hpp"
@@ -27,9 +28,9 @@ std::string size_text(int w, int h) {
   return std::to_string(w) + "x" + std::to_string(h);
 }
 
-// Decodes a work item's bytes (reading the file when the reader could not);
-// throws with a reason naming the file.
-cv::Mat decode(work_item& item) {
+// Decodes a work item's bytes (reading the file when the reader could not)
+// into `out`; throws with a reason naming the file.
+void decode(work_item& item, cv::Mat& out) {
   if (item.bytes.empty()) {
     // The reader could not read it: read it here to learn why (io_error
     // names the file), or to go on if it was a passing problem.
@@ -45,8 +46,8 @@ cv::Mat decode(work_item& item) {
                              + " exceeds pipeline.max_frame_pixels ("
                              + std::to_string(item.params.max_frame_pixels) + ")");
   try {
-    return kernels::decode_jpeg(item.bytes.data(), item.bytes.size(),
-                                item.params.max_frame_pixels);
+    kernels::decode_jpeg(item.bytes.data(), item.bytes.size(), item.params.max_frame_pixels,
+                         out);
   } catch (const kernels::decode_error& e) {
     throw std::runtime_error(item.path + ": " + e.what());
   }
@@ -56,8 +57,7 @@ void reset_frame(self_ptr self) {
   auto& st = self->state;
   st.item.reset();
   st.next = frame_step::decode;
-  st.frame.release();
-  st.corrected.release();
+  // frame and corrected keep their buffers for the next frame.
   st.mask = {};
   st.labelled = {};
   st.kept.clear();
@@ -148,7 +148,8 @@ const cv::Mat& flat_for(self_ptr self, const std::string& name) {
 void flat_decode_step(self_ptr self) {
   auto& st = self->state;
   auto t0 = clock_type::now();
-  auto frame = decode(*st.item);
+  cv::Mat frame;
+  decode(*st.item, frame);
   auto stack = shm::image_segment::open(st.item->stack_segment, true);
   if (frame.rows != stack->rows() || frame.cols != stack->cols())
     throw std::runtime_error(st.item->path + ": size " + size_text(frame.cols, frame.rows)
@@ -180,7 +181,7 @@ bool segment_step(self_ptr self) {
   auto t0 = clock_type::now();
   switch (st.next) {
     case frame_step::decode: {
-      st.frame = decode(item);
+      decode(item, st.frame);
       auto& flat = flat_for(self, item.flat_segment);
       if (st.frame.size() != flat.size())
         throw std::runtime_error(item.path + ": size "
@@ -193,7 +194,6 @@ bool segment_step(self_ptr self) {
     }
     case frame_step::correct: {
       kernels::correct_frame(st.frame, flat_for(self, item.flat_segment), st.corrected);
-      st.frame.release();
       t.correct_ms = ms_since(t0);
       st.next = frame_step::mask;
       return false;
@@ -292,11 +292,10 @@ segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self
   self->state.reader = std::move(reader);
   self->state.exporter = std::move(exporter);
   pull(self);
-  return {
+  return trace::traced_all(self,
     [=](atom::pull) { pull(self); },
     [=](atom::step) { step(self); },
-    [=](atom::stop, std::uint64_t job) { self->state.stopped_jobs.insert(job); },
-  };
+    [=](atom::stop, std::uint64_t job) { self->state.stopped_jobs.insert(job); });
 }
 
 } // namespace seg

@@ -1,4 +1,5 @@
 #include "actors/status_hub.hpp"
+#include "actors/trace.hpp"
 
 #include <algorithm>
 
@@ -22,7 +23,7 @@ status_hub(status_hub_actor::stateful_pointer<status_hub_state> self) {
                     msg.source.id());
     sinks.erase(dead, sinks.end());
   });
-  return {
+  return trace::traced_all(self,
     [self](const job_event& ev) {
       for (auto& sink : self->state.sinks)
         self->send(sink, ev);
@@ -33,8 +34,7 @@ status_hub(status_hub_actor::stateful_pointer<status_hub_state> self) {
         return;
       self->monitor(sink);
       sinks.push_back(std::move(sink));
-    },
-  };
+    });
 }
 
 status_hub_actor spawn_status_hub(caf::actor_system& sys) {

@@ -63,7 +63,11 @@ struct element_packer {
           || try_pack<job_event>(i, "seg::job_event", w)
           || try_pack<job_summary>(i, "seg::job_summary", w)
           || try_pack<std::vector<job_summary>>(i, "seg::job_summaries", w)
-          || try_pack<lease>(i, "seg::lease", w))
+          || try_pack<lease>(i, "seg::lease", w)
+          || try_pack<std::vector<job_spec>>(i, "seg::job_specs", w)
+          || try_pack<std::vector<std::uint64_t>>(i, "seg::job_ids", w)
+          || try_pack<job_record>(i, "seg::job_record", w)
+          || try_pack<queue_listing>(i, "seg::queue_listing", w))
         continue;
       // Handles and anything else: recorded by kind only.
       pk.pack(std::string("<opaque>"));

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <caf/detail/type_traits.hpp>
@@ -55,6 +56,13 @@ template <class Self, class F>
 auto traced(Self self, F f) {
   using trait = caf::detail::get_callable_trait<F>;
   return detail::wrap(self, std::move(f), typename trait::arg_types{});
+}
+
+/// The behaviour of a traced actor: every handler wrapped with `traced`.
+template <class Self, class... Fs>
+auto traced_all(Self self, Fs... fs) {
+  using behavior_type = typename std::remove_pointer_t<Self>::behavior_type;
+  return behavior_type{traced(self, std::move(fs))...};
 }
 
 } // namespace seg::trace

@@ -188,12 +188,18 @@ std::optional<jpeg_probe_result> probe_jpeg(const std::uint8_t* data, std::size_
 }
 
 cv::Mat decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels) {
+  cv::Mat out;
+  decode_jpeg(data, size, max_pixels, out);
+  return out;
+}
+
+void decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels,
+                 cv::Mat& out) {
   if (data == nullptr || size == 0)
     throw decode_error("empty file (0 bytes)");
   if (size < 2 || data[0] != 0xFF || data[1] != 0xD8)
     throw decode_error("not a JPEG image (no JPEG start marker)");
   decompressor d;
-  cv::Mat out;
   switch (run(d, data, size, max_pixels, &out)) {
     case outcome::ok:
       break;
@@ -206,7 +212,8 @@ cv::Mat decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max
     case outcome::unsupported_colour:
       throw decode_error("CMYK/YCCK JPEG: colour space not supported");
   }
-  return oriented(out, d.orientation);
+  if (d.orientation != 1)
+    out = oriented(out, d.orientation);
 }
 
 } // namespace seg::kernels

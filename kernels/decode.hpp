@@ -50,4 +50,9 @@ std::optional<jpeg_probe_result> probe_jpeg(const std::uint8_t* data, std::size_
 ///         colour space (CMYK/YCCK), truncated or corrupt data
 cv::Mat decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels);
 
+/// The same, decoding into `out`, whose buffer is reused when it already has
+/// the frame's size: a fresh 37 MB buffer per frame costs ~9,000 page faults.
+void decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels,
+                 cv::Mat& out);
+
 } // namespace seg::kernels
