@@ -44,6 +44,7 @@ using stop_queue = caf::atom_constant<caf::atom("stopqueue")>;
 using resume = caf::atom_constant<caf::atom("resume")>;
 using drained = caf::atom_constant<caf::atom("drained")>;
 using shutdown = caf::atom_constant<caf::atom("shutdown")>;
+using join = caf::atom_constant<caf::atom("join")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -159,7 +160,10 @@ using queue_control_actor = caf::typed_actor<
   caf::replies_to<atom::wait>::with<std::vector<job_summary>>,
   // Sends the sink every status event from now on (job ids as above) until
   // the sink terminates; replies true.
-  caf::replies_to<atom::subscribe, status_sink_actor>::with<bool>>;
+  caf::replies_to<atom::subscribe, status_sink_actor>::with<bool>,
+  // A worker process joins (`segflow worker`, same host): replies with the
+  // reader its workers pull from and the exporter they send results to.
+  caf::replies_to<atom::join>::with<reader_actor, exporter_actor>>;
 
 /// The QUEUE runs jobs one at a time, in queue order. While the running
 /// job's last frames are in flight it already prepares the next job (lease,

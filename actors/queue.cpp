@@ -668,9 +668,11 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
     st.next_id = std::max(st.next_id, j.spec.id + 1);
   st.cfg = std::move(cfg);
   auto me = caf::actor_cast<queue_actor>(self);
-  st.reader = self->spawn<caf::linked>(reader, st.cfg.reader, me, st.hub);
   st.exporter = self->spawn<caf::linked>(exporter, me, st.hub);
-  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, st.cfg.workers); ++i)
+  st.cfg.reader.exporter = st.exporter;
+  st.reader = self->spawn<caf::linked>(reader, st.cfg.reader, me, st.hub);
+  // 0 in-process workers: worker processes join (serve --worker-processes).
+  for (std::uint32_t i = 0; i < st.cfg.workers; ++i)
     st.workers.push_back(self->spawn<caf::detached + caf::linked>(segment_worker,
                                                                   st.reader, st.exporter));
   // The queue follows progress through the hub and relays events to its own
@@ -756,6 +758,10 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
         spdlog::info("watcher_joined watchers={}", w.size());
       }
       return true;
+    },
+    [=](atom::join) -> caf::result<reader_actor, exporter_actor> {
+      spdlog::info("worker_process_joined");
+      return {self->state.reader, self->state.exporter};
     },
     [=](atom::shutdown) -> caf::result<queue_listing> {
       auto& st = self->state;

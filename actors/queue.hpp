@@ -19,7 +19,7 @@ namespace seg {
 /// Settings of the queue and the pipeline it drives.
 struct queue_config {
   reader_config reader;          ///< settings sources, read-ahead
-  std::uint32_t workers = 1;     ///< segment workers to spawn
+  std::uint32_t workers = 1;     ///< segment workers to spawn (0: worker processes join)
   /// The queue file, rewritten atomically on every change; empty = the
   /// queue is not persisted (segment).
   std::string state_file;

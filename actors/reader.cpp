@@ -266,6 +266,20 @@ void schedule_prefetch(self_ptr self) {
   }
 }
 
+// Notes that worker `who` holds `item` until it pulls again.
+void hold(self_ptr self, const caf::actor_addr& who, const work_item& item) {
+  if (!who)
+    return;
+  held_item h;
+  h.job_id = item.job_id;
+  h.generation = item.generation;
+  h.kind = item.kind;
+  h.index = item.index;
+  h.row_begin = item.row_begin;
+  h.row_end = item.row_end;
+  self->state.held[who] = h;
+}
+
 // Hands work to workers that are waiting for it.
 void serve_waiting(self_ptr self) {
   auto& st = self->state;
@@ -273,11 +287,92 @@ void serve_waiting(self_ptr self) {
     auto item = next_work(self);
     if (!item)
       break;
-    auto rp = std::move(st.waiting.front());
+    auto w = std::move(st.waiting.front());
     st.waiting.pop_front();
-    rp.deliver(std::move(*item));
+    hold(self, w.who, *item);
+    w.rp.deliver(std::move(*item));
   }
   schedule_prefetch(self);
+}
+
+// A worker asks for work: its previous item is done, an older request of it
+// timed out (its promise is stale), and it is monitored from now on.
+void worker_asks(self_ptr self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  if (!who)
+    return;
+  st.held.erase(who);
+  st.waiting.erase(std::remove_if(st.waiting.begin(), st.waiting.end(),
+                                  [&](const waiting_worker& w) { return w.who == who; }),
+                   st.waiting.end());
+  if (st.monitored.insert(who).second)
+    self->monitor(self->current_sender());
+}
+
+// Worker `who` is gone with the item it held: the item goes back to the
+// front of its job once; lost a second time, a frame fails, a flat frame is
+// replaced and a flat band fails the job.
+void worker_lost(self_ptr self, const caf::actor_addr& who, const caf::error& reason) {
+  auto& st = self->state;
+  st.monitored.erase(who);
+  st.waiting.erase(std::remove_if(st.waiting.begin(), st.waiting.end(),
+                                  [&](const waiting_worker& w) { return w.who == who; }),
+                   st.waiting.end());
+  auto it = st.held.find(who);
+  if (it == st.held.end())
+    return;
+  auto h = it->second;
+  st.held.erase(it);
+  auto* job = find_job(self, h.job_id);
+  if (job == nullptr || job->generation != h.generation)
+    return; // stopped or failed meanwhile
+  auto kind = work_kind(h.kind);
+  auto key = std::make_pair(h.kind, std::int64_t(kind == work_kind::flat_band ? h.row_begin
+                                                                             : h.index));
+  bool again = job->losses[key]++ > 0;
+  auto why = self->system().render(reason);
+  if (kind == work_kind::segment && job->current == reader_job::phase::frames) {
+    auto& name = job->plan.frames[h.index];
+    if (!again) {
+      spdlog::warn("worker_lost job={} frame={} action=requeue reason=\"{}\"", h.job_id,
+                   name, why);
+      job->frames.push_front(h.index);
+    } else {
+      spdlog::error("worker_lost job={} frame={} action=fail reason=\"{}\"", h.job_id, name,
+                    why);
+      frame_result r;
+      r.job_id = h.job_id;
+      r.generation = h.generation;
+      r.kind = h.kind;
+      r.index = h.index;
+      r.name = name;
+      r.ok = false;
+      r.error = "worker lost twice while segmenting " + frame_path(job->plan, h.index);
+      self->send(st.cfg.exporter, std::move(r));
+    }
+  } else if (kind == work_kind::flat_decode && job->current == reader_job::phase::flat_decode) {
+    spdlog::warn("worker_lost job={} flat_slot={} action={} reason=\"{}\"", h.job_id, h.index,
+                 again ? "replace" : "requeue", why);
+    --job->outstanding;
+    if (!again)
+      job->decodes.push_front(h.index);
+    else
+      flat_frame_bad(*job, h.index,
+                     "worker lost twice while decoding "
+                       + frame_path(job->plan, job->window->frame(h.index)));
+    if (job->decodes.empty() && job->outstanding == 0)
+      finish_flat_decodes(self, *job);
+  } else if (kind == work_kind::flat_band && job->current == reader_job::phase::flat_bands) {
+    spdlog::warn("worker_lost job={} flat_rows={}-{} action={} reason=\"{}\"", h.job_id,
+                 h.row_begin, h.row_end, again ? "fail" : "requeue", why);
+    --job->outstanding;
+    if (again)
+      return fail_job(self, *job, "flat field: worker lost twice while computing rows "
+                                    + std::to_string(h.row_begin) + "-"
+                                    + std::to_string(h.row_end));
+    job->bands.emplace_front(h.row_begin, h.row_end);
+  }
+  serve_waiting(self);
 }
 
 // Decides the acquisition's frame size from the headers of the flat window's
@@ -567,6 +662,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
   self->state.cfg = std::move(cfg);
   self->state.queue = std::move(queue);
   self->state.hub = std::move(hub);
+  self->set_down_handler([self](caf::down_msg& msg) { worker_lost(self, msg.source, msg.reason); });
   return trace::traced_all(self,
     [=](atom::open, const job_spec& spec) -> caf::result<job_plan> {
       try {
@@ -594,15 +690,22 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       start_flat(self, *job);
     },
     [=](atom::work) -> caf::result<work_item> {
+      auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      worker_asks(self, who);
       if (auto item = next_work(self)) {
+        hold(self, who, *item);
         schedule_prefetch(self);
         return std::move(*item);
       }
       auto rp = self->make_response_promise<work_item>();
-      self->state.waiting.push_back(rp);
+      self->state.waiting.push_back({who, rp});
       return rp;
     },
-    [=](const frame_result& r) { flat_step_done(self, r); },
+    [=](const frame_result& r) {
+      // A flat step's result ends its worker's hold, as a pull would.
+      self->state.held.erase(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      flat_step_done(self, r);
+    },
     [=](atom::stop, std::uint64_t id) {
       auto& jobs = self->state.jobs;
       jobs.erase(std::remove_if(jobs.begin(), jobs.end(),

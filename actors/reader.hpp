@@ -6,9 +6,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include <caf/actor_addr.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
@@ -25,6 +27,7 @@ struct reader_config {
   config::sources base;          ///< settings sources; a job's overrides go on top
   std::uint32_t workers = 1;     ///< flat bands are cut for this many workers
   std::uint32_t reads_ahead = 2; ///< frames read ahead of the workers
+  exporter_actor exporter;       ///< where a frame whose worker was lost twice fails
 };
 
 /// Which frames the flat field is computed from (SPEC-planktoscope §2.1),
@@ -96,6 +99,26 @@ struct reader_job {
   std::deque<std::uint32_t> frames;   ///< frame indices still to hand out
   std::deque<work_item> read_ahead;   ///< frames already read
   std::chrono::steady_clock::time_point flat_started;
+  /// Items lost with their worker, by (work_kind, frame index / stack slot /
+  /// first band row): lost once = handed out again, twice = failed.
+  std::map<std::pair<std::uint8_t, std::int64_t>, std::uint32_t> losses;
+};
+
+/// The item a worker holds, enough to hand it out again if the worker is
+/// lost (its process dies).
+struct held_item {
+  std::uint64_t job_id = 0;
+  std::uint32_t generation = 0;
+  std::uint8_t kind = 0;     ///< a work_kind
+  std::uint32_t index = 0;   ///< frame index (segment) or stack slot (flat decode)
+  std::int32_t row_begin = 0;
+  std::int32_t row_end = 0;
+};
+
+/// A worker waiting for work (its pull request).
+struct waiting_worker {
+  caf::actor_addr who;
+  caf::typed_response_promise<work_item> rp;
 };
 
 struct reader_state {
@@ -104,7 +127,12 @@ struct reader_state {
   queue_actor queue;
   status_hub_actor hub;
   std::deque<reader_job> jobs; ///< in run order
-  std::deque<caf::typed_response_promise<work_item>> waiting; ///< idle workers
+  std::deque<waiting_worker> waiting;         ///< idle workers
+  /// What each worker holds: a worker works on one item at a time and pulls
+  /// again when done, so its next pull ends its hold. Workers are monitored;
+  /// a lost worker's item goes back to the front of its job.
+  std::map<caf::actor_addr, held_item> held;
+  std::set<caf::actor_addr> monitored;
   bool prefetch_scheduled = false;
 };
 

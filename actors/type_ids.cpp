@@ -23,6 +23,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<job_record>("seg::job_record");
   cfg.add_message_type<queue_listing>("seg::queue_listing");
   cfg.add_message_type<std::vector<std::uint64_t>>("seg::job_ids");
+  cfg.add_message_type<reader_actor>("seg::reader_actor");
+  cfg.add_message_type<exporter_actor>("seg::exporter_actor");
 }
 
 } // namespace seg

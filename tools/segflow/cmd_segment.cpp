@@ -12,15 +12,20 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <unistd.h>
 #include <opencv2/core/utility.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/preflight.hpp"
+#include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
 #include "actors/status_hub.hpp"
 #include "actors/status_sinks.hpp"
+#include "actors/trace.hpp"
 #include "actors/type_ids.hpp"
 #include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
@@ -186,6 +191,57 @@ int exit_code_of(const std::vector<job_summary>& jobs) {
   return failed ? exit_failed : exit_ok;
 }
 
+namespace {
+
+// Replays a recorded stop: sends stop-all when the exporter has reported
+// the recorded number of frames.
+status_sink_actor::behavior_type stop_injector(status_sink_actor::pointer self,
+                                               queue_actor q,
+                                               std::vector<std::uint32_t> points) {
+  auto seen = std::make_shared<std::uint32_t>(0);
+  auto next = std::make_shared<std::size_t>(0);
+  return {
+    [=](const job_event& ev) {
+      auto kind = event_kind(ev.kind);
+      if (kind != event_kind::frame_done && kind != event_kind::frame_failed)
+        return;
+      ++*seen;
+      if (*next < points.size() && *seen >= points[*next]) {
+        ++*next;
+        caf::anon_send(q, atom::stop_all::value);
+      }
+    },
+  };
+}
+
+io::trace_header make_trace_header(const segment_request& req, std::uint32_t workers) {
+  io::trace_header h;
+  h.segflow_version = SEGFLOW_VERSION;
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  h.host = host;
+  h.profile = config::to_string(req.settings.run_profile);
+  auto effective = req.settings;
+  effective.pipeline.workers = int(workers);
+  h.settings_toml = config::to_toml(effective);
+  h.command = req.command;
+  h.inputs = req.folders;
+  h.embed_bytes = req.trace_embed;
+  h.created_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  if (!req.folders.empty()) {
+    try {
+      h.data_root = io::open_acquisition(req.folders.front()).data_root.string();
+    } catch (const std::exception&) {
+      // the job will fail with the reason; paths stay absolute in the trace
+    }
+  }
+  return h;
+}
+
+} // namespace
+
 int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   const auto& settings = req.settings;
   // Signals are taken by one thread with sigwait, so every other thread
@@ -212,6 +268,15 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{cfg};
 
+  // Trace from the first message on, so two runs record the same wiring.
+  if (!req.trace_file.empty()) {
+    try {
+      trace::start(req.trace_file, make_trace_header(req, workers));
+    } catch (const std::exception& e) {
+      std::cerr << "error: --trace: " << e.what() << "\n";
+      return exit_usage;
+    }
+  }
   auto hub = spawn_status_hub(sys);
   std::vector<caf::actor> sinks;
   if (req.status_json)
@@ -225,6 +290,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   auto locks = spawn_lock_manager(sys, lcfg);
   if (!locks) {
     std::cerr << "error: lock manager: " << sys.render(locks.error()) << "\n";
+    trace::stop();
     return exit_usage;
   }
   queue_config qcfg;
@@ -233,6 +299,11 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
   qcfg.workers = workers;
   auto q = spawn_queue(sys, qcfg, hub, *locks);
+  if (!req.stop_after_frames.empty()) {
+    auto injector = sys.spawn(stop_injector, q, req.stop_after_frames);
+    caf::anon_send(hub, atom::subscribe::value, injector);
+    sinks.push_back(caf::actor_cast<caf::actor>(injector));
+  }
   spdlog::info("segment_started jobs={} workers={} profile={}", req.folders.size(),
                workers, config::to_string(settings.run_profile));
 
@@ -285,6 +356,10 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     self->send_exit(s, caf::exit_reason::user_shutdown);
     self->wait_for(s);
   }
+  if (!req.trace_file.empty()) {
+    trace::stop();
+    spdlog::info("trace_written file={}", req.trace_file);
+  }
   int rc = exit_code_of(results);
   if (results.empty())
     rc = exit_failed;
@@ -303,6 +378,8 @@ int run_segment(int argc, char** argv) {
   bool skip_missing = false;
   bool force_run = false;
   std::string summary_json_file;
+  std::string req_trace_file;
+  bool req_trace_embed = false;
   std::vector<std::string> paths;
   arg_parser parser(
     "segflow segment [--workers N] [--profile NAME] [--config FILE] [--force] "
@@ -329,6 +406,10 @@ int run_segment(int argc, char** argv) {
               "instead of refusing to start");
   parser.flag("force-run", &force_run,
               "start even when the preflight estimates too little memory or disk");
+  parser.option("trace", &req_trace_file, "FILE",
+                "record every message between actors to FILE (see segflow trace)");
+  parser.flag("trace-embed", &req_trace_embed,
+              "embed frame and crop bytes in the trace (default: hash + size)");
   parser.option("summary-json", &summary_json_file, "FILE",
                 "also write the job summaries, stage times, peak RSS and CPU as JSON");
   parser.positionals(&paths, "PATH", 1);
@@ -370,6 +451,8 @@ int run_segment(int argc, char** argv) {
   }
   req.force_run = force_run;
   req.force = force;
+  req.trace_file = req_trace_file;
+  req.trace_embed = req_trace_embed;
   req.status_json = status_json;
   req.reference_status = reference_status;
   std::vector<job_summary> results;

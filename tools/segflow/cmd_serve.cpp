@@ -13,8 +13,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -81,6 +84,103 @@ private:
   int fd_ = -1;
 };
 
+// Runs `segflow worker --connect ADDR` child processes (same executable) and
+// restarts one that dies, after a short delay, until stop().
+class worker_process_pool {
+public:
+  worker_process_pool(std::size_t count, std::string addr, std::vector<std::string> extra)
+    : pids_(count, -1), addr_(std::move(addr)), extra_(std::move(extra)) {
+  }
+
+  ~worker_process_pool() {
+    stop();
+  }
+
+  void start() {
+    thread_ = std::thread([this] { supervise(); });
+  }
+
+  // SIGTERM to every child, then waits (SIGKILL after 20 s).
+  void stop() {
+    if (!thread_.joinable())
+      return;
+    stopping_ = true;
+    thread_.join();
+    for (auto pid : pids_)
+      if (pid > 0)
+        ::kill(pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (auto& pid : pids_) {
+      while (pid > 0) {
+        int status = 0;
+        auto r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR)) {
+          pid = -1;
+          break;
+        }
+        if (std::chrono::steady_clock::now() > deadline)
+          ::kill(pid, SIGKILL);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  }
+
+private:
+  pid_t spawn() {
+    std::vector<std::string> args = {"segflow", "worker", "--connect", addr_};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    auto parent = ::getpid();
+    auto pid = ::fork();
+    if (pid == 0) {
+      // Only async-signal-safe calls from here on. The child dies with serve.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent)
+        ::_exit(1);
+      for (int fd = 3; fd < 1024; ++fd)
+        ::close(fd); // the listening socket and CAF's pipes stay with serve
+      ::execv("/proc/self/exe", argv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  void supervise() {
+    using clock = std::chrono::steady_clock;
+    std::vector<clock::time_point> restart_at(pids_.size(), clock::now());
+    while (!stopping_) {
+      for (std::size_t i = 0; i < pids_.size(); ++i) {
+        if (pids_[i] > 0) {
+          int status = 0;
+          if (::waitpid(pids_[i], &status, WNOHANG) != pids_[i])
+            continue;
+          spdlog::warn("worker_process_exited slot={} pid={} {}={}", i, pids_[i],
+                       WIFSIGNALED(status) ? "signal" : "exit",
+                       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+          pids_[i] = -1;
+          restart_at[i] = clock::now() + std::chrono::seconds(1);
+        } else if (clock::now() >= restart_at[i]) {
+          pids_[i] = spawn();
+          if (pids_[i] > 0)
+            spdlog::info("worker_process_started slot={} pid={}", i, pids_[i]);
+          else
+            restart_at[i] = clock::now() + std::chrono::seconds(1);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  std::vector<pid_t> pids_;
+  std::string addr_;
+  std::vector<std::string> extra_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
 } // namespace
 
 int run_serve(int argc, char** argv) {
@@ -88,10 +188,11 @@ int run_serve(int argc, char** argv) {
   std::string listen = "127.0.0.1:" + std::to_string(default_serve_port);
   std::string state_dir;
   std::int64_t workers = -1;
+  std::int64_t worker_processes = 0;
   bool no_prepare_next = false;
   arg_parser parser(
-    "segflow serve [--listen HOST:PORT] [--state DIR] [--workers N] [--profile NAME] "
-    "[--config FILE]",
+    "segflow serve [--listen HOST:PORT] [--state DIR] [--workers N] "
+    "[--worker-processes N] [--profile NAME] [--config FILE]",
     "Runs the queue of acquisitions and the pipeline until SIGINT/SIGTERM, and\n"
     "publishes the queue's control interface for `segflow ctl`. Prints\n"
     "`listening: HOST:PORT` on stdout once clients can connect. The queue and\n"
@@ -107,14 +208,24 @@ int run_serve(int argc, char** argv) {
   parser.option("state", &state_dir, "DIR",
                 "state directory (default $XDG_STATE_HOME/segflow, else "
                 "~/.local/state/segflow)");
-  parser.option("workers", &workers, "N", "segment workers (default: cores - 1, at least 1)",
-                1, 256);
+  parser.option("workers", &workers, "N",
+                "in-process segment workers (default: cores - 1, at least 1; with "
+                "--worker-processes default 0)",
+                0, 256);
+  parser.option("worker-processes", &worker_processes, "N",
+                "start N `segflow worker` processes (one segment worker each) and restart "
+                "one that dies; a lost process's in-flight frames are handed out again",
+                0, 64);
   parser.flag("no-prepare-next",
               &no_prepare_next,
               "do not prepare the next job while the running job's last frames are in "
               "flight (to measure what the overlap saves)");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
+  if (workers == 0 && worker_processes == 0) {
+    std::cerr << "error: --workers 0 needs --worker-processes N\n";
+    return exit_usage;
+  }
   auto where = parse_endpoint(listen);
   if (!where) {
     std::cerr << "error: --listen expects HOST:PORT, got '" << listen << "'\n";
@@ -173,6 +284,11 @@ int run_serve(int argc, char** argv) {
   cv::setNumThreads(settings.pipeline.opencv_threads);
   auto n_workers = std::uint32_t(
     config::effective_workers(settings, std::max(1u, std::thread::hardware_concurrency())));
+  auto in_process = n_workers;
+  if (worker_processes > 0) {
+    in_process = workers >= 0 ? std::uint32_t(workers) : 0;
+    n_workers = in_process + std::uint32_t(worker_processes);
+  }
 
   caf::actor_system_config cfg;
   register_message_types(cfg);
@@ -198,7 +314,7 @@ int run_serve(int argc, char** argv) {
   qcfg.reader.base = sources;
   qcfg.reader.workers = n_workers;
   qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
-  qcfg.workers = n_workers;
+  qcfg.workers = in_process;
   qcfg.state_file = queue_file.string();
   qcfg.initial = restored;
   qcfg.prepare_next = !no_prepare_next;
@@ -225,8 +341,18 @@ int run_serve(int argc, char** argv) {
   bound.port = *port;
   std::printf("listening: %s\n", bound.text().c_str());
   std::fflush(stdout);
-  spdlog::info("serve_listening address={} state={} workers={} jobs={}", bound.text(),
-               queue_file.string(), n_workers, restored.jobs.size());
+  spdlog::info("serve_listening address={} state={} workers={} worker_processes={} jobs={}",
+               bound.text(), queue_file.string(), in_process, worker_processes,
+               restored.jobs.size());
+  std::vector<std::string> child_args;
+  if (!opts.config_file.empty())
+    child_args = {"--config", opts.config_file};
+  // Children join on loopback unless serve listens on one address only.
+  auto child_host = bound.host == "0.0.0.0" ? std::string("127.0.0.1") : bound.host;
+  worker_process_pool children(std::size_t(worker_processes),
+                               child_host + ":" + std::to_string(bound.port), child_args);
+  if (worker_processes > 0)
+    children.start();
 
   int sig = 0;
   while (sigwait(&signals, &sig) != 0 || (sig != SIGINT && sig != SIGTERM)) {
@@ -249,6 +375,7 @@ int run_serve(int argc, char** argv) {
         spdlog::error("shutdown_failed error=\"{}\"", sys.render(err));
         rc = exit_failed;
       });
+  children.stop();
   stop_actors();
   spdlog::info("serve_stopped exit={}", rc);
   return rc;

@@ -20,11 +20,17 @@ int run_config(int argc, char** argv);
 /// `segflow serve`: runs the queue service until SIGINT/SIGTERM.
 int run_serve(int argc, char** argv);
 
+/// `segflow worker`: joins a running serve on this host with segment workers.
+int run_worker(int argc, char** argv);
+
 /// `segflow ctl`: one request to a running serve (or watch its events).
 int run_ctl(int argc, char** argv);
 
 /// `segflow bench`: measures the pipeline against the decode floor and the reference.
 int run_bench(int argc, char** argv);
+
+/// `segflow replay FILE`: re-drives a trace's inputs and compares messages.
+int run_replay(int argc, char** argv);
 
 /// `segflow trace dump|diff`: reads message traces.
 int run_trace(int argc, char** argv);

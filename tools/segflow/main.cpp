@@ -18,10 +18,12 @@ const command commands[] = {
   {"segment", seg::cli::run_segment, "segment acquisitions, one job each, then exit"},
   {"synth", seg::cli::run_synth, "write a synthetic PlanktoScope-layout acquisition"},
   {"demo", seg::cli::run_demo, "synthesise a demo acquisition and segment it"},
+  {"replay", seg::cli::run_replay, "re-run a recorded trace and compare its messages"},
   {"trace", seg::cli::run_trace, "dump a message trace, or diff two"},
   {"config", seg::cli::run_config, "print the effective settings or document the keys"},
   {"validate-ecotaxa", seg::cli::run_validate_ecotaxa, "check EcoTaxa archives for import"},
   {"serve", seg::cli::run_serve, "run the queue service (published for ctl) until stopped"},
+  {"worker", seg::cli::run_worker, "join a running serve on this host with segment workers"},
   {"ctl", seg::cli::run_ctl, "control a running serve: add, list, move, stop, watch, ..."},
   {"bench", seg::cli::run_bench, "measure segflow against the decode floor and the reference"},
 };

@@ -18,6 +18,12 @@ struct segment_request {
   bool reference_status = false;
   bool force_run = false;             ///< start even if the preflight refuses
   std::vector<std::string> skipped;   ///< paths skipped (--skip-missing), with why
+  std::string trace_file;             ///< record every message here (--trace)
+  bool trace_embed = false;           ///< embed byte payloads instead of hashes
+  std::string command = "segment";    ///< recorded in the trace header
+  /// Replay: send stop-all once this many frames have been reported (each
+  /// point once, in order).
+  std::vector<std::uint32_t> stop_after_frames;
 };
 
 /// Runs the pipeline on every folder, prints the summary and returns the

@@ -1,0 +1,135 @@
+// `segflow worker`: a worker process on the same host as `segflow serve`. It
+// joins the serve's queue (atom::join), gets the reader and the exporter, and
+// runs segment workers that pull work from that reader, map the flat field
+// from shared memory by name and send results to that exporter. If it dies,
+// the reader hands its in-flight frames out again, so nothing is lost.
+//
+// It runs until SIGINT/SIGTERM or until the serve is gone.
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <opencv2/core/utility.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/segment_worker.hpp"
+#include "actors/type_ids.hpp"
+#include "tools/segflow/commands.hpp"
+#include "tools/segflow/common.hpp"
+#include "tools/segflow/endpoint.hpp"
+
+namespace seg::cli {
+
+int run_worker(int argc, char** argv) {
+  settings_options opts;
+  std::string connect = "127.0.0.1:" + std::to_string(default_serve_port);
+  std::int64_t workers = 1;
+  arg_parser parser(
+    "segflow worker [--connect HOST:PORT] [--workers N] [--config FILE]",
+    "Joins a running `segflow serve` on this host with N segment workers: they\n"
+    "pull frames from the serve's reader (frames travel as bytes), map the flat\n"
+    "field from shared memory and send results to the serve's exporter. Runs\n"
+    "until SIGINT/SIGTERM or until the serve is gone; if it dies, the serve\n"
+    "hands its in-flight frames out again. `segflow serve --worker-processes N`\n"
+    "starts and restarts such processes itself.");
+  opts.declare(parser);
+  parser.option("connect", &connect, "HOST:PORT",
+                "the serve to join (default 127.0.0.1:" + std::to_string(default_serve_port)
+                  + ")");
+  parser.option("workers", &workers, "N", "segment workers in this process (default 1)", 1,
+                256);
+  if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
+    return rc < 0 ? exit_ok : rc;
+  auto where = parse_endpoint(connect);
+  if (!where || where->port == 0) {
+    std::cerr << "error: --connect expects HOST:PORT, got '" << connect << "'\n";
+    return exit_usage;
+  }
+  config::settings settings;
+  if (!load_settings(opts, settings, {}))
+    return exit_usage;
+  setup_logging(settings);
+  cv::setNumThreads(settings.pipeline.opencv_threads);
+
+  // Signals are taken by this thread (sigtimedwait); block them before any
+  // other thread starts. A default disposition first: ignored ones are lost.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  cfg.set("scheduler.max-threads", 2);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+
+  // The serve may still be starting: retry for a while.
+  auto remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+  for (int i = 0; !remote && i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+  }
+  if (!remote) {
+    std::cerr << "error: cannot reach segflow serve at " << where->text() << ": "
+              << sys.render(remote.error()) << "\n";
+    return exit_usage;
+  }
+  reader_actor reader;
+  exporter_actor exporter;
+  int rc = exit_ok;
+  self->request(*remote, std::chrono::seconds(30), atom::join::value)
+    .receive(
+      [&](reader_actor& r, exporter_actor& e) {
+        reader = std::move(r);
+        exporter = std::move(e);
+      },
+      [&](caf::error& err) {
+        std::cerr << "error: joining segflow serve at " << where->text() << ": "
+                  << sys.render(err) << "\n";
+        rc = exit_usage;
+      });
+  if (rc != exit_ok)
+    return rc;
+  self->monitor(*remote);
+  std::vector<segment_worker_actor> pool;
+  for (std::int64_t i = 0; i < workers; ++i)
+    pool.push_back(sys.spawn<caf::detached>(segment_worker, reader, exporter));
+  spdlog::info("worker_joined serve={} workers={} pid={}", where->text(), workers, ::getpid());
+
+  bool serve_gone = false;
+  timespec tick{0, 200 * 1000 * 1000};
+  while (!serve_gone) {
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("worker_signal signal={}", sig == SIGINT ? "INT" : "TERM");
+      break;
+    }
+    self->receive([&](caf::down_msg&) { serve_gone = true; },
+                  caf::after(std::chrono::milliseconds(0)) >> [] {});
+  }
+  if (serve_gone)
+    spdlog::info("worker_serve_gone serve={}", where->text());
+  for (auto& w : pool)
+    self->send_exit(w, caf::exit_reason::user_shutdown);
+  for (auto& w : pool)
+    self->wait_for(w);
+  return exit_ok;
+}
+
+} // namespace seg::cli
