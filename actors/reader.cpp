@@ -651,6 +651,13 @@ job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
   if (p.remove_previous_mask)
     plan.warnings.push_back("segmentation.remove_previous_mask is not supported by the "
                             "parallel pipeline yet and is ignored");
+  // The kernels reproduce the heuristic (kernels/flat_field.hpp); the
+  // pipeline does not apply it yet, so say so rather than silently differ
+  // from the reference on dense acquisitions.
+  if (st.segmentation.flat_recalculate)
+    plan.warnings.push_back("segmentation.flat_recalculate: the pipeline computes the "
+                            "flat once per acquisition; the reference's recalculation on "
+                            "dense frames is not applied yet");
   if (plan.ecotaxa)
     check_ecotaxa_metadata(plan, filtered, meta_file);
   return plan;

@@ -1,6 +1,9 @@
 #include "actors/io/trace_compare.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <set>
 
 #include "actors/io/trace_file.hpp"
 #include "messages/frame_result.hpp"
@@ -24,10 +27,17 @@ bool is_internal(const trace_record& r) {
     return true;
   // Self-driven steps and timers, and the wiring of status subscribers
   // (which differs with the output options), are not part of the dataflow.
-  for (const char* atom : {"atom:step", "atom:prefetch", "atom:renew", "atom:pull"})
+  // Work requests carry nothing; how many are outstanding at any moment is
+  // scheduling, and what they return is in the frame results.
+  for (const char* atom : {"atom:step", "atom:prefetch", "atom:renew", "atom:pull",
+                           "atom:work"})
     if (r.type == atom)
       return true;
   if (r.type.compare(0, 14, "atom:subscribe") == 0)
+    return true;
+  // A worker busy in a step when the process shuts down may never handle
+  // its stop, and only handled messages are recorded.
+  if (r.type == "atom:stop,u64" && role_of(r.receiver) == "segment-worker")
     return true;
   return false;
 }
@@ -66,8 +76,12 @@ struct canonicalizer {
     x.ms = 0;
     x.elapsed_s = 0;
     // Which frame finishes first with several workers is free.
-    if (x.kind != std::uint8_t(event_kind::job_finished))
+    if (x.kind != std::uint8_t(event_kind::job_finished)
+        || x.state == std::uint8_t(job_state::interrupted)) {
       x.frames_done = 0;
+      if (x.kind == std::uint8_t(event_kind::job_finished))
+        x.objects = 0;
+    }
   }
   void fix(job_summary& x) const {
     path(x.path);
@@ -78,6 +92,13 @@ struct canonicalizer {
       path(f);
     x.seconds = 0;
     x.stages = {};
+    // How far an interrupted job got depends on when the stop arrived.
+    if (x.state == std::uint8_t(job_state::interrupted)) {
+      x.frames_done = 0;
+      x.objects = 0;
+      x.frames_failed = 0;
+      x.failures.clear();
+    }
   }
   void fix(std::vector<job_spec>& xs) const {
     for (auto& x : xs)
@@ -163,28 +184,25 @@ std::string canonical_message::key() const {
   return receiver_role + " <- " + sender_role + ": " + type + " " + payload;
 }
 
-std::vector<canonical_message> canonical_messages(const std::filesystem::path& trace) {
+canonical_trace canonical_messages(const std::filesystem::path& trace) {
   trace_reader reader(trace);
   canonicalizer canon{reader.header().data_root};
-  std::vector<canonical_message> out;
-  bool stopped = false;
+  canonical_trace out;
+  long results = 0;
   while (auto rec = reader.next()) {
     if (is_internal(*rec))
       continue;
     auto receiver = role_of(rec->receiver);
     if (receiver == "queue" && role_of(rec->sender) != "status-hub"
-        && (rec->type == "atom:stopall" || rec->type == "atom:stop,u64"))
-      stopped = true;
-    // After a stop, whether a frame in flight finished its last step before
-    // the stop reached its worker depends on timing inside that step, so
-    // the frame traffic that follows is not compared.
-    if (stopped
-        && ((receiver == "exporter" && rec->type == "seg::frame_result")
-            || (receiver == "reader" && (rec->type == "atom:work"
-                                         || rec->type == "seg::frame_result"))
-))
-      continue;
+        && (rec->type == "atom:stopall" || rec->type == "atom:stop,u64")
+        && out.stop_at < 0)
+      out.stop_at = results;
+    bool frame_traffic = receiver == "exporter" && rec->type == "seg::frame_result";
     canonical_message m;
+    if (frame_traffic)
+      m.frame_ordinal = results;
+    if (receiver == "exporter" && rec->type == "seg::frame_result")
+      ++results;
     m.seq = rec->seq;
     m.receiver_role = receiver;
     m.sender_role = role_of(rec->sender);
@@ -205,19 +223,44 @@ std::vector<canonical_message> canonical_messages(const std::filesystem::path& t
     } catch (const std::exception& e) {
       throw trace_error(where + ": undecodable payload (" + e.what() + ")");
     }
-    // Frame events after a stop follow the frames (the job's end stays).
-    if (stopped && m.receiver_role == "status-hub" && m.type == "seg::job_event"
+    if (m.receiver_role == "status-hub" && m.type == "seg::job_event"
         && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0))
-      continue;
-    out.push_back(std::move(m));
+      m.frame_ordinal = results;
+    out.messages.push_back(std::move(m));
   }
   return out;
 }
 
 trace_comparison compare_traces(const std::filesystem::path& a,
                                 const std::filesystem::path& b) {
-  auto ma = canonical_messages(a);
-  auto mb = canonical_messages(b);
+  auto ta = canonical_messages(a);
+  auto tb = canonical_messages(b);
+  long cut = -1;
+  if (ta.stop_at >= 0 || tb.stop_at >= 0) {
+    cut = std::max(ta.stop_at, tb.stop_at);
+    if (ta.stop_at >= 0 && tb.stop_at >= 0)
+      cut = std::min(ta.stop_at, tb.stop_at);
+  }
+  auto keep = [cut](const canonical_message& m) {
+    return cut < 0 || m.frame_ordinal < 0 || m.frame_ordinal < cut;
+  };
+  std::vector<canonical_message> ma;
+  std::vector<canonical_message> mb;
+  std::copy_if(ta.messages.begin(), ta.messages.end(), std::back_inserter(ma), keep);
+  std::copy_if(tb.messages.begin(), tb.messages.end(), std::back_inserter(mb), keep);
+  // Stops are idempotent: how many copies reach an actor depends on when the
+  // job's end crossed them, so they compare as a set.
+  auto dedupe_stops = [](std::vector<canonical_message>& ms) {
+    std::set<std::string> seen;
+    ms.erase(std::remove_if(ms.begin(), ms.end(),
+                            [&](const canonical_message& m) {
+                              return m.type.compare(0, 9, "atom:stop") == 0
+                                     && !seen.insert(m.key()).second;
+                            }),
+             ms.end());
+  };
+  dedupe_stops(ma);
+  dedupe_stops(mb);
   trace_comparison result;
   result.compared = ma.size();
   std::map<std::string, long> counts;

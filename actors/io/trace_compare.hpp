@@ -18,14 +18,25 @@ struct canonical_message {
   std::string sender_role;
   std::string type;
   std::string payload;         ///< canonical payload, as text
+  /// Frame traffic (frame results, frame events): how many frame
+  /// results the exporter had received before it; -1 for other messages.
+  long frame_ordinal = -1;
   /// "receiver <- sender: type payload"
   std::string key() const;
 };
 
 /// The messages of a trace in recorded order, canonical, without the
-/// actors' internal self-messages (step, prefetch, renew, pull). Throws
-/// trace_error on a damaged file.
-std::vector<canonical_message> canonical_messages(const std::filesystem::path& trace);
+/// actors' internal self-messages (step, prefetch, renew, pull), work requests and status
+/// subscriptions.
+struct canonical_trace {
+  std::vector<canonical_message> messages;
+  /// Frame results the exporter had received when the first stop reached
+  /// the queue; -1 when nothing was stopped.
+  long stop_at = -1;
+};
+
+/// Reads and canonicalizes a trace. Throws trace_error on a damaged file.
+canonical_trace canonical_messages(const std::filesystem::path& trace);
 
 /// The outcome of comparing two traces.
 struct trace_comparison {
@@ -35,7 +46,11 @@ struct trace_comparison {
 };
 
 /// Compares two traces as multisets of canonical messages per receiving
-/// role (workers run in parallel, so arrival order between them is free);
+/// role (workers run in parallel, so arrival order between them is free).
+/// When a run was stopped, frame traffic is compared only up to the smaller
+/// of the two stop points: whether a frame in flight finished before the
+/// stop reached its worker depends on timing inside a step, and so do the
+/// interrupted job's counters;
 /// the first divergence is the first message of `a`, in recorded order,
 /// without a counterpart in `b`, or else the first of `b` without one in `a`.
 trace_comparison compare_traces(const std::filesystem::path& a,

@@ -39,7 +39,7 @@ grep -q "first divergence" "$WORK/diff.txt" || fail "diff does not name the dive
 
 # A stop at frame k, recorded and replayed (one worker: a frame in flight at
 # the stop is dropped in both runs).
-big="$(synth_acquisition "$WORK/s" --frames 30 --width 2028 --height 1520 --objects 15 --seed 5)"
+big="$(synth_acquisition "$WORK/s" --frames 14 --width 4056 --height 3040 --objects 20 --seed 5)"
 frames_done() { [ "$(grep -c '"event":"frame_done"' "$WORK/stop.json")" -ge 3 ]; }
 "$SEGFLOW" segment --status-json --workers 1 --trace "$WORK/stop.trace" "$big" \
   > "$WORK/stop.json" 2> /dev/null &

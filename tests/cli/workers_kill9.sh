@@ -24,7 +24,7 @@ wait_for 120 frames_at_least 1 2 || fail "job 1 did not start"
 kill -9 "$VICTIM"
 wait_for 30 grep -q "worker_lost job=1 .*action=requeue" "$SERVE_LOG" \
   || fail "the killed worker's frame was not handed out again (killed too late?)"
-wait_for 30 log_count 2 'worker_process_started slot=0 '  \
+wait_for 30 log_count 2 'worker_process_started slot=0 ' \
   || fail "serve did not restart the killed worker process"
 grep -q "worker_process_exited slot=0 pid=$VICTIM signal=9" "$SERVE_LOG" \
   || fail "serve did not log the killed worker"

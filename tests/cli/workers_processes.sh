@@ -20,7 +20,8 @@ mapfile -t PIDS < <(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SE
 [ "${#PIDS[@]}" -eq 2 ] || fail "expected 2 worker processes, serve started ${#PIDS[@]}"
 CHILDREN+=("${PIDS[@]}")
 for p in "${PIDS[@]}"; do
-  grep -q 'segflow.*worker' "/proc/$p/cmdline" || fail "pid $p is not a segflow worker"
+  tr '\0' ' ' < "/proc/$p/cmdline" | grep -q "^segflow worker --connect $SERVE_ADDR" \
+    || fail "pid $p is not a segflow worker of this serve"
 done
 
 ctl add "$A" > /dev/null
