@@ -336,7 +336,8 @@ void worker_lost(self_ptr self, const caf::actor_addr& who, const caf::error& re
     if (!again) {
       spdlog::warn("worker_lost job={} frame={} action=requeue reason=\"{}\"", h.job_id,
                    name, why);
-      job->frames.push_front(h.index);
+      // Ahead of the frames already read, so it is the very next one out.
+      job->read_ahead.push_front(frame_item(*job, h.index));
     } else {
       spdlog::error("worker_lost job={} frame={} action=fail reason=\"{}\"", h.job_id, name,
                     why);

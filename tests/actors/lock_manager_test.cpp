@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/type_ids.hpp"
+#include "tests/support/temp_dir.hpp"
 
 extern char** environ;
 
@@ -59,19 +60,7 @@ struct fixture {
   }
 };
 
-/// A fresh folder under the system's temporary directory, removed at the end.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "segflow-lock-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = fs::canonical(tmpl);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using seg::test::temp_dir;
 
 std::string this_host() {
   std::array<char, 256> buf{};

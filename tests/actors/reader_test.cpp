@@ -17,25 +17,14 @@
 
 #include "actors/io/acquisition.hpp"
 #include "kernels/flat_field.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using seg::flat_window;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("segflow-reader-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using seg::test::temp_dir;
 
 // Runs the window as the reader does, settling pending slots in a random
 // order (workers answer in any order); returns the chosen frames.

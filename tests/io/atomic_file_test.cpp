@@ -12,25 +12,13 @@
 #include <catch2/catch.hpp>
 
 #include "actors/io/io_error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("segflow-io-atomic-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using seg::test::temp_dir;
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> out;

@@ -18,25 +18,14 @@
 #include "actors/io/ecotaxa_tsv.hpp"
 #include "actors/io/ecotaxa_zip.hpp"
 #include "actors/io/io_error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace seg::io;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("segflow-io-ecotaxa-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using seg::test::temp_dir;
 
 const std::string jpeg_head = "\xFF\xD8\xFF\xE0rest-of-a-jpeg";
 const std::string png_head = std::string("\x89PNG\r\n\x1a\n", 8) + "rest";

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/io/io_error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using seg::io::io_error;
@@ -18,20 +19,7 @@ using seg::io::read_frame_file;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("segflow-io-frame-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path / "acq" / "locked.jpg", fs::perms::owner_all, ec);
-    fs::remove_all(path, ec);
-  }
-};
+using seg::test::temp_dir;
 
 void write(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);

@@ -14,25 +14,14 @@
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace seg;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("segflow-io-queue-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using seg::test::temp_dir;
 
 job_record make_job(std::uint64_t id, job_state state) {
   job_record j;

@@ -19,30 +19,14 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
 namespace {
 
-// A unique folder under the system temp dir, removed at the end of the test.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path()
-           / ("segflow-synth-test-" + std::to_string(::getpid()) + "-"
-              + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
+using seg::test::temp_dir;
 
 std::vector<uchar> read_bytes(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);

@@ -13,6 +13,7 @@
 #include "messages/frame_result.hpp"
 #include "messages/job.hpp"
 #include "messages/msgpack_codec.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace seg;
@@ -20,19 +21,7 @@ using namespace seg::io;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int n = 0;
-    path = fs::temp_directory_path()
-           / ("segflow-trace-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using seg::test::temp_dir;
 
 trace_header sample_header(const std::string& root) {
   trace_header h;

@@ -195,7 +195,7 @@ namespace {
 
 // Replays a recorded stop: sends stop-all when the exporter has reported
 // the recorded number of frames.
-status_sink_actor::behavior_type stop_injector(status_sink_actor::pointer self,
+status_sink_actor::behavior_type stop_injector(status_sink_actor::pointer,
                                                queue_actor q,
                                                std::vector<std::uint32_t> points) {
   auto seen = std::make_shared<std::uint32_t>(0);
