@@ -45,6 +45,6 @@ cmake --build "$build_dir"
 
 case "$action" in
   demo) "$build_dir/tools/segflow" demo ;;
-  test) ctest --test-dir "$build_dir" --output-on-failure -j2 ;;
+  test) ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 600 ;;
   build) ;;
 esac
