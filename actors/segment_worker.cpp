@@ -148,14 +148,18 @@ const cv::Mat& flat_for(self_ptr self, const std::string& name) {
 void flat_decode_step(self_ptr self) {
   auto& st = self->state;
   auto t0 = clock_type::now();
-  cv::Mat frame;
-  decode(*st.item, frame);
   auto stack = shm::image_segment::open(st.item->stack_segment, true);
+  // Decode straight into the frame's stack slot: no 37 MB buffer, no copy.
+  // A frame of another size (or a rotated one) lands in a buffer of its own.
+  cv::Mat slot = stack->image(int(st.item->index));
+  cv::Mat frame = slot;
+  decode(*st.item, frame);
   if (frame.rows != stack->rows() || frame.cols != stack->cols())
     throw std::runtime_error(st.item->path + ": size " + size_text(frame.cols, frame.rows)
                              + " differs from the acquisition's "
                              + size_text(stack->cols(), stack->rows()));
-  frame.copyTo(stack->image(int(st.item->index)));
+  if (frame.data != slot.data)
+    frame.copyTo(slot);
   st.result.timings.decode_ms = ms_since(t0);
 }
 
