@@ -59,17 +59,23 @@ std::string size_text(int w, int h) {
   return std::to_string(w) + "x" + std::to_string(h);
 }
 
-// A segment work item for frame `index`, with its bytes read.
-work_item frame_item(reader_job& job, std::uint32_t index) {
+// A work item of `kind` for `job`, with the fields every kind carries.
+work_item job_item(const reader_job& job, work_kind kind) {
   work_item item;
-  item.kind = std::uint8_t(work_kind::segment);
+  item.kind = std::uint8_t(kind);
   item.job_id = job.plan.id;
   item.generation = job.generation;
+  item.params = job.plan.params;
+  return item;
+}
+
+// A segment work item for frame `index`, with its bytes read.
+work_item frame_item(reader_job& job, std::uint32_t index) {
+  auto item = job_item(job, work_kind::segment);
   item.index = index;
   item.name = job.plan.frames[index];
   item.path = frame_path(job.plan, index);
   item.flat_segment = job.flat->name();
-  item.params = job.plan.params;
   try {
     item.bytes = read_frame(job.plan, item.name, item.read_ms);
   } catch (const std::exception&) {
@@ -137,16 +143,12 @@ std::optional<work_item> next_flat_decode(reader_job& job) {
     auto slot = job.decodes.front();
     job.decodes.pop_front();
     auto frame = job.window->frame(slot);
-    work_item item;
-    item.kind = std::uint8_t(work_kind::flat_decode);
-    item.job_id = job.plan.id;
-    item.generation = job.generation;
+    auto item = job_item(job, work_kind::flat_decode);
     item.index = slot;
     item.name = job.plan.frames[frame];
     item.path = frame_path(job.plan, frame);
     item.stack_segment = job.stack->name();
     item.stack_count = std::uint32_t(job.stack->count());
-    item.params = job.plan.params;
     std::string problem;
     if (auto it = job.flat_bytes.find(frame); it != job.flat_bytes.end()) {
       item.bytes = std::move(it->second);
@@ -226,10 +228,7 @@ std::optional<work_item> next_work(self_ptr self) {
           auto [begin, end] = job.bands.front();
           job.bands.pop_front();
           ++job.outstanding;
-          work_item item;
-          item.kind = std::uint8_t(work_kind::flat_band);
-          item.job_id = job.plan.id;
-          item.generation = job.generation;
+          auto item = job_item(job, work_kind::flat_band);
           item.stack_segment = job.stack->name();
           item.flat_segment = job.flat->name();
           item.stack_count = job.stack_used;

@@ -61,3 +61,14 @@ wait_for() {
     sleep 0.1
   done
 }
+
+# signal_and_wait SIGNAL PID: sends SIGNAL to PID (a child of this shell),
+# waits for it and leaves its exit code in $rc (not a subshell: wait needs
+# the child).
+signal_and_wait() {
+  kill "-$1" "$2"
+  set +e
+  wait "$2"
+  rc=$?
+  set -e
+}

@@ -13,11 +13,7 @@ committed() { [ "$(ls "$records" 2>/dev/null | grep -c '\.jsonl$')" -ge 3 ]; }
 pid=$!
 CHILDREN+=("$pid")
 wait_for 120 committed || fail "no frame committed in time"
-kill -INT "$pid"
-set +e
-wait "$pid"
-rc=$?
-set -e
+signal_and_wait INT "$pid"
 [ "$rc" -eq 3 ] || fail "interrupted run: expected exit code 3, got $rc"
 grep -q "interrupted" "$WORK/run1.txt" || fail "summary does not say interrupted"
 [ ! -f "$acq/done.txt" ] || fail "done.txt written by an interrupted run"
@@ -42,11 +38,7 @@ frames_done() { [ "$(grep -c '"event":"frame_done"' "$WORK/run3.json")" -ge 2 ];
 pid=$!
 CHILDREN+=("$pid")
 wait_for 120 frames_done || fail "no frame done in time (SIGTERM run)"
-kill -TERM "$pid"
-set +e
-wait "$pid"
-rc=$?
-set -e
+signal_and_wait TERM "$pid"
 [ "$rc" -eq 3 ] || fail "SIGTERM: expected exit code 3, got $rc"
 ! ls /dev/shm | grep -q "^segflow-$pid-" || fail "shared memory left behind after SIGTERM"
 echo "segment_interrupt: ok"

@@ -46,11 +46,7 @@ frames_done() { [ "$(grep -c '"event":"frame_done"' "$WORK/stop.json")" -ge 3 ];
 pid=$!
 CHILDREN+=("$pid")
 wait_for 120 frames_done || fail "no frames done in time"
-kill -INT "$pid"
-set +e
-wait "$pid"
-rc=$?
-set -e
+signal_and_wait INT "$pid"
 [ "$rc" -eq 3 ] || fail "recorded stop: expected exit 3, got $rc"
 set +e
 "$SEGFLOW" replay "$WORK/stop.trace" > "$WORK/stop-replay.txt"

@@ -35,13 +35,8 @@ int run_demo(int argc, char** argv) {
     return rc < 0 ? exit_ok : rc;
 
   segment_request req;
-  std::vector<std::pair<std::string, std::string>> extra;
-  if (workers > 0)
-    extra.emplace_back("pipeline.workers", std::to_string(workers));
-  if (!load_settings(opts, req.settings, extra))
+  if (!load_run_settings(opts, workers, req.settings, req.sources))
     return exit_usage;
-  req.sources = settings_sources(opts, extra);
-  setup_logging(req.settings);
 
   synth_options so;
   so.out = out;

@@ -417,13 +417,8 @@ int run_segment(int argc, char** argv) {
     return rc < 0 ? exit_ok : rc;
 
   segment_request req;
-  std::vector<std::pair<std::string, std::string>> extra;
-  if (workers > 0)
-    extra.emplace_back("pipeline.workers", std::to_string(workers));
-  if (!load_settings(opts, req.settings, extra))
+  if (!load_run_settings(opts, workers, req.settings, req.sources))
     return exit_usage;
-  req.sources = settings_sources(opts, extra);
-  setup_logging(req.settings);
 
   std::vector<std::filesystem::path> inputs(paths.begin(), paths.end());
   auto found = io::find_acquisition_dirs(inputs, recursive);

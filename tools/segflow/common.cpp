@@ -73,8 +73,12 @@ config::sources settings_sources(
   return src;
 }
 
-bool load_settings(const settings_options& opts, config::settings& out,
-                   const std::vector<std::pair<std::string, std::string>>& extra) {
+namespace {
+
+// The sources for `opts`, or false after printing a malformed --set.
+bool checked_sources(const settings_options& opts,
+                     const std::vector<std::pair<std::string, std::string>>& extra,
+                     config::sources& out) {
   for (auto& s : opts.sets) {
     auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -82,12 +86,36 @@ bool load_settings(const settings_options& opts, config::settings& out,
       return false;
     }
   }
+  out = settings_sources(opts, extra);
+  return true;
+}
+
+bool load_from(const config::sources& src, config::settings& out) {
   try {
-    out = config::load(settings_sources(opts, extra));
+    out = config::load(src);
   } catch (const config::config_error& e) {
     std::cerr << "error: configuration: " << e.what() << "\n";
     return false;
   }
+  return true;
+}
+
+} // namespace
+
+bool load_settings(const settings_options& opts, config::settings& out,
+                   const std::vector<std::pair<std::string, std::string>>& extra) {
+  config::sources src;
+  return checked_sources(opts, extra, src) && load_from(src, out);
+}
+
+bool load_run_settings(const settings_options& opts, std::int64_t workers,
+                       config::settings& settings, config::sources& sources) {
+  std::vector<std::pair<std::string, std::string>> extra;
+  if (workers > 0)
+    extra.emplace_back("pipeline.workers", std::to_string(workers));
+  if (!checked_sources(opts, extra, sources) || !load_from(sources, settings))
+    return false;
+  setup_logging(settings);
   return true;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ bool load_settings(const settings_options& opts, config::settings& out,
 /// again with its own overrides). Call after load_settings succeeded.
 config::sources settings_sources(const settings_options& opts,
                                  const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+/// Loads the settings and their sources (with `--workers` when > 0) into a
+/// run's `settings`/`sources` and sets up logging; prints the problem and
+/// returns false on a configuration error.
+bool load_run_settings(const settings_options& opts, std::int64_t workers,
+                       config::settings& settings, config::sources& sources);
 
 /// Sets up the process's spdlog logger from the settings.
 void setup_logging(const config::settings& s);
