@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -45,6 +46,8 @@ using resume = caf::atom_constant<caf::atom("resume")>;
 using drained = caf::atom_constant<caf::atom("drained")>;
 using shutdown = caf::atom_constant<caf::atom("shutdown")>;
 using join = caf::atom_constant<caf::atom("join")>;
+using tick = caf::atom_constant<caf::atom("tick")>;
+using abandon = caf::atom_constant<caf::atom("abandon")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -87,10 +90,18 @@ using reader_actor = caf::typed_actor<
   caf::replies_to<atom::work>::with<work_item>,
   // A worker reports a flat-field step (decode or band).
   caf::reacts_to<frame_result>,
-  // Stops handing out the job's work; idempotent, unknown jobs are ignored.
+  // Stops handing out the job's work and tells the workers the queue does
+  // not know of (worker processes, replacements) to drop it; idempotent,
+  // unknown jobs are ignored.
   caf::reacts_to<atom::stop, std::uint64_t>,
+  // A worker process's supervisor (`segflow worker`) introduces itself: it
+  // gets (atom::abandon, reason) when one of its workers overran
+  // pipeline.frame_timeout_s, and then restarts the process.
+  caf::reacts_to<atom::join, caf::actor>,
   // Internal: reads one frame ahead.
-  caf::reacts_to<atom::prefetch>>;
+  caf::reacts_to<atom::prefetch>,
+  // Internal: checks held items against pipeline.frame_timeout_s.
+  caf::reacts_to<atom::tick>>;
 
 /// The EXPORTER (stitcher) commits each frame's crops and record as its
 /// result arrives and writes the EcoTaxa TSV, zip and done.txt at the end.

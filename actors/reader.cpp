@@ -6,11 +6,13 @@
 #include <set>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/segment_worker.hpp"
 #include "actors/trace.hpp"
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
@@ -265,6 +267,21 @@ void schedule_prefetch(self_ptr self) {
   }
 }
 
+// How often held items are checked against the time limit: a tenth of it,
+// between 50 ms and 1 s.
+std::chrono::milliseconds tick_period(const reader_config& cfg) {
+  auto ms = std::int64_t(cfg.frame_timeout_s * 100);
+  return std::chrono::milliseconds(std::clamp<std::int64_t>(ms, 50, 1000));
+}
+
+void schedule_tick(self_ptr self) {
+  auto& st = self->state;
+  if (st.tick_scheduled || st.cfg.frame_timeout_s <= 0)
+    return;
+  st.tick_scheduled = true;
+  self->delayed_send(self, tick_period(st.cfg), atom::tick::value);
+}
+
 // Notes that worker `who` holds `item` until it pulls again.
 void hold(self_ptr self, const caf::actor_addr& who, const work_item& item) {
   if (!who)
@@ -276,7 +293,9 @@ void hold(self_ptr self, const caf::actor_addr& who, const work_item& item) {
   h.index = item.index;
   h.row_begin = item.row_begin;
   h.row_end = item.row_end;
+  h.since = clock_type::now();
   self->state.held[who] = h;
+  schedule_tick(self);
 }
 
 // Hands work to workers that are waiting for it.
@@ -371,6 +390,84 @@ void worker_lost(self_ptr self, const caf::actor_addr& who, const caf::error& re
                                     + std::to_string(h.row_begin) + "-"
                                     + std::to_string(h.row_end));
     job->bands.emplace_front(h.row_begin, h.row_end);
+  }
+  serve_waiting(self);
+}
+
+// Restarts worker `who`, whose item overran the time limit: an in-process
+// worker cannot be interrupted mid-step, so a replacement takes its place
+// and the old one quits at its next pull; a worker process is told to exit
+// (its supervisor, usually serve, starts it again).
+void restart_worker(self_ptr self, const caf::actor_addr& who, const std::string& why) {
+  auto& st = self->state;
+  st.abandoned.insert(who);
+  if (who.node() == self->node()) {
+    auto me = caf::actor_cast<reader_actor>(self);
+    st.replacements.push_back(
+      self->spawn<caf::detached + caf::linked>(segment_worker, me, st.cfg.exporter));
+    spdlog::warn("worker_replaced reason=\"{}\"", why);
+    return;
+  }
+  auto it = st.supervisors.find(who.node());
+  if (it == st.supervisors.end()) {
+    spdlog::error("worker_overran node={} reason=\"{}\" (no supervisor joined for it: it "
+                  "cannot be restarted from here)",
+                  to_string(who.node()), why);
+    return;
+  }
+  caf::anon_send(it->second, atom::abandon::value, why);
+}
+
+// Items held longer than pipeline.frame_timeout_s are abandoned: a frame
+// fails (not retried: it would most likely overrun again), a flat step
+// fails the job (a late worker could still write into the shared stack),
+// and the worker is restarted.
+void abandon_overdue(self_ptr self) {
+  auto& st = self->state;
+  auto limit = std::chrono::duration<double>(st.cfg.frame_timeout_s);
+  auto now = clock_type::now();
+  std::vector<std::pair<caf::actor_addr, held_item>> overdue;
+  for (auto& [who, h] : st.held)
+    if (now - h.since > limit)
+      overdue.emplace_back(who, h);
+  for (auto& [who, h] : overdue) {
+    st.held.erase(who);
+    auto* job = find_job(self, h.job_id);
+    auto seconds = fmt::format("{:g}", st.cfg.frame_timeout_s);
+    if (job == nullptr || job->generation != h.generation) {
+      restart_worker(self, who, "overran pipeline.frame_timeout_s = " + seconds
+                                  + " s on a stopped job");
+      continue;
+    }
+    auto kind = work_kind(h.kind);
+    std::string what;
+    if (kind == work_kind::segment)
+      what = "segmenting " + frame_path(job->plan, h.index);
+    else if (kind == work_kind::flat_decode)
+      what = "decoding flat frame " + frame_path(job->plan, job->window->frame(h.index));
+    else
+      what = "computing flat rows " + std::to_string(h.row_begin) + "-"
+             + std::to_string(h.row_end);
+    auto why = "still " + what + " after pipeline.frame_timeout_s = " + seconds
+               + " s; abandoned, its worker restarted";
+    spdlog::error("frame_timeout job={} {} seconds={}", h.job_id,
+                  kind == work_kind::segment ? "frame=" + job->plan.frames[h.index]
+                                             : "flat_step=" + std::to_string(h.index),
+                  seconds);
+    restart_worker(self, who, why);
+    if (kind == work_kind::segment) {
+      frame_result r;
+      r.job_id = h.job_id;
+      r.generation = h.generation;
+      r.kind = h.kind;
+      r.index = h.index;
+      r.name = job->plan.frames[h.index];
+      r.ok = false;
+      r.error = why;
+      self->send(st.cfg.exporter, std::move(r));
+    } else {
+      fail_job(self, *job, "flat field: " + why);
+    }
   }
   serve_waiting(self);
 }
@@ -669,7 +766,16 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
   self->state.cfg = std::move(cfg);
   self->state.queue = std::move(queue);
   self->state.hub = std::move(hub);
-  self->set_down_handler([self](caf::down_msg& msg) { worker_lost(self, msg.source, msg.reason); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    st.abandoned.erase(msg.source);
+    for (auto it = st.supervisors.begin(); it != st.supervisors.end(); ++it)
+      if (it->second.address() == msg.source) {
+        st.supervisors.erase(it);
+        return;
+      }
+    worker_lost(self, msg.source, msg.reason);
+  });
   return trace::traced_all(self,
     [=](atom::open, const job_spec& spec) -> caf::result<job_plan> {
       try {
@@ -698,6 +804,11 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
     },
     [=](atom::work) -> caf::result<work_item> {
       auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (self->state.abandoned.erase(who) > 0) {
+        work_item quit; // it was replaced while it overran
+        quit.kind = std::uint8_t(work_kind::shutdown);
+        return quit;
+      }
       worker_asks(self, who);
       if (auto item = next_work(self)) {
         hold(self, who, *item);
@@ -710,14 +821,39 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
     },
     [=](const frame_result& r) {
       // A flat step's result ends its worker's hold, as a pull would.
-      self->state.held.erase(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (self->state.abandoned.count(who) > 0)
+        return; // too late: the job failed without it
+      self->state.held.erase(who);
       flat_step_done(self, r);
     },
     [=](atom::stop, std::uint64_t id) {
-      auto& jobs = self->state.jobs;
+      auto& st = self->state;
+      auto& jobs = st.jobs;
       jobs.erase(std::remove_if(jobs.begin(), jobs.end(),
                                 [id](const reader_job& j) { return j.plan.id == id; }),
                  jobs.end());
+      // The queue stops its own workers; workers of other processes and
+      // replacements are known here only.
+      for (auto& w : st.replacements)
+        self->send(w, atom::stop::value, id);
+      for (auto& who : st.monitored)
+        if (who.node() != self->node())
+          if (auto w = caf::actor_cast<segment_worker_actor>(who))
+            self->send(w, atom::stop::value, id);
+    },
+    [=](atom::join, caf::actor& supervisor) {
+      if (!supervisor)
+        return;
+      spdlog::info("worker_supervisor_joined node={}", to_string(supervisor.node()));
+      self->monitor(supervisor);
+      self->state.supervisors[supervisor.node()] = std::move(supervisor);
+    },
+    [=](atom::tick) {
+      self->state.tick_scheduled = false;
+      abandon_overdue(self);
+      if (!self->state.held.empty())
+        schedule_tick(self);
     },
     [=](atom::prefetch) {
       auto& st = self->state;

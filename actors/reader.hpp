@@ -28,6 +28,8 @@ struct reader_config {
   std::uint32_t workers = 1;     ///< flat bands are cut for this many workers
   std::uint32_t reads_ahead = 2; ///< frames read ahead of the workers
   exporter_actor exporter;       ///< where a frame whose worker was lost twice fails
+  /// pipeline.frame_timeout_s: an item held longer is abandoned (0 = never).
+  double frame_timeout_s = 120;
 };
 
 /// Which frames the flat field is computed from (SPEC-planktoscope §2.1),
@@ -113,6 +115,7 @@ struct held_item {
   std::uint32_t index = 0;   ///< frame index (segment) or stack slot (flat decode)
   std::int32_t row_begin = 0;
   std::int32_t row_end = 0;
+  std::chrono::steady_clock::time_point since; ///< handed out
 };
 
 /// A worker waiting for work (its pull request).
@@ -133,7 +136,15 @@ struct reader_state {
   /// a lost worker's item goes back to the front of its job.
   std::map<caf::actor_addr, held_item> held;
   std::set<caf::actor_addr> monitored;
+  /// Workers whose item overran the time limit: their late results are
+  /// dropped and their next pull is answered with shutdown.
+  std::set<caf::actor_addr> abandoned;
+  /// Supervisors of worker processes, by node (see atom::join).
+  std::map<caf::node_id, caf::actor> supervisors;
+  /// Workers this reader spawned to replace abandoned in-process ones.
+  std::vector<segment_worker_actor> replacements;
   bool prefetch_scheduled = false;
+  bool tick_scheduled = false;
 };
 
 /// The reader: see reader_actor in interfaces.hpp.

@@ -4,6 +4,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/test_fault.hpp"
 #include "actors/trace.hpp"
 #include "actors/feature_vector.hpp"
 #include "actors/io/frame_file.hpp"
@@ -185,6 +186,7 @@ bool segment_step(self_ptr self) {
   auto t0 = clock_type::now();
   switch (st.next) {
     case frame_step::decode: {
+      inject_test_fault(item.name);
       decode(item, st.frame);
       auto& flat = flat_for(self, item.flat_segment);
       if (st.frame.size() != flat.size())

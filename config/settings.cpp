@@ -344,7 +344,9 @@ settings load(const sources& src) {
   apply_defaults(st, chosen);
   apply_file(st, file_table, src.file, false);
   for (auto& [name, value] : src.env) {
-    if (name == env_name("profile") || name == "SEGFLOW_CONFIG")
+    // Not settings: the config file's location and the test-only fault hook.
+    if (name == env_name("profile") || name == "SEGFLOW_CONFIG"
+        || name == "SEGFLOW_TEST_FAULT")
       continue;
     const spec* sp = nullptr;
     for (auto& candidate : schema())

@@ -297,6 +297,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   qcfg.reader.base = req.sources;
   qcfg.reader.workers = workers;
   qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
+  qcfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
   qcfg.workers = workers;
   auto q = spawn_queue(sys, qcfg, hub, *locks);
   if (!req.stop_after_frames.empty()) {

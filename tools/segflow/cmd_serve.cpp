@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,7 +114,10 @@ public:
     for (auto& pid : pids_) {
       while (pid > 0) {
         int status = 0;
-        auto r = ::waitpid(pid, &status, WNOHANG);
+        rusage usage{};
+        auto r = ::wait4(pid, &status, WNOHANG, &usage);
+        if (r == pid)
+          log_exit(std::size_t(&pid - pids_.data()), pid, status, usage);
         if (r == pid || (r < 0 && errno != EINTR)) {
           pid = -1;
           break;
@@ -126,6 +130,17 @@ public:
   }
 
 private:
+  // Every exit is logged with the child's peak RSS (ru_maxrss is in kB).
+  static void log_exit(std::size_t slot, pid_t pid, int status, const rusage& usage) {
+    bool signalled = WIFSIGNALED(status);
+    auto level = signalled || WEXITSTATUS(status) != 0 ? spdlog::level::warn
+                                                        : spdlog::level::info;
+    spdlog::log(level, "worker_process_exited slot={} pid={} {}={} peak_rss_mb={:.0f}", slot,
+                pid, signalled ? "signal" : "exit",
+                signalled ? WTERMSIG(status) : WEXITSTATUS(status),
+                double(usage.ru_maxrss) / 1024.0);
+  }
+
   pid_t spawn() {
     std::vector<std::string> args = {"segflow", "worker", "--connect", addr_};
     args.insert(args.end(), extra_.begin(), extra_.end());
@@ -155,11 +170,10 @@ private:
       for (std::size_t i = 0; i < pids_.size(); ++i) {
         if (pids_[i] > 0) {
           int status = 0;
-          if (::waitpid(pids_[i], &status, WNOHANG) != pids_[i])
+          rusage usage{};
+          if (::wait4(pids_[i], &status, WNOHANG, &usage) != pids_[i])
             continue;
-          spdlog::warn("worker_process_exited slot={} pid={} {}={}", i, pids_[i],
-                       WIFSIGNALED(status) ? "signal" : "exit",
-                       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+          log_exit(i, pids_[i], status, usage);
           pids_[i] = -1;
           restart_at[i] = clock::now() + std::chrono::seconds(1);
         } else if (clock::now() >= restart_at[i]) {
@@ -314,6 +328,7 @@ int run_serve(int argc, char** argv) {
   qcfg.reader.base = sources;
   qcfg.reader.workers = n_workers;
   qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
+  qcfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
   qcfg.workers = in_process;
   qcfg.state_file = queue_file.string();
   qcfg.initial = restored;
@@ -377,7 +392,7 @@ int run_serve(int argc, char** argv) {
       });
   children.stop();
   stop_actors();
-  spdlog::info("serve_stopped exit={}", rc);
+  spdlog::info("serve_stopped exit={} peak_rss_mb={:.0f}", rc, peak_rss_mb());
   return rc;
 }
 

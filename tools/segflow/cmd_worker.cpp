@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -30,6 +31,12 @@
 #include "tools/segflow/endpoint.hpp"
 
 namespace seg::cli {
+
+namespace {
+// The exit status of a worker process that ended itself because one of its
+// workers overran the frame time limit.
+constexpr int exit_abandoned = 75;
+} // namespace
 
 int run_worker(int argc, char** argv) {
   settings_options opts;
@@ -107,6 +114,9 @@ int run_worker(int argc, char** argv) {
   if (rc != exit_ok)
     return rc;
   self->monitor(*remote);
+  // This thread supervises the workers: the reader tells it when one of
+  // them overran pipeline.frame_timeout_s.
+  self->send(reader, atom::join::value, caf::actor_cast<caf::actor>(self));
   std::vector<segment_worker_actor> pool;
   for (std::int64_t i = 0; i < workers; ++i)
     pool.push_back(sys.spawn<caf::detached>(segment_worker, reader, exporter));
@@ -120,8 +130,18 @@ int run_worker(int argc, char** argv) {
       spdlog::info("worker_signal signal={}", sig == SIGINT ? "INT" : "TERM");
       break;
     }
-    self->receive([&](caf::down_msg&) { serve_gone = true; },
-                  caf::after(std::chrono::milliseconds(0)) >> [] {});
+    self->receive(
+      [&](caf::down_msg&) { serve_gone = true; },
+      [&](atom::abandon, const std::string& why) {
+        // A worker is stuck in a step and cannot be interrupted: end the
+        // process now (the reader requeues the other workers' frames) and
+        // let the supervisor start a fresh one.
+        spdlog::error("worker_abandoned reason=\"{}\" action=exit exit={} peak_rss_mb={:.0f}",
+                      why, exit_abandoned, peak_rss_mb());
+        spdlog::default_logger()->flush();
+        std::_Exit(exit_abandoned);
+      },
+      caf::after(std::chrono::milliseconds(0)) >> [] {});
   }
   if (serve_gone)
     spdlog::info("worker_serve_gone serve={}", where->text());
@@ -129,6 +149,7 @@ int run_worker(int argc, char** argv) {
     self->send_exit(w, caf::exit_reason::user_shutdown);
   for (auto& w : pool)
     self->wait_for(w);
+  spdlog::info("worker_stopped pid={} peak_rss_mb={:.0f}", ::getpid(), peak_rss_mb());
   return exit_ok;
 }
 

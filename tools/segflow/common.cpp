@@ -1,6 +1,7 @@
 #include "tools/segflow/common.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 
@@ -130,6 +131,15 @@ void setup_logging(const config::settings& s) {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(s.log.level));
   spdlog::set_default_logger(logger);
+}
+
+double peak_rss_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::strtod(line.c_str() + 6, nullptr) / 1024.0; // the line is in kB
+  return -1;
 }
 
 } // namespace seg::cli

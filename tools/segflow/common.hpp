@@ -41,4 +41,7 @@ bool load_run_settings(const settings_options& opts, std::int64_t workers,
 /// Sets up the process's spdlog logger from the settings.
 void setup_logging(const config::settings& s);
 
+/// This process's peak resident set size in MB (VmHWM), or -1 if unknown.
+double peak_rss_mb();
+
 } // namespace seg::cli

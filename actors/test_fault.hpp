@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+
+namespace seg {
+
+/// The test-only fault hook: SEGFLOW_TEST_FAULT=<action>@<frame name> makes
+/// a segment worker misbehave when it starts segmenting that frame, so tests
+/// can exercise crash and time-limit handling through the real pipeline.
+/// Actions: `abort` (the process crashes, every time), `hang` (the step never
+/// returns; for worker processes only: an in-process hang also blocks the
+/// process's shutdown), `sleep=S` (the step takes S more seconds). Unset or
+/// malformed (a warning is logged once): no fault.
+void inject_test_fault(const std::string& frame_name);
+
+} // namespace seg
