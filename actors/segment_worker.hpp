@@ -36,7 +36,7 @@ struct segment_worker_state {
   frame_result result;
   // Intermediates of the current frame.
   cv::Mat frame;
-  cv::Mat corrected;
+  cv::Mat corrected;                     ///< frame, corrected in place
   kernels::mask_result mask;
   kernels::labelling labelled;
   std::vector<kernels::region> kept;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 
 #include <opencv2/core.hpp>
 
@@ -85,12 +86,19 @@ __attribute__((target("avx2"))) void correct_row_avx2(const std::uint8_t* f,
     const __m256i a = _mm256_packus_epi32(q32[0], q32[1]);
     const __m256i b = _mm256_packus_epi32(q32[2], q32[3]);
     const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(a, b), order);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + x), bytes);
+    if (exact_lanes == 0) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + x), bytes);
+      continue;
+    }
+    // Patched before the store: d may be f (in-place correction).
+    alignas(32) std::uint8_t patched[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(patched), bytes);
     while (exact_lanes) {
-      const int j = x + __builtin_ctz(exact_lanes);
-      d[j] = lut[f[j] << 8 | g[j]];
+      const int j = __builtin_ctz(exact_lanes);
+      patched[j] = lut[f[x + j] << 8 | g[x + j]];
       exact_lanes &= exact_lanes - 1;
     }
+    std::memcpy(d + x, patched, sizeof patched);
   }
   correct_row_lut(f + x, g + x, d + x, len - x, lut);
 }
@@ -106,7 +114,8 @@ const std::uint8_t* correction_lut() {
 void correct_frame(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out) {
   CV_Assert(frame.type() == CV_8UC3 && flat.type() == CV_8UC3);
   CV_Assert(frame.size() == flat.size());
-  CV_Assert(out.data == nullptr || (out.data != frame.data && out.data != flat.data));
+  // In place (out is frame) is fine: each byte is read before it is written.
+  CV_Assert(out.data == nullptr || out.data != flat.data);
   out.create(frame.size(), CV_8UC3);
   const std::uint8_t* lut = correction_lut();
   auto row = correct_row_lut;

@@ -16,8 +16,9 @@ namespace seg::kernels {
 cv::Mat correct_frame(const cv::Mat& frame, const cv::Mat& flat);
 
 /// Same as correct_frame, writing into `out` (reallocated only if its size or
-/// type differ), so a worker can reuse one buffer across frames.
-/// @pre out does not alias frame or flat
+/// type differ), so a worker can reuse one buffer across frames. `out` may be
+/// `frame` itself (in place: a worker then needs one 37 MB buffer, not two).
+/// @pre out does not alias flat, nor overlap frame other than being it
 void correct_frame(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out);
 
 /// The 256x256 table behind correct_frame: entry (f << 8) | g is the corrected
