@@ -103,4 +103,20 @@ grep -q "worker_replaced" "$WORK/c.out" || fail "the stuck worker was not replac
 grep -q "done, 9/10 frames" "$WORK/c.out" || fail "the job did not complete: $(tail -5 "$WORK/c.out")"
 artifact_says "$C" "after pipeline.frame_timeout_s = 1 s"
 same_but_frame "$C" "overrunning frame"
+# 4. A job's stop reaches worker processes: the frame in flight is dropped
+# at its next step (debug log of the worker process) instead of finished.
+D="$(synth_acquisition "$WORK/d" "${args[@]}")"
+STATE="$WORK/state-stop"
+SEGFLOW_LOG_LEVEL=debug SEGFLOW_TEST_FAULT="sleep=3@$FRAME" \
+  start_serve --workers 0 --worker-processes 1
+wait_for 30 log_count 1 worker_process_joined || fail "the worker process did not join"
+CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
+ctl add "$D" > /dev/null
+wait_for 60 grep -q "test_fault action=sleep seconds=3 frame=$FRAME" "$SERVE_LOG" \
+  || fail "the worker process did not reach the slow frame"
+ctl stop 1 > /dev/null
+wait_for 30 grep -q "frame_dropped job=1 frame=$FRAME" "$SERVE_LOG" \
+  || fail "the worker process did not drop the stopped job's frame"
+state_is 1 interrupted || fail "job 1 ended $(field 1 state), not interrupted"
+stop_serve TERM
 echo "workers_faults: ok"
