@@ -34,10 +34,7 @@ copy_run() {
   shift
   cp -a "$WORK/base" "$WORK/$name"
   expect_rc 1 "$SEGFLOW" segment "$@" "$WORK/$name/${acq#"$WORK/base/"}" > "$WORK/$name.out" 2>&1
-  awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; ++i) c[$i] = i; next } NR == 2 { next }
-    { print $c["object_id"] "\t" $c["object_bx"] "\t" $c["object_by"] "\t" \
-        $c["object_width"] "\t" $c["object_height"] "\t" $c["object_area_exc"] }' \
-    "$(tsv_of "$WORK/$name")" | sort > "$WORK/$name.txt"
+  tsv_objects "$(tsv_of "$WORK/$name")" > "$WORK/$name.txt"
 }
 
 # presence RUN: for each stuck particle of each frame, "<frame index> P" if
