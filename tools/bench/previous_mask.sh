@@ -26,32 +26,42 @@ mkdir -p "$OUT"
 acq="$("$SEGFLOW" synth --out "$OUT/data" --frames "$FRAMES" --width "$WIDTH" --height "$HEIGHT" \
   --objects 20 --stuck 2 | sed -n 's/^acquisition: //p')"
 
-# fps WORKERS ARGS...: frames/s of one forced run (flat field included).
-fps() {
+# run WORKERS ARGS...: "<frames/s> <worker ms per frame>" of one forced run:
+# frames/s over the job (flat field included), and the worker's time per
+# frame summed over its stages (decode, correct, mask, label+features, crops;
+# less sensitive to other load on the machine than frames/s).
+run() {
   local workers="$1"
   shift
   "$SEGFLOW" segment -q --force --workers "$workers" --summary-json "$OUT/summary.json" "$@" \
     "$acq" > /dev/null 2>&1
-  awk -F'[:,]' '/"frames_done"/ { f = $2 } /"seconds"/ { s = $2 } END { printf "%.2f\n", f / s }' \
-    "$OUT/summary.json"
+  awk -F'[:,]' '/"frames_done"/ { f = $2 } /"seconds"/ { s = $2 }
+    /"(decode|correct|mask|label_features|crops)_ms"/ { w += $2 }
+    END { printf "%.2f %.1f\n", f / s, w / f }' "$OUT/summary.json"
 }
 
+# median FILE COLUMN
 median() {
-  sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+  awk -v c="$2" '{ print $c }' "$1" | sort -g \
+    | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "| workers | frames/s without | frames/s with remove_previous_mask | with / without |"
-echo "|---|---|---|---|"
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+}
+
+echo "| workers | frames/s without | frames/s with | with / without | worker ms/frame without | with | with / without |"
+echo "|---|---|---|---|---|---|---|"
 for workers in 1 2; do
   : > "$OUT/off.txt"
   : > "$OUT/on.txt"
   for _ in $(seq "$REPEAT"); do
-    fps "$workers" >> "$OUT/off.txt"
-    fps "$workers" --set segmentation.remove_previous_mask=true >> "$OUT/on.txt"
+    run "$workers" >> "$OUT/off.txt"
+    run "$workers" --set segmentation.remove_previous_mask=true >> "$OUT/on.txt"
   done
-  off="$(median < "$OUT/off.txt")"
-  on="$(median < "$OUT/on.txt")"
-  echo "| $workers | $off | $on | $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }') |"
+  f0="$(median "$OUT/off.txt" 1)" f1="$(median "$OUT/on.txt" 1)"
+  w0="$(median "$OUT/off.txt" 2)" w1="$(median "$OUT/on.txt" 2)"
+  echo "| $workers | $f0 | $f1 | $(ratio "$f1" "$f0") | $w0 | $w1 | $(ratio "$w1" "$w0") |"
 done
 echo
 echo "${FRAMES} frames of ${WIDTH}x${HEIGHT}, median of ${REPEAT}; $(nproc) cores"
