@@ -71,6 +71,28 @@ work_item job_item(const reader_job& job, work_kind kind) {
   return item;
 }
 
+// How many earlier frames a worker may try for frame k's previous mask
+// (remove_previous_mask). The reference keeps the step-0 mask of the last
+// frame that got that far, however long ago; a worker rebuilds it from the
+// files, so the search is bounded: a frame preceded by more than this many
+// unusable frames (bad, or not the flat's size) gets no previous mask. Only
+// bad frames cost extra attempts.
+constexpr std::uint32_t previous_mask_lookback = 3;
+
+// The frames a worker may use for frame `index`'s previous mask, nearest
+// first: names only, the worker reads them (each work item holds one
+// frame's bytes, whatever the option). None for frame 0: the state is per
+// job, so the first frame of an acquisition is never masked by another
+// acquisition's last frame (the reference's global state is).
+std::vector<std::string> previous_frames(const job_plan& plan, std::uint32_t index) {
+  std::vector<std::string> names;
+  if (!plan.params.remove_previous_mask)
+    return names;
+  for (std::uint32_t k = index; k > 0 && names.size() < previous_mask_lookback; --k)
+    names.push_back(plan.frames[k - 1]);
+  return names;
+}
+
 // A segment work item for frame `index`, with its bytes read.
 work_item frame_item(reader_job& job, std::uint32_t index) {
   auto item = job_item(job, work_kind::segment);
@@ -78,6 +100,7 @@ work_item frame_item(reader_job& job, std::uint32_t index) {
   item.name = job.plan.frames[index];
   item.path = frame_path(job.plan, index);
   item.flat_segment = job.flat->name();
+  item.previous = previous_frames(job.plan, index);
   try {
     item.bytes = read_frame(job.plan, item.name, item.read_ms);
   } catch (const std::exception&) {
@@ -745,9 +768,6 @@ job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
                               + "; sizes are in pixels");
     }
   }
-  if (p.remove_previous_mask)
-    plan.warnings.push_back("segmentation.remove_previous_mask is not supported by the "
-                            "parallel pipeline yet and is ignored");
   // The kernels reproduce the heuristic (kernels/flat_field.hpp); the
   // pipeline does not apply it yet, so say so rather than silently differ
   // from the reference on dense acquisitions.

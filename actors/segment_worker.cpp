@@ -97,6 +97,17 @@ void fail(self_ptr self, const std::string& why) {
   finish(self);
 }
 
+// The first step of a work item: with remove_previous_mask, a frame's
+// previous mask is found before the frame itself is decoded, so both use the
+// same frame buffers.
+frame_step first_step(segment_worker_state& st) {
+  st.previous_tried = 0;
+  st.previous_timings = {};
+  bool previous = work_kind(st.item->kind) == work_kind::segment
+                  && st.item->params.remove_previous_mask;
+  return previous ? frame_step::previous : frame_step::decode;
+}
+
 void start(self_ptr self, work_item item) {
   auto& st = self->state;
   auto kind = work_kind(item.kind);
@@ -117,7 +128,7 @@ void start(self_ptr self, work_item item) {
   st.result.timings.read_ms = item.read_ms;
   st.result.timings.wait_ms = ms_since(st.asked);
   st.item = std::move(item);
-  st.next = frame_step::decode;
+  st.next = first_step(st);
   self->send(self, atom::step::value);
 }
 
@@ -179,6 +190,87 @@ void flat_band_step(self_ptr self) {
   kernels::median_flat_rows(frames, st.item->row_begin, st.item->row_end, out);
 }
 
+// previous_mask now holds the step-0 mask of frame `index` of the item's job.
+void remember_previous(segment_worker_state& st, std::int64_t index) {
+  st.previous_job = st.item->job_id;
+  st.previous_flat = st.item->flat_segment;
+  st.previous_index = index;
+}
+
+// remove_previous_mask, one message per earlier frame tried: leaves in
+// previous_mask the step-0 mask of the nearest usable frame of
+// item.previous (decoded, corrected with the same flat, thresholded as
+// make_mask's step 0), or nothing when none is usable, then goes on to
+// decode. A bad predecessor is skipped as the reference skips it (its
+// previous mask stays the last good frame's), up to the reader's bound.
+void previous_step(self_ptr self) {
+  auto& st = self->state;
+  auto& item = *st.item;
+  if (st.previous_tried >= item.previous.size()) {
+    st.previous_mask.release(); // make_mask leaves the frame unchanged
+    st.previous_index = -1;
+    st.next = frame_step::decode;
+    return;
+  }
+  auto index = std::int64_t(item.index) - 1 - std::int64_t(st.previous_tried);
+  const auto& name = item.previous[st.previous_tried++];
+  if (st.previous_index == index && st.previous_job == item.job_id
+      && st.previous_flat == item.flat_segment) {
+    st.next = frame_step::decode; // this worker's last frame: kept
+    return;
+  }
+  auto& t = st.previous_timings;
+  try {
+    auto t0 = clock_type::now();
+    work_item prev;
+    prev.name = name;
+    prev.path = (std::filesystem::path(item.path).parent_path() / name).string();
+    prev.params = item.params;
+    decode(prev, st.frame);
+    auto& flat = flat_for(self, item.flat_segment);
+    if (st.frame.size() != flat.size())
+      throw std::runtime_error(prev.path + ": size " + size_text(st.frame.cols, st.frame.rows)
+                               + " differs from the flat field's "
+                               + size_text(flat.cols, flat.rows));
+    t.decode_ms += ms_since(t0);
+    auto t1 = clock_type::now();
+    kernels::correct_frame(st.frame, flat, st.corrected);
+    t.correct_ms += ms_since(t1);
+    auto t2 = clock_type::now();
+    st.previous_mask = kernels::threshold_mask(st.corrected);
+    t.mask_ms += ms_since(t2);
+    remember_previous(st, index);
+    st.next = frame_step::decode;
+  } catch (const std::exception& e) {
+    // Its own segmentation reports why; the next earlier one is tried in
+    // the next message.
+    spdlog::debug("previous_frame_unusable job={} frame={} previous={} error=\"{}\"",
+                  item.job_id, item.name, name, e.what());
+  }
+}
+
+// The frame's mask; with remove_previous_mask, less previous_mask, which
+// then holds this frame's own step-0 mask (the next frame's, if this worker
+// gets it).
+kernels::mask_result frame_mask(self_ptr self) {
+  auto& st = self->state;
+  kernels::mask_params mp;
+  if (!st.item->params.remove_previous_mask)
+    return kernels::make_mask(st.corrected, mp, nullptr);
+  mp.remove_previous_mask = true;
+  auto r = kernels::make_mask(st.corrected, mp, &st.previous_mask);
+  remember_previous(st, st.item->index);
+  return r;
+}
+
+// The earlier frames' work is counted in the stages it belongs to.
+void add_previous_timings(segment_worker_state& st) {
+  auto& t = st.result.timings;
+  t.decode_ms += st.previous_timings.decode_ms;
+  t.correct_ms += st.previous_timings.correct_ms;
+  t.mask_ms += st.previous_timings.mask_ms;
+}
+
 // One step of segmenting a frame; returns true when the frame is complete.
 bool segment_step(self_ptr self) {
   auto& st = self->state;
@@ -209,10 +301,10 @@ bool segment_step(self_ptr self) {
       return false;
     }
     case frame_step::mask: {
-      kernels::mask_params mp;
-      st.mask = kernels::make_mask(st.corrected, mp, nullptr);
+      st.mask = frame_mask(self);
       st.result.threshold = st.mask.threshold;
       t.mask_ms = ms_since(t0);
+      add_previous_timings(st);
       st.next = frame_step::label;
       return false;
     }
@@ -248,6 +340,9 @@ bool segment_step(self_ptr self) {
       t.crops_ms = ms_since(t0);
       return true;
     }
+    case frame_step::previous:
+      previous_step(self);
+      return false;
   }
   return true;
 }

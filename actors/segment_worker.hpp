@@ -21,8 +21,9 @@ class image_segment;
 
 namespace seg {
 
-/// The steps of segmenting one frame, one message each.
-enum class frame_step : std::uint8_t { decode, correct, mask, label, features, crops };
+/// The steps of segmenting one frame, one message each. `previous` (with
+/// remove_previous_mask, before decode) tries one earlier frame per message.
+enum class frame_step : std::uint8_t { decode, correct, mask, label, features, crops, previous };
 
 struct segment_worker_state {
   static inline const char* name = "segment-worker";
@@ -41,6 +42,15 @@ struct segment_worker_state {
   kernels::labelling labelled;
   std::vector<kernels::region> kept;
   std::vector<kernels::object_features> features;
+  // remove_previous_mask: the step-0 mask of frame previous_index of job
+  // previous_job under flat previous_flat (empty: none). It is kept after a
+  // frame, so a worker given consecutive frames decodes nothing extra.
+  cv::Mat previous_mask;
+  std::uint64_t previous_job = 0;
+  std::string previous_flat;
+  std::int64_t previous_index = -1;
+  std::size_t previous_tried = 0;  ///< earlier frames tried for the current frame
+  step_timings previous_timings;   ///< their decode/correct/threshold times
   // The flat field mapped from shared memory, kept while jobs use it.
   std::string flat_name;
   std::shared_ptr<shm::image_segment> flat;

@@ -120,7 +120,7 @@ const std::vector<spec>& schema() {
              [](settings& s, bool v) { s.segmentation.require_process_pixel = v; }),
     bool_key("segmentation.remove_previous_mask", "false", "",
              "subtract the previous frame's threshold mask (per job, never across "
-             "jobs)",
+             "jobs); with 2+ workers each frame also decodes its predecessor",
              [](settings& s, bool v) { s.segmentation.remove_previous_mask = v; }),
     int_key("segmentation.flat_frames", "frames", 1, 1000, "10", "",
             "frames asked for the flat-field median; an even count uses one less, "

@@ -357,6 +357,12 @@ scratch& tls_scratch() {
   return s;
 }
 
+// Step 0 on the gray image: 255 where gray <= the triangle threshold.
+double threshold_step0(const cv::Mat& gray, cv::Mat& out) {
+  // The 127 is ignored: THRESH_TRIANGLE computes t from the histogram.
+  return cv::threshold(gray, out, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+}
+
 } // namespace
 
 mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
@@ -378,9 +384,7 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
     r.threshold = t;
     pack_le(s.gray, t, s.a);
   } else {
-    // The 127 is ignored: THRESH_TRIANGLE computes t from the histogram.
-    r.threshold =
-        cv::threshold(s.gray, s.step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+    r.threshold = threshold_step0(s.gray, s.step0);
     if (p.remove_previous_mask) {
       cv::Mat& prev = *previous_threshold_mask;
       if (prev.empty()) {
@@ -411,6 +415,15 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
     cv::erode(a, r.mask, ellipse);
   }
   return r;
+}
+
+cv::Mat threshold_mask(const cv::Mat& corrected) {
+  CV_Assert(corrected.type() == CV_8UC3 && !corrected.empty());
+  scratch& s = tls_scratch();
+  cv::cvtColor(corrected, s.gray, cv::COLOR_BGR2GRAY);
+  cv::Mat out;
+  threshold_step0(s.gray, out);
+  return out;
 }
 
 } // namespace seg::kernels

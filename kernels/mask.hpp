@@ -51,4 +51,13 @@ struct mask_result {
 mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
                       cv::Mat* previous_threshold_mask);
 
+/// The raw threshold mask of step 0 alone (8-bit BGR2GRAY, triangle
+/// threshold, 255 where gray <= t): the state remove_previous_mask keeps. So a
+/// worker can rebuild the state for frame k from frame k-1 without the rest of
+/// make_mask: passing threshold_mask(corrected k-1) as the previous mask gives
+/// frame k the same mask as a sequential run.
+/// @param corrected CV_8UC3 corrected frame
+/// @return CV_8UC1 of the frame's size
+cv::Mat threshold_mask(const cv::Mat& corrected);
+
 } // namespace seg::kernels

@@ -35,13 +35,17 @@ struct work_item {
   std::uint32_t retry_ms = 0;       ///< for idle
   segment_params params;
   double read_ms = 0;               ///< time the reader spent reading `bytes`
+  /// segment with remove_previous_mask: the frames before `name` in
+  /// acquisition order, nearest first (file names beside `path`); the first
+  /// usable one gives the previous mask. Empty: no previous mask.
+  std::vector<std::string> previous;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, work_item& x) {
   return f(x.kind, x.job_id, x.generation, x.index, x.name, x.path, x.bytes,
            x.stack_segment, x.flat_segment, x.stack_count, x.row_begin, x.row_end,
-           x.retry_ms, x.params, x.read_ms);
+           x.retry_ms, x.params, x.read_ms, x.previous);
 }
 
 } // namespace seg

@@ -80,6 +80,7 @@ work_item sample_work() {
   w.retry_ms = 5;
   w.params = sample_params();
   w.read_ms = 1.25;
+  w.previous = {"2025-09-11_16-50-58-100000.jpg", "2025-09-11_16-50-56-000001.jpg"};
   return w;
 }
 

@@ -72,3 +72,12 @@ signal_and_wait() {
   rc=$?
   set -e
 }
+
+# tsv_objects TSV: one line per object of an EcoTaxa TSV (pixel profile),
+# "<object_id>\t<bx>\t<by>\t<width>\t<height>\t<area_exc>", sorted: the
+# format of previous_mask_oracle.
+tsv_objects() {
+  awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; ++i) c[$i] = i; next } NR == 2 { next }
+    { print $c["object_id"] "\t" $c["object_bx"] "\t" $c["object_by"] "\t" \
+        $c["object_width"] "\t" $c["object_height"] "\t" $c["object_area_exc"] }' "$1" | sort
+}

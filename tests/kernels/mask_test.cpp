@@ -132,6 +132,44 @@ TEST_CASE("remove_previous_mask keeps per-job state in the caller's Mat", "[kern
   CHECK_THROWS_AS(make_mask(b, p, &wrong), cv::Exception);
 }
 
+TEST_CASE("threshold_mask rebuilds remove_previous_mask's state from one frame",
+          "[kernel][mask]") {
+  // Three frames sharing a disc (a particle stuck on the glass), each with a
+  // moving one; b's background is darker, so its threshold differs.
+  cv::Mat a = background({200, 160});
+  cv::circle(a, {50, 50}, 20, cv::Scalar::all(90), cv::FILLED);
+  cv::circle(a, {150, 40}, 15, cv::Scalar::all(120), cv::FILLED);
+  cv::Mat b = background({200, 160}, 230);
+  cv::circle(b, {50, 50}, 20, cv::Scalar::all(90), cv::FILLED);
+  cv::circle(b, {140, 120}, 20, cv::Scalar::all(100), cv::FILLED);
+  cv::Mat c = background({200, 160});
+  cv::circle(c, {50, 50}, 20, cv::Scalar::all(90), cv::FILLED);
+  cv::circle(c, {60, 130}, 18, cv::Scalar::all(80), cv::FILLED);
+  mask_params p;
+  p.remove_previous_mask = true;
+
+  // Sequential: the state carried from frame to frame by make_mask.
+  cv::Mat state;
+  make_mask(a, p, &state);
+  const cv::Mat after_a = state.clone();
+  const auto seq_b = make_mask(b, p, &state);
+  const auto seq_c = make_mask(c, p, &state);
+
+  // Rebuilt per frame from its predecessor alone, as a worker does.
+  CHECK(cv::countNonZero(seg::kernels::threshold_mask(a) != after_a) == 0);
+  cv::Mat prev = seg::kernels::threshold_mask(a);
+  const auto par_b = make_mask(b, p, &prev);
+  prev = seg::kernels::threshold_mask(b);
+  const auto par_c = make_mask(c, p, &prev);
+  CHECK(par_b.threshold == seq_b.threshold);
+  CHECK(cv::countNonZero(par_b.mask != seq_b.mask) == 0);
+  CHECK(cv::countNonZero(par_c.mask != seq_c.mask) == 0);
+  // The stuck disc is gone from b and c, the moving ones stay.
+  CHECK(objects(par_b.mask).size() == 1);
+  CHECK(objects(par_c.mask).size() == 1);
+  CHECK(seg::kernels::threshold_mask(a).type() == CV_8UC1);
+}
+
 namespace {
 
 // The reference's steps 2-5, exactly as operations.py calls OpenCV.

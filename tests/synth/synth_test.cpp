@@ -251,6 +251,46 @@ TEST_CASE("synth: frames do not depend on order or thread count", "[synth]") {
   CHECK(cv::norm(alone, g.frame(3), cv::NORM_INF) > 0);
 }
 
+TEST_CASE("synth: stuck particles stay put from frame 10 on, nothing else changes",
+          "[synth]") {
+  seg::synth_options o;
+  o.out = "unused";
+  o.width = 400;
+  o.height = 300;
+  o.objects = 6;
+  o.seed = 5;
+  auto with = o;
+  with.stuck = 2;
+  CHECK(seg::synth_acq_id(with) == seg::synth_acq_id(o) + "-s2");
+  seg::synth_generator plain(o), stuck(with);
+  // Before frame 10 (the flat field's frames) the frames are the same bytes.
+  for (int i : {0, 9})
+    CHECK(cv::norm(plain.frame(i), stuck.frame(i), cv::NORM_INF) == 0);
+  std::vector<cv::Rect> boxes;
+  for (int i : {10, 11, 17}) {
+    seg::synth_frame_truth t;
+    const cv::Mat3b img = stuck.frame(i, &t);
+    std::vector<cv::Rect> here, others;
+    // ESD >= 30 px scaled like the particles (sqrt of the area ratio to 1014x760).
+    const double min_area = 3.14159 * 15 * 15 * (400.0 * 300) / (1014.0 * 760);
+    for (const auto& obj : t.objects) {
+      (obj.stuck ? here : others).push_back(obj.bbox);
+      CHECK((!obj.stuck || obj.area >= min_area));
+    }
+    REQUIRE(here.size() == 2);
+    if (boxes.empty())
+      boxes = here;
+    CHECK(here == boxes); // same place in every frame
+    for (const auto& b : here) {
+      CHECK((b & cv::Rect(0, 0, o.width, o.height)) == b); // inside the frame
+      for (const auto& m : others)
+        CHECK((b & m).area() == 0); // moving particles avoid it
+      // It darkens the frame where the plain frame has background.
+      CHECK(cv::mean(img(b))[1] < cv::mean(plain.frame(i)(b))[1] - 10);
+    }
+  }
+}
+
 TEST_CASE("synth: layout, names, metadata and faults", "[synth]") {
   temp_dir t;
   auto o = small_options(t.path);
@@ -556,5 +596,6 @@ TEST_CASE("synth: validate names the offending option", "[synth]") {
   bad([](seg::synth_options& c) { c.height = 100000; }, "--height");
   bad([](seg::synth_options& c) { c.objects = -1; }, "--objects");
   bad([](seg::synth_options& c) { c.crops = "/nonexistent/segflow/crops"; }, "--crops");
+  bad([](seg::synth_options& c) { c.stuck = 101; }, "--stuck");
   CHECK_THROWS_AS(seg::generate_acquisition(seg::synth_options{}), std::invalid_argument);
 }

@@ -19,9 +19,10 @@ int run_synth(int argc, char** argv) {
   std::int64_t objects = defaults.objects;
   std::int64_t seed = static_cast<std::int64_t>(defaults.seed);
   bool bad = false;
+  std::int64_t stuck = defaults.stuck;
   arg_parser parser(
     "segflow synth --out DIR [--frames N] [--width W] [--height H] [--objects K] "
-    "[--seed S] [--crops DIR] [--bad]",
+    "[--seed S] [--crops DIR] [--bad] [--stuck N]",
     "Writes a synthetic PlanktoScope-layout acquisition into the data root DIR:\n"
     "DIR/img/<date>/synth-<seed>/<acq_id>/ (frames %Y-%m-%d_%H-%M-%S-%f.jpg,\n"
     "metadata.json, integrity.check) and DIR/ground_truth.json (every object's\n"
@@ -40,6 +41,10 @@ int run_synth(int argc, char** argv) {
                 std::numeric_limits<std::int64_t>::max());
   parser.option("crops", &crops, "DIR", "paste real crops (*.jpg) from DIR instead");
   parser.flag("bad", &bad, "add 5 faulty .jpg files after frame 10");
+  parser.option("stuck", &stuck, "N",
+                "particles stuck on the glass: same place in every good frame from "
+                "index 10 on (default 0)",
+                0, 100);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
 
@@ -52,6 +57,7 @@ int run_synth(int argc, char** argv) {
   opts.seed = static_cast<std::uint64_t>(seed);
   opts.crops = crops;
   opts.bad = bad;
+  opts.stuck = static_cast<int>(stuck);
   if (auto err = validate(opts); !err.empty()) {
     std::cerr << "error: " << err << "\n(see segflow synth --help)\n";
     return exit_usage;

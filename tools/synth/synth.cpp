@@ -30,6 +30,7 @@ constexpr double crop_background = 245;  // grey of the upstream-corrected crops
 constexpr double edge_fraction = 0.1;    // particles that straddle a frame edge
 constexpr int place_tries = 60;
 constexpr int bad_after = 10;            // faulty files sort after this many good frames
+constexpr int stuck_from = 10;           // stuck particles appear from this good frame on
 constexpr double pi = 3.14159265358979323846;
 
 // Stream tags: every random quantity comes from its own stream, so adding a
@@ -42,6 +43,7 @@ enum stream_tag : std::uint64_t {
   tag_noise = 101,
   tag_bad = 200,
   tag_half_size = 201,
+  tag_stuck = 300,
 };
 
 // -- random numbers -----------------------------------------------------------
@@ -753,12 +755,41 @@ struct synth_generator::impl {
   synth_illumination_params illum;
   cv::Mat1f lum;
   std::shared_ptr<const crop_pool> crops; // null: synthetic particles
+  std::vector<patch> stuck;               // synth_options::stuck particles
 
   impl(const synth_options& o, std::shared_ptr<const crop_pool> pool)
     : opts(o), crops(std::move(pool)) {
     scale = std::sqrt(static_cast<double>(o.width) * o.height / (1014.0 * 760.0));
     illum = draw_illumination(o.width, o.height, o.seed);
     lum = render_luminance(o.width, o.height, illum);
+    stuck = place_stuck(o, scale);
+  }
+
+  // Synthetic shapes (also with crops), each from its own stream, inside the
+  // frame, apart from each other and with an equivalent diameter of at least
+  // 30 px at 1014x760 (so the 20 px size filter keeps them); one that finds
+  // no place is left out.
+  static std::vector<patch> place_stuck(const synth_options& o, double scale) {
+    std::vector<patch> out;
+    std::vector<cv::Rect> taken;
+    const double min_area = pi * 15 * 15 * scale * scale;
+    for (int j = 0; j < o.stuck; ++j) {
+      prng r(derive(o.seed, tag_stuck, static_cast<std::uint64_t>(j)));
+      for (int t = 0; t < place_tries; ++t) {
+        const shape s = draw_shape(r, scale, o.width, o.height);
+        const double cx = r.uniform(s.half_w + 2, std::max(s.half_w + 2, o.width - s.half_w - 2));
+        const double cy =
+            r.uniform(s.half_h + 2, std::max(s.half_h + 2, o.height - s.half_h - 2));
+        patch p = render_shape(s, cx, cy, o.width, o.height);
+        if (p.truth.area < min_area || collides(p.window, taken))
+          continue;
+        p.truth.stuck = true;
+        taken.push_back(p.window);
+        out.push_back(std::move(p));
+        break;
+      }
+    }
+    return out;
   }
 };
 
@@ -798,6 +829,11 @@ cv::Mat3b synth_generator::frame(int index, synth_frame_truth* truth) const {
   const int gap = std::max(4, static_cast<int>(std::lround(6 * impl_->scale)));
   std::vector<cv::Rect> taken;
   std::vector<patch> patches;
+  if (index >= stuck_from)
+    for (const auto& p : impl_->stuck) {
+      taken.push_back(p.window);
+      patches.push_back(p);
+    }
   for (int i = 0; i < ft.drawn; ++i) {
     std::optional<patch> placed;
     if (impl_->crops) {
@@ -855,6 +891,8 @@ std::string validate(const synth_options& o) {
     return "--height must be in [64, 16384], got " + std::to_string(o.height);
   if (o.objects < 0 || o.objects > 10000)
     return "--objects must be in [0, 10000], got " + std::to_string(o.objects);
+  if (o.stuck < 0 || o.stuck > 100)
+    return "--stuck must be in [0, 100], got " + std::to_string(o.stuck);
   if (!o.crops.empty()) {
     std::error_code ec;
     if (!fs::is_directory(o.crops, ec))
@@ -873,6 +911,8 @@ std::string synth_acq_id(const synth_options& o) {
     id += "-crops";
   if (o.bad)
     id += "-bad";
+  if (o.stuck > 0)
+    id += "-s" + std::to_string(o.stuck);
   return id;
 }
 
@@ -1144,6 +1184,8 @@ json object_json(const synth_object& t) {
   j["full_area"] = t.full_area;
   j["holes"] = t.holes;
   j["opacity"] = t.opacity;
+  if (t.stuck)
+    j["stuck"] = true;
   if (t.kind == "crop") {
     j["crop"] = t.crop;
     j["flip"] = t.flip;
@@ -1195,6 +1237,8 @@ json options_json(const synth_options& o) {
   j["seed"] = o.seed;
   j["crops"] = o.crops.string();
   j["bad"] = o.bad;
+  if (o.stuck > 0) // absent when 0, so earlier ground truths still match
+    j["stuck"] = o.stuck;
   return j;
 }
 

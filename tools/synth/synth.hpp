@@ -54,6 +54,12 @@ struct synth_options {
   /// Also write five faulty .jpg files (truncated, empty, not an image, 1×1,
   /// half size), sorted after the first 10 good frames.
   bool bad = false;
+  /// Particles stuck on the flow-cell glass, what remove_previous_mask is
+  /// for: each has a fixed shape and place (drawn from the seed, inside the
+  /// frame) and is in every good frame from index 10 on, after the frames
+  /// the flat field's median uses, so the flat does not absorb it. Moving
+  /// particles avoid them. In [0, 100]; 0 changes nothing.
+  int stuck = 0;
 };
 
 /// Returns the first problem with `opts` ("--width must be ..."), or an empty
@@ -77,6 +83,7 @@ struct synth_object {
   std::string crop;     ///< kind "crop": crop file name
   std::string flip;     ///< kind "crop": "none", "h", "v" or "hv"
   cv::Rect paste_rect;  ///< kind "crop": the pasted crop rectangle (may leave the frame)
+  bool stuck = false;   ///< stuck on the glass (synth_options::stuck)
 };
 
 /// Ground truth of one rendered frame.
@@ -172,7 +179,7 @@ struct synth_result {
 synth_result generate_acquisition(const synth_options& opts);
 
 /// The acquisition id for `opts`:
-/// "synth-<seed>-<frames>f-<width>x<height>-k<objects>[-crops][-bad]".
+/// "synth-<seed>-<frames>f-<width>x<height>-k<objects>[-crops][-bad][-s<stuck>]".
 std::string synth_acq_id(const synth_options& opts);
 
 } // namespace seg
