@@ -234,10 +234,10 @@ void previous_step(self_ptr self) {
                                + size_text(flat.cols, flat.rows));
     t.decode_ms += ms_since(t0);
     auto t1 = clock_type::now();
-    kernels::correct_frame(st.frame, flat, st.corrected);
+    kernels::correct_frame(st.frame, flat, st.frame); // in place, as the frame's own
     t.correct_ms += ms_since(t1);
     auto t2 = clock_type::now();
-    st.previous_mask = kernels::threshold_mask(st.corrected);
+    st.previous_mask = kernels::threshold_mask(st.frame);
     t.mask_ms += ms_since(t2);
     remember_previous(st, index);
     st.next = frame_step::decode;
