@@ -45,6 +45,8 @@ using resume = caf::atom_constant<caf::atom("resume")>;
 using drained = caf::atom_constant<caf::atom("drained")>;
 using shutdown = caf::atom_constant<caf::atom("shutdown")>;
 using join = caf::atom_constant<caf::atom("join")>;
+using recalc = caf::atom_constant<caf::atom("recalc")>;
+using reflat = caf::atom_constant<caf::atom("reflat")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -89,6 +91,11 @@ using reader_actor = caf::typed_actor<
   caf::reacts_to<frame_result>,
   // Stops handing out the job's work; idempotent, unknown jobs are ignored.
   caf::reacts_to<atom::stop, std::uint64_t>,
+  // From the exporter (flat recalculation, SPEC-planktoscope §2.1): job,
+  // flat generation, frame j. Computes the flat of j's recalculation window
+  // as generation `generation` and hands out every uncommitted frame from j
+  // on again with it; a generation not newer than the job's is ignored.
+  caf::reacts_to<atom::reflat, std::uint64_t, std::uint32_t, std::uint32_t>,
   // Internal: reads one frame ahead.
   caf::reacts_to<atom::prefetch>>;
 
@@ -100,6 +107,14 @@ using exporter_actor = caf::typed_actor<
   caf::replies_to<atom::begin, job_plan>::with<frame_indices>,
   // A worker's result for one frame.
   caf::reacts_to<frame_result>,
+  // The reader runs the job with the flat recalculation heuristic (sent
+  // once, before any frame is handed out): from now on results are settled
+  // in frame order, only those of the current flat generation count, and a
+  // frame that fires the heuristic sends the reader a reflat. Replies with
+  // the generation and the frame whose recalculation window the first flat
+  // takes (the frame count: the initial flat), replayed from the committed
+  // records so a resumed run goes on as an uninterrupted one would.
+  caf::replies_to<atom::recalc, std::uint64_t>::with<std::uint32_t, std::uint32_t>,
   // The job's work will not complete (stop or failure): finish as
   // interrupted or failed without exporting; idempotent.
   caf::reacts_to<atom::stop, std::uint64_t, std::string>>;

@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <limits>
@@ -19,9 +20,10 @@ int run_synth(int argc, char** argv) {
   std::int64_t objects = defaults.objects;
   std::int64_t seed = static_cast<std::int64_t>(defaults.seed);
   bool bad = false;
+  std::string dense;
   arg_parser parser(
     "segflow synth --out DIR [--frames N] [--width W] [--height H] [--objects K] "
-    "[--seed S] [--crops DIR] [--bad]",
+    "[--seed S] [--crops DIR] [--bad] [--dense FIRST:COUNT:K]",
     "Writes a synthetic PlanktoScope-layout acquisition into the data root DIR:\n"
     "DIR/img/<date>/synth-<seed>/<acq_id>/ (frames %Y-%m-%d_%H-%M-%S-%f.jpg,\n"
     "metadata.json, integrity.check) and DIR/ground_truth.json (every object's\n"
@@ -40,6 +42,8 @@ int run_synth(int argc, char** argv) {
                 std::numeric_limits<std::int64_t>::max());
   parser.option("crops", &crops, "DIR", "paste real crops (*.jpg) from DIR instead");
   parser.flag("bad", &bad, "add 5 faulty .jpg files after frame 10");
+  parser.option("dense", &dense, "FIRST:COUNT:K",
+                "frames FIRST..FIRST+COUNT-1 draw Poisson(K) particles (0-based)");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
 
@@ -52,6 +56,16 @@ int run_synth(int argc, char** argv) {
   opts.seed = static_cast<std::uint64_t>(seed);
   opts.crops = crops;
   opts.bad = bad;
+  if (!dense.empty()) {
+    int used = 0;
+    if (std::sscanf(dense.c_str(), "%d:%d:%d%n", &opts.dense_first, &opts.dense_count,
+                    &opts.dense_objects, &used) != 3
+        || used != int(dense.size())) {
+      std::cerr << "error: --dense must be FIRST:COUNT:K (three integers), got '" << dense
+                << "'\n(see segflow synth --help)\n";
+      return exit_usage;
+    }
+  }
   if (auto err = validate(opts); !err.empty()) {
     std::cerr << "error: " << err << "\n(see segflow synth --help)\n";
     return exit_usage;

@@ -793,7 +793,8 @@ cv::Mat3b synth_generator::frame(int index, synth_frame_truth* truth) const {
   synth_frame_truth ft;
   ft.index = index;
   ft.gain = 1 + flicker_sigma * r.normal();
-  ft.drawn = r.poisson(o.objects);
+  const bool dense = index >= o.dense_first && index < o.dense_first + o.dense_count;
+  ft.drawn = r.poisson(dense ? o.dense_objects : o.objects);
   // Keep objects apart so that each one stays one segment.
   const int gap = std::max(4, static_cast<int>(std::lround(6 * impl_->scale)));
   std::vector<cv::Rect> taken;
@@ -855,6 +856,8 @@ std::string validate(const synth_options& o) {
     return "--height must be in [64, 16384], got " + std::to_string(o.height);
   if (o.objects < 0 || o.objects > 10000)
     return "--objects must be in [0, 10000], got " + std::to_string(o.objects);
+  if (o.dense_count < 0 || o.dense_first < 0 || o.dense_objects < 0 || o.dense_objects > 10000)
+    return "--dense FIRST:COUNT:K needs FIRST >= 0, COUNT >= 0 and K in [0, 10000]";
   if (!o.crops.empty()) {
     std::error_code ec;
     if (!fs::is_directory(o.crops, ec))
@@ -873,6 +876,9 @@ std::string synth_acq_id(const synth_options& o) {
     id += "-crops";
   if (o.bad)
     id += "-bad";
+  if (o.dense_count > 0)
+    id += "-d" + std::to_string(o.dense_first) + "+" + std::to_string(o.dense_count) + "k"
+          + std::to_string(o.dense_objects);
   return id;
 }
 
@@ -1195,6 +1201,9 @@ json options_json(const synth_options& o) {
   j["seed"] = o.seed;
   j["crops"] = o.crops.string();
   j["bad"] = o.bad;
+  if (o.dense_count > 0) // only when used: earlier ground truths stay equal
+    j["dense"] = {{"first", o.dense_first}, {"count", o.dense_count},
+                  {"objects", o.dense_objects}};
   return j;
 }
 

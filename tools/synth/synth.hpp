@@ -54,6 +54,12 @@ struct synth_options {
   /// Also write five faulty .jpg files (truncated, empty, not an image, 1×1,
   /// half size), sorted after the first 10 good frames.
   bool bad = false;
+  /// Dense frames: frames dense_first .. dense_first + dense_count - 1 draw
+  /// Poisson(dense_objects) particles instead of Poisson(objects), e.g. to
+  /// fire the reference's flat recalculation heuristic. dense_count = 0: none.
+  int dense_first = 0;
+  int dense_count = 0;
+  int dense_objects = 0;
 };
 
 /// Returns the first problem with `opts` ("--width must be ..."), or an empty
@@ -172,7 +178,8 @@ struct synth_result {
 synth_result generate_acquisition(const synth_options& opts);
 
 /// The acquisition id for `opts`:
-/// "synth-<seed>-<frames>f-<width>x<height>-k<objects>[-crops][-bad]".
+/// "synth-<seed>-<frames>f-<width>x<height>-k<objects>[-crops][-bad]
+/// [-d<dense_first>+<dense_count>k<dense_objects>]".
 std::string synth_acq_id(const synth_options& opts);
 
 } // namespace seg
