@@ -6,16 +6,6 @@
 # after the recalculations) and resumed gives the uninterrupted run's TSV.
 source "$(dirname "$0")/lib.bash"
 
-# objects_of ROOT: "<object_id> <bx> <by> <width> <height> <area_exc>" of
-# every object of the single TSV under ROOT, sorted.
-objects_of() {
-  awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-              NR == 2 { next }
-              { print $c["object_id"], $c["object_bx"], $c["object_by"],
-                      $c["object_width"], $c["object_height"], $c["object_area_exc"] + 0 }' \
-    "$(tsv_of "$1")" | sort
-}
-
 # recalcs_of LOG: the recalculations the reader logged, as the oracle prints
 # them.
 recalcs_of() {
@@ -25,9 +15,8 @@ recalcs_of() {
 # Frames 11-13 draw ~70 particles where the others draw ~6: each fires the
 # heuristic; the third window is the previous 10 frames (j > len - 11).
 acq="$(synth_acquisition "$WORK/d" --frames 24 --objects 6 --dense 11:3:70 --seed 7)"
-"$TOOLS/recalc_oracle" "$acq" > "$WORK/oracle.txt" || fail "oracle failed"
-grep '^object ' "$WORK/oracle.txt" | cut -d' ' -f2- | sort > "$WORK/expected.txt"
-grep '^recalc ' "$WORK/oracle.txt" > "$WORK/expected-recalcs.txt" || true
+oracle_objects "$acq" "$WORK/expected.txt"
+mv "$WORK/expected.txt.recalcs" "$WORK/expected-recalcs.txt"
 [ "$(wc -l < "$WORK/expected-recalcs.txt")" -ge 2 ] \
   || fail "the dense frames must fire the heuristic at least twice: $(cat "$WORK/expected-recalcs.txt")"
 awk '{ split($3, w, "[=-]"); if (w[2] + 0 < substr($2, 6) + 0) back = 1 } END { exit !back }' \
