@@ -685,6 +685,8 @@ std::size_t flat_window::bad_frames() const {
   return bad_;
 }
 
+namespace {
+
 // The job's settings: the reader's sources with the job's overrides on top.
 config::settings job_settings(const job_spec& spec, const config::sources& base) {
   auto src = base;
@@ -696,6 +698,8 @@ config::settings job_settings(const job_spec& spec, const config::sources& base)
   }
   return config::load(src);
 }
+
+} // namespace
 
 job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
   auto st = job_settings(spec, base);

@@ -42,6 +42,23 @@ cp "$(tsv_of "$WORK/d")" "$WORK/uninterrupted.tsv"
   || fail "default profile run failed"
 ! grep -q "flat_recalc" "$WORK/log-default.txt" || fail "the default profile recalculated"
 
+# 15 frames, frame 4 dense: the reference's window for frame 5 is
+# list[-5:5], empty, and the reference fails the acquisition. segflow keeps
+# the flat it has, says so, and gives the objects of a run without the
+# heuristic.
+short="$(synth_acquisition "$WORK/s" --frames 15 --objects 6 --dense 4:1:70 --seed 7)"
+expect_rc 1 "$TOOLS/recalc_oracle" "$short" > /dev/null 2>&1
+"$SEGFLOW" segment --profile planktoscope --set segmentation.flat_recalculate=false "$short" \
+  > /dev/null 2>&1 || fail "short set without the heuristic failed"
+objects_of "$WORK/s" > "$WORK/short-off.txt"
+"$SEGFLOW" segment --profile planktoscope --force "$short" > /dev/null 2> "$WORK/short.txt" \
+  || fail "short set failed: $(tail -3 "$WORK/short.txt")"
+grep -q "flat_recalc_skipped .*window for frame 5 is empty" "$WORK/short.txt" \
+  || fail "the empty window was not reported"
+! grep -q "flat_recalculated" "$WORK/short.txt" || fail "an empty window recalculated"
+objects_of "$WORK/s" | diff - "$WORK/short-off.txt" > /dev/null \
+  || fail "with an empty window the objects changed"
+
 # Interrupted after >= 5 and then after >= 13 frames (the dense frames 11-13
 # committed: the resumed run must replay their recalculations from the
 # records), then resumed to the end. Larger frames, one worker, so that the

@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < frames.size(); ++i) {
       if (recalculate) {
         auto window = recalc_flat_indices(i, frames.size());
+        if (window.empty()) // numpy's median of no frame: the reference fails
+          throw std::runtime_error("the recalculation window of frame " + std::to_string(i)
+                                   + " is empty: the reference fails the acquisition");
         std::cout << "recalc next=" << i << " window=" << window.front() << "-"
                   << window.back() << "\n";
         flat = flat_of(dir, frames, window);
