@@ -212,8 +212,9 @@ void complete(self_ptr self, std::uint64_t id) {
   spdlog::info("job_exported job={} objects={} zip={} ms={:.1f}", id, summary.objects,
                summary.zip, job.stages.export_ms);
   if (job.in_order)
-    spdlog::info("flat_recalc_summary job={} recalculations={} stale_results={}", id,
-                 job.recalculations, job.stale);
+    spdlog::info("flat_recalc_summary job={} recalculations={} stale_results={} "
+                 "held_max={}",
+                 id, job.recalculations, job.stale, job.ahead_max);
   self->state.jobs.erase(it);
   self->send(self->state.queue, atom::finished::value, std::move(summary));
 }
@@ -475,6 +476,7 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         return;
       auto index = r.index;
       job.ahead.insert_or_assign(index, std::move(r));
+      job.ahead_max = std::max(job.ahead_max, job.ahead.size());
       if (advance(self, job))
         maybe_complete(self, job);
     },

@@ -44,6 +44,7 @@ struct export_job {
                                                    ///< by an earlier run
   std::map<std::uint32_t, frame_result> ahead; ///< results past the cursor
   std::uint32_t stale = 0;               ///< results dropped: superseded flat
+  std::size_t ahead_max = 0;             ///< most results held at once
   std::uint32_t recalculations = 0;
 };
 
