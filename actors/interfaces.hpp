@@ -37,6 +37,8 @@ using subscribe = caf::atom_constant<caf::atom("subscribe")>;
 using list = caf::atom_constant<caf::atom("list")>;
 using wait = caf::atom_constant<caf::atom("wait")>;
 using prefetch = caf::atom_constant<caf::atom("prefetch")>;
+using recalc = caf::atom_constant<caf::atom("recalc")>;
+using reflat = caf::atom_constant<caf::atom("reflat")>;
 using move = caf::atom_constant<caf::atom("move")>;
 using remove = caf::atom_constant<caf::atom("remove")>;
 using status = caf::atom_constant<caf::atom("status")>;
@@ -45,8 +47,6 @@ using resume = caf::atom_constant<caf::atom("resume")>;
 using drained = caf::atom_constant<caf::atom("drained")>;
 using shutdown = caf::atom_constant<caf::atom("shutdown")>;
 using join = caf::atom_constant<caf::atom("join")>;
-using recalc = caf::atom_constant<caf::atom("recalc")>;
-using reflat = caf::atom_constant<caf::atom("reflat")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
