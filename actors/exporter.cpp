@@ -18,6 +18,7 @@
 #include "actors/io/ecotaxa_validate.hpp"
 #include "actors/io/ecotaxa_zip.hpp"
 #include "actors/io/frame_record.hpp"
+#include "kernels/flat_field.hpp"
 
 namespace fs = std::filesystem;
 
@@ -210,6 +211,10 @@ void complete(self_ptr self, std::uint64_t id) {
   }
   spdlog::info("job_exported job={} objects={} zip={} ms={:.1f}", id, summary.objects,
                summary.zip, job.stages.export_ms);
+  if (job.in_order)
+    spdlog::info("flat_recalc_summary job={} recalculations={} stale_results={} "
+                 "held_max={}",
+                 id, job.recalculations, job.stale, job.ahead_max);
   self->state.jobs.erase(it);
   self->send(self->state.queue, atom::finished::value, std::move(summary));
 }
@@ -272,6 +277,114 @@ void commit_frame(export_job& job, const frame_result& r) {
   }
 }
 
+// Commits (or records the failure of) one frame's result and publishes it.
+// Returns false when the commit failed: the job is then finished as failed
+// and erased.
+bool settle(self_ptr self, export_job& job, const frame_result& r) {
+  job.stages.exporter_wait_ms += ms_since(job.last_result);
+  auto t0 = clock_type::now();
+  auto& t = r.timings;
+  job.stages.read_ms += t.read_ms;
+  job.stages.worker_wait_ms += t.wait_ms;
+  job.stages.decode_ms += t.decode_ms;
+  job.stages.correct_ms += t.correct_ms;
+  job.stages.mask_ms += t.mask_ms;
+  job.stages.label_features_ms += t.label_ms + t.features_ms;
+  job.stages.crops_ms += t.crops_ms;
+  double frame_ms = t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms + t.features_ms
+                    + t.crops_ms;
+  if (r.ok) {
+    try {
+      commit_frame(job, r);
+      job.committed.insert(r.index);
+      job.new_objects += std::uint32_t(r.objects.size());
+      job.stages.commit_ms += ms_since(t0);
+      send_event(self, job, event_kind::frame_done, r.index, std::uint32_t(r.objects.size()),
+                 frame_ms, "");
+    } catch (const std::exception& e) {
+      // A commit that fails (disk full) fails the job: nothing claims done.
+      auto summary = summary_of(job, job_state::failed, std::string("commit: ") + e.what());
+      spdlog::error("commit_failed job={} frame={} error=\"{}\"", r.job_id, r.name, e.what());
+      self->state.jobs.erase(job.plan.id);
+      self->send(self->state.queue, atom::finished::value, std::move(summary));
+      return false;
+    }
+  } else {
+    record_failure(job, r);
+    send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, r.error);
+  }
+  job.last_result = clock_type::now();
+  return true;
+}
+
+// Frame i had `objects` objects, `objects` > the mean before it + 20: the
+// flat is recomputed for frame i + 1 (SPEC §2.1); frame i is not redone.
+// Results already in for later frames were made with the old flat and go.
+void recalculate_flat(self_ptr self, export_job& job, std::uint32_t i, std::uint32_t objects,
+                      double average, bool replay) {
+  auto& plan = job.plan;
+  auto j = i + 1;
+  if (j >= plan.frames.size())
+    return; // the last frame: no frame follows
+  auto window = kernels::recalc_flat_indices(j, plan.frames.size());
+  if (window.empty()) {
+    // The reference fails the acquisition here (median of no frame); the
+    // frames go on with the current flat instead.
+    spdlog::warn("flat_recalc_skipped job={} frame={} objects={} average={:.3f} "
+                 "reason=\"the reference's window for frame {} is empty\"",
+                 plan.id, plan.frames[i], objects, average, j);
+    return;
+  }
+  ++job.generation;
+  ++job.recalculations;
+  job.flat_from = j;
+  job.stale += std::uint32_t(job.ahead.size());
+  job.ahead.clear();
+  spdlog::info("flat_recalc_triggered job={} frame={} index={} objects={} average={:.3f} "
+               "next={} window={}-{} generation={}{}",
+               plan.id, plan.frames[i], i, objects, average, j, window.front(), window.back(),
+               job.generation, replay ? " replayed=true" : "");
+  if (!replay)
+    self->send(job.reader, atom::reflat::value, plan.id, job.generation, j);
+}
+
+// Settles frames in order from the cursor while their result (or, for a
+// frame committed by an earlier run, its record) is in, feeding the
+// recalculation heuristic. A failed frame does not feed it. Returns false
+// when the job ended (a commit failed).
+bool advance(self_ptr self, export_job& job) {
+  auto n = job.plan.frames.size();
+  // Only frames committed by an earlier run are settled without a result:
+  // replaying them (at the recalc request) leaves the cursor at the first
+  // frame this run segments.
+  while (job.cursor < n) {
+    auto i = job.cursor;
+    std::optional<std::uint32_t> objects;
+    if (auto rec = job.recorded.find(i); rec != job.recorded.end()) {
+      objects = rec->second;
+    } else if (auto r = job.ahead.find(i); r != job.ahead.end()) {
+      auto result = std::move(r->second);
+      job.ahead.erase(r);
+      if (!settle(self, job, result))
+        return false;
+      if (result.ok)
+        objects = std::uint32_t(result.objects.size());
+    } else {
+      break;
+    }
+    ++job.cursor;
+    if (!objects)
+      continue;
+    kernels::flat_recalc_heuristic h{job.average_objects};
+    auto before = h.average_objects;
+    bool fire = h.after_frame(i, *objects);
+    job.average_objects = h.average_objects;
+    if (fire)
+      recalculate_flat(self, job, i, *objects, before, /*replay=*/!job.reader);
+  }
+  return true;
+}
+
 frame_indices begin_job(self_ptr self, const job_plan& plan) {
   export_job job;
   job.plan = plan;
@@ -299,6 +412,7 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
       auto rec = io::read_frame_record(file);
       if (rec.frame == plan.frames[i]) {
         job.committed.insert(i);
+        job.recorded[i] = std::uint32_t(rec.objects.size());
         continue;
       }
     } catch (const std::exception& e) {
@@ -342,49 +456,43 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         complete(self, plan.id); // everything was committed by an earlier run
       return done;
     },
-    [=](const frame_result& r) {
+    [=](frame_result& r) {
       auto it = self->state.jobs.find(r.job_id);
       if (it == self->state.jobs.end())
         return; // stopped or unknown job: drop
       auto& job = it->second;
       if (job.committed.count(r.index) > 0 || job.failed.count(r.index) > 0)
         return;
-      job.stages.exporter_wait_ms += ms_since(job.last_result);
-      auto t0 = clock_type::now();
-      auto& t = r.timings;
-      job.stages.read_ms += t.read_ms;
-      job.stages.worker_wait_ms += t.wait_ms;
-      job.stages.decode_ms += t.decode_ms;
-      job.stages.correct_ms += t.correct_ms;
-      job.stages.mask_ms += t.mask_ms;
-      job.stages.label_features_ms += t.label_ms + t.features_ms;
-      job.stages.crops_ms += t.crops_ms;
-      double frame_ms = t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms
-                        + t.features_ms + t.crops_ms;
-      if (r.ok) {
-        try {
-          commit_frame(job, r);
-          job.committed.insert(r.index);
-          job.new_objects += std::uint32_t(r.objects.size());
-          job.stages.commit_ms += ms_since(t0);
-          send_event(self, job, event_kind::frame_done, r.index,
-                     std::uint32_t(r.objects.size()), frame_ms, "");
-        } catch (const std::exception& e) {
-          // A commit that fails (disk full) fails the job: nothing claims done.
-          auto summary = summary_of(job, job_state::failed,
-                                    std::string("commit: ") + e.what());
-          spdlog::error("commit_failed job={} frame={} error=\"{}\"", r.job_id, r.name,
-                        e.what());
-          self->state.jobs.erase(it);
-          self->send(self->state.queue, atom::finished::value, std::move(summary));
-          return;
-        }
-      } else {
-        record_failure(job, r);
-        send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, r.error);
+      if (!job.in_order) {
+        if (settle(self, job, r))
+          maybe_complete(self, job);
+        return;
       }
-      job.last_result = clock_type::now();
-      maybe_complete(self, job);
+      if (r.generation != job.generation) {
+        ++job.stale; // made with a superseded flat: the frame is redone
+        return;
+      }
+      if (r.index < job.cursor)
+        return;
+      auto index = r.index;
+      job.ahead.insert_or_assign(index, std::move(r));
+      job.ahead_max = std::max(job.ahead_max, job.ahead.size());
+      if (advance(self, job))
+        maybe_complete(self, job);
+    },
+    [=](atom::recalc, std::uint64_t id) -> caf::result<std::uint32_t, std::uint32_t> {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end())
+        return caf::make_error(caf::sec::runtime_error, "flat recalculation: unknown job "
+                                                          + std::to_string(id));
+      auto& job = it->second;
+      job.in_order = true;
+      // Replays the frames committed by an earlier run; with no reader known
+      // yet, a recalculation there only sets the generation replied.
+      advance(self, job);
+      job.reader = caf::actor_cast<reader_actor>(self->current_sender());
+      auto from = job.generation > 1 ? job.flat_from : std::uint32_t(job.plan.frames.size());
+      return caf::result<std::uint32_t, std::uint32_t>(job.generation, from);
     },
     [=](atom::stop, std::uint64_t id, const std::string& reason) {
       auto it = self->state.jobs.find(id);

@@ -27,6 +27,25 @@ struct export_job {
   stage_totals stages;
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point last_result;
+
+  // -- flat recalculation (planktoscope profile, SPEC-planktoscope §2.1) --
+  // The heuristic needs the object counts in frame order, so results are
+  // held until their predecessors are in and committed in order: a record
+  // on disk is always final (no retraction), and the held results are
+  // bounded by the frames handed out ahead of the oldest one in flight.
+  bool in_order = false;                 ///< the reader asked for the heuristic
+  reader_actor reader;                   ///< where reflat goes
+  std::uint32_t cursor = 0;              ///< next frame to settle, in order
+  std::uint32_t generation = 1;          ///< flat generation results must carry
+  std::uint32_t flat_from = 0;           ///< generation > 1: the frame whose
+                                         ///< recalculation window the flat is
+  double average_objects = 0;            ///< the heuristic's running mean
+  std::map<std::uint32_t, std::uint32_t> recorded; ///< objects of frames committed
+                                                   ///< by an earlier run
+  std::map<std::uint32_t, frame_result> ahead; ///< results past the cursor
+  std::uint32_t stale = 0;               ///< results dropped: superseded flat
+  std::size_t ahead_max = 0;             ///< most results held at once
+  std::uint32_t recalculations = 0;
 };
 
 struct exporter_state {

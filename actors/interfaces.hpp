@@ -38,6 +38,8 @@ using subscribe = caf::atom_constant<caf::atom("subscribe")>;
 using list = caf::atom_constant<caf::atom("list")>;
 using wait = caf::atom_constant<caf::atom("wait")>;
 using prefetch = caf::atom_constant<caf::atom("prefetch")>;
+using recalc = caf::atom_constant<caf::atom("recalc")>;
+using reflat = caf::atom_constant<caf::atom("reflat")>;
 using move = caf::atom_constant<caf::atom("move")>;
 using remove = caf::atom_constant<caf::atom("remove")>;
 using status = caf::atom_constant<caf::atom("status")>;
@@ -98,6 +100,11 @@ using reader_actor = caf::typed_actor<
   // gets (atom::abandon, reason) when one of its workers overran
   // pipeline.frame_timeout_s, and then restarts the process.
   caf::reacts_to<atom::join, caf::actor>,
+  // From the exporter (flat recalculation, SPEC-planktoscope §2.1): job,
+  // flat generation, frame j. Computes the flat of j's recalculation window
+  // as generation `generation` and hands out every uncommitted frame from j
+  // on again with it; a generation not newer than the job's is ignored.
+  caf::reacts_to<atom::reflat, std::uint64_t, std::uint32_t, std::uint32_t>,
   // Internal: reads one frame ahead.
   caf::reacts_to<atom::prefetch>,
   // Internal: checks held items against pipeline.frame_timeout_s.
@@ -111,6 +118,14 @@ using exporter_actor = caf::typed_actor<
   caf::replies_to<atom::begin, job_plan>::with<frame_indices>,
   // A worker's result for one frame.
   caf::reacts_to<frame_result>,
+  // The reader runs the job with the flat recalculation heuristic (sent
+  // once, before any frame is handed out): from now on results are settled
+  // in frame order, only those of the current flat generation count, and a
+  // frame that fires the heuristic sends the reader a reflat. Replies with
+  // the generation and the frame whose recalculation window the first flat
+  // takes (the frame count: the initial flat), replayed from the committed
+  // records so a resumed run goes on as an uninterrupted one would.
+  caf::replies_to<atom::recalc, std::uint64_t>::with<std::uint32_t, std::uint32_t>,
   // The job's work will not complete (stop or failure): finish as
   // interrupted or failed without exporting; idempotent.
   caf::reacts_to<atom::stop, std::uint64_t, std::string>>;

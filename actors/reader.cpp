@@ -117,6 +117,7 @@ void fail_job(self_ptr self, reader_job& job, const std::string& why) {
   job.current = reader_job::phase::stopped;
   job.stack.reset();
   job.flat.reset();
+  job.previous_flat.reset();
   job.flat_bytes.clear();
   self->send(self->state.queue, atom::failed::value, job.plan.id, why);
 }
@@ -544,9 +545,14 @@ bool size_frames(reader_job& job, std::string& problem) {
 
 void start_flat(self_ptr self, reader_job& job) {
   auto& plan = job.plan;
-  job.window.emplace(plan.frames.size(), plan.flat_frames.size());
+  if (job.flat_from)
+    job.window.emplace(kernels::recalc_flat_indices(*job.flat_from, plan.frames.size()),
+                       plan.frames.size());
+  else
+    job.window.emplace(plan.frames.size(), plan.flat_frames.size());
   std::string problem;
-  if (!size_frames(job, problem))
+  // A recalculated flat keeps the size the first flat decided.
+  if (job.frame_width == 0 && !size_frames(job, problem))
     return fail_job(self, job, "flat field: no frame of the acquisition is a usable JPEG ("
                                  + problem + ")");
   try {
@@ -567,6 +573,82 @@ void start_flat(self_ptr self, reader_job& job) {
   spdlog::info("flat_started job={} frames={} size={}x{}", plan.id, job.window->slots(),
                job.frame_width, job.frame_height);
   serve_waiting(self);
+}
+
+// Logs that job's flat is now frame j's recalculation window.
+void log_recalculated(const reader_job& job, std::uint32_t redo) {
+  auto& w = *job.window;
+  spdlog::info("flat_recalculated job={} frame={} index={} window={}-{} frames={} "
+               "generation={} redo={}",
+               job.plan.id, job.plan.frames[*job.flat_from], *job.flat_from, w.frame(0),
+               w.frame(w.slots() - 1), w.slots(), job.generation, redo);
+}
+
+// A job with the recalculation heuristic: the exporter evaluates it in frame
+// order and says which flat the run starts with (a resumed run may start
+// with a recalculated one); the flat starts on its answer.
+void ask_recalc(self_ptr self, reader_job& job) {
+  job.current = reader_job::phase::recalc_asked;
+  job.todo.assign(job.frames.begin(), job.frames.end());
+  auto id = job.plan.id;
+  self->request(self->state.cfg.exporter, std::chrono::seconds(60), atom::recalc::value, id)
+    .then(
+      [=](std::uint32_t generation, std::uint32_t from) {
+        auto* job = find_job(self, id);
+        if (job == nullptr || job->current != reader_job::phase::recalc_asked)
+          return;
+        job->generation = generation;
+        if (from < job->plan.frames.size())
+          job->flat_from = from;
+        start_flat(self, *job);
+        if (job->flat_from && job->current != reader_job::phase::stopped)
+          log_recalculated(*job, 0);
+      },
+      [=](caf::error& err) {
+        if (auto* job = find_job(self, id))
+          fail_job(self, *job, "flat recalculation: " + self->system().render(err));
+      });
+}
+
+// The exporter found frame from - 1 dense (SPEC §2.1): the flat of frame
+// `from`'s window becomes generation `generation`, and every frame from
+// `from` on that is not committed is handed out again with it, those in
+// flight or done included (their results are of the old generation).
+void recalculate_flat(self_ptr self, std::uint64_t id, std::uint32_t generation,
+                      std::uint32_t from) {
+  auto* job = find_job(self, id);
+  if (job == nullptr || generation <= job->generation || from >= job->plan.frames.size()
+      || job->current == reader_job::phase::stopped
+      || job->current == reader_job::phase::opened
+      || job->current == reader_job::phase::recalc_asked)
+    return;
+  std::set<std::uint32_t> not_out(job->frames.begin(), job->frames.end());
+  for (auto& item : job->read_ahead)
+    not_out.insert(item.index);
+  std::uint32_t redo = 0;
+  job->frames.clear();
+  for (auto k : job->todo) {
+    if (k < from)
+      continue;
+    redo += not_out.count(k) == 0 ? 1 : 0;
+    job->frames.push_back(k);
+  }
+  job->read_ahead.clear();
+  job->generation = generation;
+  job->flat_from = from;
+  if (job->flat)
+    job->previous_flat = std::move(job->flat);
+  job->stack.reset();
+  job->window.reset();
+  job->decodes.clear();
+  job->bands.clear();
+  job->outstanding = 0;
+  job->stack_used = 0;
+  job->flat_bytes.clear();
+  job->first_flat_problem.clear();
+  start_flat(self, *job);
+  if (job->current != reader_job::phase::stopped)
+    log_recalculated(*job, redo);
 }
 
 void flat_step_done(self_ptr self, const frame_result& r) {
@@ -595,7 +677,12 @@ void flat_step_done(self_ptr self, const frame_result& r) {
   job->stack.reset(); // the frames the flat came from are no longer needed
   job->current = reader_job::phase::frames;
   auto ms = ms_since(job->flat_started);
-  spdlog::info("flat_ready job={} ms={:.1f}", job->plan.id, ms);
+  spdlog::info("flat_ready job={} generation={} ms={:.1f}", job->plan.id, job->generation, ms);
+  // As the reference, a recalculated flat is not announced.
+  bool superseding = job->previous_flat != nullptr;
+  job->previous_flat.reset();
+  if (superseding)
+    return serve_waiting(self);
   job_event ev;
   ev.kind = std::uint8_t(event_kind::flat_ready);
   ev.job_id = job->plan.id;
@@ -660,6 +747,15 @@ flat_window::flat_window(std::size_t frame_count, std::size_t flat_frames)
   next_ = frames_.size();
 }
 
+flat_window::flat_window(const std::vector<std::size_t>& frames, std::size_t frame_count)
+  : frame_count_(frame_count) {
+  for (auto i : frames) {
+    frames_.push_back(std::uint32_t(i));
+    states_.push_back(slot_state::pending);
+  }
+  next_ = frames.empty() ? 0 : frames.back() + 1;
+}
+
 std::size_t flat_window::slots() const {
   return frames_.size();
 }
@@ -709,7 +805,10 @@ std::size_t flat_window::bad_frames() const {
   return bad_;
 }
 
-job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
+namespace {
+
+// The job's settings: the reader's sources with the job's overrides on top.
+config::settings job_settings(const job_spec& spec, const config::sources& base) {
   auto src = base;
   for (auto& o : spec.overrides) {
     auto eq = o.find('=');
@@ -717,7 +816,13 @@ job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
       throw std::runtime_error("job setting '" + o + "' is not key=value");
     src.overrides.emplace_back(o.substr(0, eq), o.substr(eq + 1));
   }
-  auto st = config::load(src);
+  return config::load(src);
+}
+
+} // namespace
+
+job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
+  auto st = job_settings(spec, base);
   auto acq = io::open_acquisition(spec.path);
   if (acq.frames.empty())
     throw std::runtime_error(acq.dir.string()
@@ -768,13 +873,6 @@ job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
                               + "; sizes are in pixels");
     }
   }
-  // The kernels reproduce the heuristic (kernels/flat_field.hpp); the
-  // pipeline does not apply it yet, so say so rather than silently differ
-  // from the reference on dense acquisitions.
-  if (st.segmentation.flat_recalculate)
-    plan.warnings.push_back("segmentation.flat_recalculate: the pipeline computes the "
-                            "flat once per acquisition; the reference's recalculation on "
-                            "dense frames is not applied yet");
   if (plan.ecotaxa)
     check_ecotaxa_metadata(plan, filtered, meta_file);
   return plan;
@@ -802,6 +900,8 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         auto plan = resolve_plan(spec, self->state.cfg.base);
         reader_job job;
         job.plan = plan;
+        job.flat_recalculate =
+          job_settings(spec, self->state.cfg.base).segmentation.flat_recalculate;
         self->state.jobs.push_back(std::move(job));
         return plan;
       } catch (const std::exception& e) {
@@ -820,6 +920,8 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         job->current = reader_job::phase::stopped; // all committed before
         return;
       }
+      if (job->flat_recalculate)
+        return ask_recalc(self, *job);
       start_flat(self, *job);
     },
     [=](atom::work) -> caf::result<work_item> {
@@ -846,6 +948,9 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         return; // too late: the job failed without it
       self->state.held.erase(who);
       flat_step_done(self, r);
+    },
+    [=](atom::reflat, std::uint64_t id, std::uint32_t generation, std::uint32_t from) {
+      recalculate_flat(self, id, generation, from);
     },
     [=](atom::stop, std::uint64_t id) {
       auto& st = self->state;

@@ -48,6 +48,11 @@ public:
   /// @param flat_frames segmentation.flat_frames (the reference's 10)
   flat_window(std::size_t frame_count, std::size_t flat_frames);
 
+  /// A window of the given frames (a recalculation window, SPEC §2.1); a
+  /// bad one is replaced by the first frame after the window not tried yet.
+  /// @pre frames is not empty, ascending, every frame < frame_count
+  flat_window(const std::vector<std::size_t>& frames, std::size_t frame_count);
+
   /// Number of slots, k.
   std::size_t slots() const;
 
@@ -83,7 +88,7 @@ private:
 
 /// One job as the reader sees it.
 struct reader_job {
-  enum class phase { opened, flat_decode, flat_bands, frames, stopped };
+  enum class phase { opened, recalc_asked, flat_decode, flat_bands, frames, stopped };
   job_plan plan;
   phase current = phase::opened;
   std::uint32_t generation = 1;
@@ -104,6 +109,15 @@ struct reader_job {
   /// Items lost with their worker, by (work_kind, frame index / stack slot /
   /// first band row): lost once = handed out again, twice = failed.
   std::map<std::pair<std::uint8_t, std::int64_t>, std::uint32_t> losses;
+
+  // -- flat recalculation (segmentation.flat_recalculate, SPEC §2.1) --
+  bool flat_recalculate = false;
+  std::vector<std::uint32_t> todo;        ///< frames not committed at run, in order
+  std::optional<std::uint32_t> flat_from; ///< the flat is frame j's recalculation
+                                          ///< window; nullopt: the initial flat
+  /// The superseded flat, kept until the new one is ready so that frames in
+  /// flight with it finish (their results are dropped) instead of failing.
+  std::shared_ptr<shm::image_segment> previous_flat;
 };
 
 /// The item a worker holds, enough to hand it out again if the worker is

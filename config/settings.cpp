@@ -127,8 +127,9 @@ const std::vector<spec>& schema() {
             "as the reference does",
             [](settings& s, std::int64_t v) { s.segmentation.flat_frames = int(v); }),
     bool_key("segmentation.flat_recalculate", "false", "true",
-             "recompute the flat when a frame has 20 objects more than the running "
-             "mean (the reference's heuristic)",
+             "recompute the flat for the next frames when a frame has more than 20 "
+             "objects above the running mean (the reference's heuristic, in frame "
+             "order; the frame that fires it is not redone)",
              [](settings& s, bool v) { s.segmentation.flat_recalculate = v; }),
     int_key("segmentation.crop_margin", "px", 0, 1000, "10", "",
             "margin added around each object's bbox in its crop",

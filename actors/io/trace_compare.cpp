@@ -42,6 +42,46 @@ bool is_internal(const trace_record& r) {
   return false;
 }
 
+// Flat recalculation (planktoscope profile): when frame j - 1 fires the
+// heuristic, the reader hands frames j.. out again with a new flat
+// generation (atom:reflat, job, generation, j). Which of them the workers
+// had already segmented with the old flat depends on timing, so results of
+// a superseded generation are left out of the comparison.
+struct reflat_note {
+  std::uint64_t job = 0;
+  std::uint32_t generation = 0;
+  std::uint32_t from = 0;
+};
+
+std::vector<reflat_note> reflats_of(const std::filesystem::path& trace) {
+  trace_reader reader(trace);
+  std::vector<reflat_note> out;
+  while (auto rec = reader.next()) {
+    if (rec->type != "atom:reflat,u64,u32,u32")
+      continue;
+    auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
+    auto& arr = handle.get();
+    if (arr.type != msgpack::type::ARRAY || arr.via.array.size != 4)
+      throw trace_error(trace.string() + ": record " + std::to_string(rec->seq)
+                        + ": malformed reflat");
+    auto* x = arr.via.array.ptr;
+    out.push_back({x[1].as<std::uint64_t>(), x[2].as<std::uint32_t>(),
+                   x[3].as<std::uint32_t>()});
+  }
+  return out;
+}
+
+bool superseded(const std::vector<reflat_note>& notes, const msgpack::object& payload) {
+  if (notes.empty())
+    return false;
+  frame_result r;
+  codec::reader cr;
+  cr.read_root(payload.via.array.ptr[0], r);
+  return std::any_of(notes.begin(), notes.end(), [&](const reflat_note& n) {
+    return n.job == r.job_id && n.generation > r.generation && n.from <= r.index;
+  });
+}
+
 struct canonicalizer {
   std::string root;
 
@@ -188,6 +228,7 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
   trace_reader reader(trace);
   canonicalizer canon{reader.header().data_root};
   canonical_trace out;
+  auto reflats = reflats_of(trace);
   long results = 0;
   while (auto rec = reader.next()) {
     if (is_internal(*rec))
@@ -214,6 +255,10 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
       auto types = split_types(rec->type);
       if (arr.type != msgpack::type::ARRAY || arr.via.array.size != types.size())
         throw trace_error(where + ": payload does not match its type list");
+      if (frame_traffic && superseded(reflats, arr)) {
+        --results;
+        continue;
+      }
       std::string text = "(";
       for (std::size_t i = 0; i < types.size(); ++i)
         text += (i > 0 ? ", " : "") + canon.element(types[i], arr.via.array.ptr[i]);
@@ -249,12 +294,14 @@ trace_comparison compare_traces(const std::filesystem::path& a,
   std::copy_if(ta.messages.begin(), ta.messages.end(), std::back_inserter(ma), keep);
   std::copy_if(tb.messages.begin(), tb.messages.end(), std::back_inserter(mb), keep);
   // Stops are idempotent: how many copies reach an actor depends on when the
-  // job's end crossed them, so they compare as a set.
+  // job's end crossed them, so they compare as a set. So do drained notes: a
+  // flat recalculation hands frames out again after the last one was.
   auto dedupe_stops = [](std::vector<canonical_message>& ms) {
     std::set<std::string> seen;
     ms.erase(std::remove_if(ms.begin(), ms.end(),
                             [&](const canonical_message& m) {
-                              return m.type.compare(0, 9, "atom:stop") == 0
+                              return (m.type.compare(0, 9, "atom:stop") == 0
+                                      || m.type == "atom:drained,u64")
                                      && !seen.insert(m.key()).second;
                             }),
              ms.end());

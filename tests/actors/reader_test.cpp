@@ -116,6 +116,36 @@ TEST_CASE("flat window: fewer good frames than the flat needs", "[reader]") {
   CHECK(none.chosen().empty());
 }
 
+TEST_CASE("flat window: a recalculation window replaces bad frames after it", "[reader]") {
+  // Frame 12's window in 24 frames is 12..20 (SPEC §2.1); 15 is bad: 21 takes
+  // its place.
+  flat_window w(seg::kernels::recalc_flat_indices(12, 24), 24);
+  REQUIRE(w.slots() == 9);
+  CHECK(w.frame(0) == 12);
+  CHECK(w.replace(3) == 21u);
+  for (std::size_t s = 0; s < 9; ++s)
+    w.accept(s);
+  std::vector<std::uint32_t> frames;
+  for (auto s : w.chosen())
+    frames.push_back(w.frame(s));
+  CHECK(frames == std::vector<std::uint32_t>{12, 13, 14, 16, 17, 18, 19, 20, 21});
+  // Frame 22's window in 23 frames is the previous ten, 12..20 (9 used); with
+  // 13 bad, 21 and 22 follow (22 bad too); then nothing is left: 8 good
+  // frames, an even count, so 7 are used.
+  flat_window end(seg::kernels::recalc_flat_indices(22, 23), 23);
+  REQUIRE(end.slots() == 9);
+  CHECK(end.frame(0) == 12);
+  CHECK(end.replace(1) == 21u);
+  CHECK(end.replace(1) == 22u);
+  CHECK_FALSE(end.replace(1));
+  for (std::size_t s = 0; s < 9; ++s)
+    end.accept(s);
+  frames.clear();
+  for (auto s : end.chosen())
+    frames.push_back(end.frame(s));
+  CHECK(frames == std::vector<std::uint32_t>{12, 14, 15, 16, 17, 18, 19});
+}
+
 namespace {
 
 // An acquisition folder with one (unread) frame; metadata.json is written by

@@ -81,3 +81,22 @@ tsv_objects() {
     { print $c["object_id"] "\t" $c["object_bx"] "\t" $c["object_by"] "\t" \
         $c["object_width"] "\t" $c["object_height"] "\t" $c["object_area_exc"] }' "$1" | sort
 }
+
+# objects_of ROOT: "<object_id> <bx> <by> <width> <height> <area_exc>" of
+# every object of the single TSV under ROOT, sorted.
+objects_of() {
+  awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+              NR == 2 { next }
+              { print $c["object_id"], $c["object_bx"], $c["object_by"],
+                      $c["object_width"], $c["object_height"], $c["object_area_exc"] + 0 }' \
+    "$(tsv_of "$1")" | sort
+}
+
+# oracle_objects ACQ OUT: the objects of tests/tools/recalc_oracle (the
+# reference's sequential loop, flat recalculation included) as objects_of
+# prints them into OUT, its recalculations into OUT.recalcs.
+oracle_objects() {
+  "$TOOLS/recalc_oracle" "$1" > "$2.raw" || fail "oracle failed on $1"
+  grep '^object ' "$2.raw" | cut -d' ' -f2- | sort > "$2"
+  grep '^recalc ' "$2.raw" > "$2.recalcs" || true
+}

@@ -5,7 +5,13 @@ source "$(dirname "$0")/lib.bash"
 
 acq="$(copy_acquisition dev-a "$WORK/root")"
 "$SEGFLOW" segment --profile planktoscope --set export.process_id=1 --workers 2 "$acq" \
-  > "$WORK/out.txt" || fail "segment failed: $(cat "$WORK/out.txt")"
+  > "$WORK/out.txt" 2> "$WORK/log.txt" || fail "segment failed: $(cat "$WORK/out.txt")"
+# The profile runs the flat recalculation heuristic; as in the reference
+# (one flat in flats.json) it does not fire here.
+[ "$(grep -c '"index"' "$SHARED/composed/dev-a/reference/flats.json")" -eq 1 ] \
+  || fail "the reference of dev-a has more than one flat"
+grep -q "flat_recalc_summary .* recalculations=0 " "$WORK/log.txt" \
+  || fail "the flat recalculation fired or did not run: $(grep flat_recalc "$WORK/log.txt")"
 [ -f "$acq/done.txt" ] || fail "no done.txt"
 tsv="$(tsv_of "$WORK/root")"
 [ -n "$tsv" ] || fail "no TSV written"
@@ -22,4 +28,14 @@ tail -n +3 "$tsv" | cut -f"$col" | sort > "$WORK/names.txt"
 cut -f1 "$WORK/entries.txt" | grep -v '\.tsv$' | sort > "$WORK/zipped.txt"
 diff "$WORK/names.txt" "$WORK/zipped.txt" > /dev/null || fail "zip entries differ from img_file_name"
 [ "$(wc -l < "$WORK/names.txt")" -eq 439 ] || fail "expected 439 objects"
+
+# dev-small: the same TSV as the reference's, one flat as well.
+small="$(copy_acquisition dev-small "$WORK/small")"
+"$SEGFLOW" segment --profile planktoscope --set export.process_id=1 --workers 2 "$small" \
+  > "$WORK/out.txt" 2> "$WORK/log.txt" || fail "segment dev-small failed"
+grep -q "flat_recalc_summary .* recalculations=0 " "$WORK/log.txt" \
+  || fail "dev-small: the flat recalculation fired or did not run"
+"$TOOLS/tsv_compare" "$(tsv_of "$WORK/small")" \
+  "$SHARED/composed/dev-small/reference/ecotaxa_dev-small.tsv" \
+  --ignore process_datetime --ignore process_uuid || fail "dev-small TSV differs from the reference"
 echo "segment_parity: ok"

@@ -580,6 +580,37 @@ TEST_CASE("synth: objects per frame average --objects", "[synth]") {
   CHECK(drawn / n == Approx(8).margin(1.35));
 }
 
+TEST_CASE("synth: --dense frames draw their own count, the others are unchanged", "[synth]") {
+  seg::synth_options o;
+  o.out = "unused";
+  o.width = 640;
+  o.height = 480;
+  o.objects = 4;
+  o.seed = 9;
+  auto dense = o;
+  dense.dense_first = 3;
+  dense.dense_count = 2;
+  dense.dense_objects = 60;
+  REQUIRE(seg::validate(dense).empty());
+  seg::synth_generator plain(o);
+  seg::synth_generator g(dense);
+  for (int i = 0; i < 7; ++i) {
+    seg::synth_frame_truth a, b;
+    cv::Mat fa = plain.frame(i, &a);
+    cv::Mat fb = g.frame(i, &b);
+    INFO("frame " << i);
+    if (i == 3 || i == 4) {
+      CHECK(b.drawn > 30); // Poisson(60): below 30 has probability < 1e-5
+    } else {
+      CHECK(b.drawn == a.drawn);
+      CHECK(cv::norm(fa, fb, cv::NORM_INF) == 0);
+    }
+  }
+  CHECK(seg::synth_acq_id(dense) == seg::synth_acq_id(o) + "-d3+2k60");
+  dense.dense_count = -1;
+  CHECK(seg::validate(dense).find("--dense") != std::string::npos);
+}
+
 TEST_CASE("synth: validate names the offending option", "[synth]") {
   seg::synth_options o;
   CHECK(seg::validate(o).find("--out") != std::string::npos);

@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <limits>
@@ -20,9 +21,10 @@ int run_synth(int argc, char** argv) {
   std::int64_t seed = static_cast<std::int64_t>(defaults.seed);
   bool bad = false;
   std::int64_t stuck = defaults.stuck;
+  std::string dense;
   arg_parser parser(
     "segflow synth --out DIR [--frames N] [--width W] [--height H] [--objects K] "
-    "[--seed S] [--crops DIR] [--bad] [--stuck N]",
+    "[--seed S] [--crops DIR] [--bad] [--stuck N] [--dense FIRST:COUNT:K]",
     "Writes a synthetic PlanktoScope-layout acquisition into the data root DIR:\n"
     "DIR/img/<date>/synth-<seed>/<acq_id>/ (frames %Y-%m-%d_%H-%M-%S-%f.jpg,\n"
     "metadata.json, integrity.check) and DIR/ground_truth.json (every object's\n"
@@ -45,6 +47,8 @@ int run_synth(int argc, char** argv) {
                 "particles stuck on the glass: same place in every good frame from "
                 "index 10 on (default 0)",
                 0, 100);
+  parser.option("dense", &dense, "FIRST:COUNT:K",
+                "frames FIRST..FIRST+COUNT-1 draw Poisson(K) particles (0-based)");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
 
@@ -58,6 +62,16 @@ int run_synth(int argc, char** argv) {
   opts.crops = crops;
   opts.bad = bad;
   opts.stuck = static_cast<int>(stuck);
+  if (!dense.empty()) {
+    int used = 0;
+    if (std::sscanf(dense.c_str(), "%d:%d:%d%n", &opts.dense_first, &opts.dense_count,
+                    &opts.dense_objects, &used) != 3
+        || used != int(dense.size())) {
+      std::cerr << "error: --dense must be FIRST:COUNT:K (three integers), got '" << dense
+                << "'\n(see segflow synth --help)\n";
+      return exit_usage;
+    }
+  }
   if (auto err = validate(opts); !err.empty()) {
     std::cerr << "error: " << err << "\n(see segflow synth --help)\n";
     return exit_usage;

@@ -824,7 +824,8 @@ cv::Mat3b synth_generator::frame(int index, synth_frame_truth* truth) const {
   synth_frame_truth ft;
   ft.index = index;
   ft.gain = 1 + flicker_sigma * r.normal();
-  ft.drawn = r.poisson(o.objects);
+  const bool dense = index >= o.dense_first && index < o.dense_first + o.dense_count;
+  ft.drawn = r.poisson(dense ? o.dense_objects : o.objects);
   // Keep objects apart so that each one stays one segment.
   const int gap = std::max(4, static_cast<int>(std::lround(6 * impl_->scale)));
   std::vector<cv::Rect> taken;
@@ -893,6 +894,8 @@ std::string validate(const synth_options& o) {
     return "--objects must be in [0, 10000], got " + std::to_string(o.objects);
   if (o.stuck < 0 || o.stuck > 100)
     return "--stuck must be in [0, 100], got " + std::to_string(o.stuck);
+  if (o.dense_count < 0 || o.dense_first < 0 || o.dense_objects < 0 || o.dense_objects > 10000)
+    return "--dense FIRST:COUNT:K needs FIRST >= 0, COUNT >= 0 and K in [0, 10000]";
   if (!o.crops.empty()) {
     std::error_code ec;
     if (!fs::is_directory(o.crops, ec))
@@ -913,6 +916,9 @@ std::string synth_acq_id(const synth_options& o) {
     id += "-bad";
   if (o.stuck > 0)
     id += "-s" + std::to_string(o.stuck);
+  if (o.dense_count > 0)
+    id += "-d" + std::to_string(o.dense_first) + "+" + std::to_string(o.dense_count) + "k"
+          + std::to_string(o.dense_objects);
   return id;
 }
 
@@ -1239,6 +1245,9 @@ json options_json(const synth_options& o) {
   j["bad"] = o.bad;
   if (o.stuck > 0) // absent when 0, so earlier ground truths still match
     j["stuck"] = o.stuck;
+  if (o.dense_count > 0) // only when used: earlier ground truths stay equal
+    j["dense"] = {{"first", o.dense_first}, {"count", o.dense_count},
+                  {"objects", o.dense_objects}};
   return j;
 }
 

@@ -60,6 +60,12 @@ struct synth_options {
   /// the flat field's median uses, so the flat does not absorb it. Moving
   /// particles avoid them. In [0, 100]; 0 changes nothing.
   int stuck = 0;
+  /// Dense frames: frames dense_first .. dense_first + dense_count - 1 draw
+  /// Poisson(dense_objects) particles instead of Poisson(objects), e.g. to
+  /// fire the reference's flat recalculation heuristic. dense_count = 0: none.
+  int dense_first = 0;
+  int dense_count = 0;
+  int dense_objects = 0;
 };
 
 /// Returns the first problem with `opts` ("--width must be ..."), or an empty
@@ -179,7 +185,8 @@ struct synth_result {
 synth_result generate_acquisition(const synth_options& opts);
 
 /// The acquisition id for `opts`:
-/// "synth-<seed>-<frames>f-<width>x<height>-k<objects>[-crops][-bad][-s<stuck>]".
+/// "synth-<seed>-<frames>f-<width>x<height>-k<objects>[-crops][-bad][-s<stuck>]
+/// [-d<dense_first>+<dense_count>k<dense_objects>]".
 std::string synth_acq_id(const synth_options& opts);
 
 } // namespace seg
