@@ -230,6 +230,7 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
   canonical_trace out;
   auto reflats = reflats_of(trace);
   long results = 0;
+  std::map<std::pair<std::uint64_t, std::uint32_t>, long> ordinal_of; // (job, frame)
   while (auto rec = reader.next()) {
     if (is_internal(*rec))
       continue;
@@ -259,6 +260,12 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
         --results;
         continue;
       }
+      if (frame_traffic) {
+        frame_result r;
+        codec::reader cr;
+        cr.read_root(arr.via.array.ptr[0], r);
+        ordinal_of[{r.job_id, r.index}] = m.frame_ordinal;
+      }
       std::string text = "(";
       for (std::size_t i = 0; i < types.size(); ++i)
         text += (i > 0 ? ", " : "") + canon.element(types[i], arr.via.array.ptr[i]);
@@ -268,9 +275,19 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
     } catch (const std::exception& e) {
       throw trace_error(where + ": undecodable payload (" + e.what() + ")");
     }
-    if (m.receiver_role == "status-hub" && m.type == "seg::job_event"
-        && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0))
-      m.frame_ordinal = results;
+    if (m.type == "seg::job_event"
+        && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0)) {
+      // A frame's event, wherever it goes (hub, queue, sinks), takes its
+      // result's ordinal: when it is handled relative to later results is
+      // scheduling (under load the next results can reach the exporter
+      // first), and must not move it across a stop.
+      auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
+      job_event ev;
+      codec::reader cr;
+      cr.read_root(handle.get().via.array.ptr[0], ev);
+      auto it = ordinal_of.find({ev.job_id, ev.frame_index});
+      m.frame_ordinal = it != ordinal_of.end() ? it->second : results;
+    }
     out.messages.push_back(std::move(m));
   }
   return out;
