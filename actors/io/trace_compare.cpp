@@ -22,6 +22,28 @@ std::string role_of(const std::string& label) {
   return label.substr(0, label.find('#'));
 }
 
+// The actors of the pipeline, as traces name them.
+const std::set<std::string> pipeline_roles = {
+  "queue",     "reader",        "exporter",  "segment-worker", "lock-manager",
+  "status-hub", "progress-sink", "json-sink", "reference-sink"};
+
+} // namespace
+
+// A remote sender is a worker process's segment worker or, for the queue, a
+// client (`segflow ctl`, a joining worker process); anything else outside
+// the pipeline (the command's own actor, a replay's driver, a signal) is an
+// external input.
+std::string sender_role(const std::string& sender, const std::string& receiver) {
+  auto role = role_of(sender);
+  if (role == "remote")
+    return receiver == "queue" ? "external" : "segment-worker";
+  if (role == "lost" || pipeline_roles.count(role) > 0)
+    return role;
+  return "external";
+}
+
+namespace {
+
 bool is_internal(const trace_record& r) {
   if (r.sender == r.receiver)
     return true;
@@ -134,7 +156,8 @@ struct canonicalizer {
   }
 
   std::string element(const std::string& type, const msgpack::object& o) const {
-    if (type.compare(0, 5, "atom:") == 0 || type == "opaque" || type == "u64"
+    if (type.compare(0, 5, "atom:") == 0 || type.compare(0, 5, "note:") == 0
+        || type == "opaque" || type == "u64"
         || type == "u32")
       return payload_text(codec::pack_object(o));
     if (type == "str")
@@ -184,9 +207,29 @@ std::string canonical_message::key() const {
   return receiver_role + " <- " + sender_role + ": " + type + " " + payload;
 }
 
-canonical_trace canonical_messages(const std::filesystem::path& trace) {
+std::string recorded_data_root(const std::filesystem::path& trace) {
   trace_reader reader(trace);
-  canonicalizer canon{reader.header().data_root};
+  if (!reader.header().data_root.empty())
+    return reader.header().data_root;
+  while (auto rec = reader.next()) {
+    if (rec->type != "atom:begin,seg::job_plan")
+      continue;
+    auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
+    auto& arr = handle.get();
+    if (arr.type != msgpack::type::ARRAY || arr.via.array.size != 2)
+      throw trace_error(trace.string() + ": record " + std::to_string(rec->seq)
+                        + ": malformed job plan");
+    job_plan plan;
+    codec::reader r;
+    r.read_root(arr.via.array.ptr[1], plan);
+    return plan.data_root;
+  }
+  return {};
+}
+
+canonical_trace canonical_messages(const std::filesystem::path& trace) {
+  canonicalizer canon{recorded_data_root(trace)};
+  trace_reader reader(trace);
   canonical_trace out;
   long results = 0;
   while (auto rec = reader.next()) {
@@ -205,7 +248,7 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
       ++results;
     m.seq = rec->seq;
     m.receiver_role = receiver;
-    m.sender_role = role_of(rec->sender);
+    m.sender_role = sender_role(rec->sender, receiver);
     m.type = rec->type;
     auto where = trace.string() + ": record " + std::to_string(rec->seq);
     try {
@@ -226,6 +269,9 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
     if (m.receiver_role == "status-hub" && m.type == "seg::job_event"
         && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0))
       m.frame_ordinal = results;
+    // The queue announces job starts in queue order, one at a time.
+    m.job_start = m.receiver_role == "status-hub" && m.sender_role == "queue"
+                  && m.type == "seg::job_event" && m.payload.compare(0, 3, "([0") == 0;
     out.messages.push_back(std::move(m));
   }
   return out;
@@ -282,6 +328,25 @@ trace_comparison compare_traces(const std::filesystem::path& a,
       result.equal = false;
       result.divergence = "message " + std::to_string(m.seq) + " of " + b.string()
                           + " has no counterpart in " + a.string() + ": " + m.key();
+      return result;
+    }
+  // Equal multisets can still hide a different job order (a queue edit
+  // lost): job starts must come in the same order.
+  std::vector<const canonical_message*> sa;
+  std::vector<const canonical_message*> sb;
+  for (auto& m : ma)
+    if (m.job_start)
+      sa.push_back(&m);
+  for (auto& m : mb)
+    if (m.job_start)
+      sb.push_back(&m);
+  for (std::size_t i = 0; i < sa.size() && i < sb.size(); ++i)
+    if (sa[i]->key() != sb[i]->key()) {
+      result.equal = false;
+      result.divergence = "job start " + std::to_string(i + 1) + " differs: message "
+                          + std::to_string(sa[i]->seq) + " of " + a.string() + ": "
+                          + sa[i]->key() + ", but message " + std::to_string(sb[i]->seq)
+                          + " of " + b.string() + ": " + sb[i]->key();
       return result;
     }
   return result;
