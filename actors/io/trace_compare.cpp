@@ -232,6 +232,7 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
   trace_reader reader(trace);
   canonical_trace out;
   long results = 0;
+  std::map<std::string, long> event_ordinal; // frame event payload -> ordinal
   while (auto rec = reader.next()) {
     if (is_internal(*rec))
       continue;
@@ -266,9 +267,17 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
     } catch (const std::exception& e) {
       throw trace_error(where + ": undecodable payload (" + e.what() + ")");
     }
-    if (m.receiver_role == "status-hub" && m.type == "seg::job_event"
-        && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0))
-      m.frame_ordinal = results;
+    // Frame events are frame traffic too, and the hub's copies of them (to
+    // the queue, the sinks) share the ordinal of the event they copy.
+    if (m.type == "seg::job_event"
+        && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0)) {
+      if (m.receiver_role == "status-hub")
+        event_ordinal[m.payload] = results;
+      auto it = event_ordinal.find(m.payload);
+      m.frame_ordinal = m.sender_role == "status-hub" && it != event_ordinal.end()
+                          ? it->second
+                          : results;
+    }
     // The queue announces job starts in queue order, one at a time.
     m.job_start = m.receiver_role == "status-hub" && m.sender_role == "queue"
                   && m.type == "seg::job_event" && m.payload.compare(0, 3, "([0") == 0;
@@ -295,12 +304,15 @@ trace_comparison compare_traces(const std::filesystem::path& a,
   std::copy_if(ta.messages.begin(), ta.messages.end(), std::back_inserter(ma), keep);
   std::copy_if(tb.messages.begin(), tb.messages.end(), std::back_inserter(mb), keep);
   // Stops are idempotent: how many copies reach an actor depends on when the
-  // job's end crossed them, so they compare as a set.
+  // job's end crossed them, so they compare as a set. So are drained
+  // notices: a frame requeued after a worker loss drains the job again or
+  // not, depending on when the loss happened.
   auto dedupe_stops = [](std::vector<canonical_message>& ms) {
     std::set<std::string> seen;
     ms.erase(std::remove_if(ms.begin(), ms.end(),
                             [&](const canonical_message& m) {
-                              return m.type.compare(0, 9, "atom:stop") == 0
+                              return (m.type.compare(0, 9, "atom:stop") == 0
+                                      || m.type == "atom:drained,u64")
                                      && !seen.insert(m.key()).second;
                             }),
              ms.end());

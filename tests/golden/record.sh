@@ -25,12 +25,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for SECONDS CMD...: polls CMD every 0.05 s until it succeeds.
+# wait_for SECONDS CMD...: polls CMD every 0.05 s until it succeeds; gives
+# up at once when CMD returns 2.
 wait_for() {
-  local end=$((SECONDS + $1))
+  local end=$((SECONDS + $1)) rc
   shift
-  until "$@"; do
-    [ "$SECONDS" -lt "$end" ] || return 1
+  while :; do
+    "$@" && return 0
+    rc=$?
+    [ "$rc" -ne 2 ] && [ "$SECONDS" -lt "$end" ] || return 1
     sleep 0.05
   done
 }
@@ -67,18 +70,35 @@ ctl() {
   "$SEGFLOW" ctl --connect "$ADDR" "$@"
 }
 
+# A serve that died ends the wait at once (the attempt fails).
+serve_alive() {
+  kill -0 "$SERVE_PID" 2> /dev/null || { tail -5 "$TMP/serve.err" >&2; return 2; }
+}
+
 frames_done_at_least() { # ID N
-  [ "$(ctl status "$1" --json | jq -r .frames_done)" -ge "$2" ]
+  serve_alive || return 2
+  local n
+  n="$(ctl status "$1" --json 2> /dev/null | jq -r .frames_done)"
+  [ "${n:-0}" -ge "$2" ]
+}
+
+frame_events_at_least() { # FILE N: --status-json output with N frames done
+  local n
+  n="$(grep -cs '"event":"frame_done"' "$1" || true)"
+  [ "${n:-0}" -ge "$2" ]
 }
 
 all_done() {
+  serve_alive || return 2
   [ "$(ctl list --json | jq '[.jobs[] | select(.state != "done")] | length')" -eq 0 ]
 }
 
 # -- one recorder per golden: records into $TMP/NAME.trace -------------------
+# They run as an `if` condition, where errexit is off: each step checks.
 
 record_clean() {
-  "$SEGFLOW" segment -q --workers 2 --trace "$TMP/clean.trace" "${ACQ[0]}" > /dev/null
+  "$SEGFLOW" segment -q --workers 2 --trace "$TMP/clean.trace" "${ACQ[0]}" > /dev/null \
+    2> "$TMP/clean.err" || return 1
 }
 
 # A run stopped (SIGINT) once 3 frames are done, one worker.
@@ -86,7 +106,7 @@ record_stop-at-3() {
   "$SEGFLOW" segment --status-json --workers 1 --trace "$TMP/stop-at-3.trace" "${ACQ[0]}" \
     > "$TMP/stop.json" 2> /dev/null &
   local pid=$!
-  wait_for 120 test "$(grep -c '"event":"frame_done"' "$TMP/stop.json")" -ge 3
+  wait_for 120 frame_events_at_least "$TMP/stop.json" 3 || return 1
   kill -INT "$pid"
   wait "$pid" || true
 }
@@ -94,11 +114,11 @@ record_stop-at-3() {
 # serve, three jobs queued at once; while job 1 runs (2 frames in), job 3
 # is moved before job 2.
 record_serve-reorder() {
-  start_serve --workers 1 --trace "$TMP/serve-reorder.trace"
-  ctl add "${ACQ[@]}" > /dev/null
-  wait_for 60 frames_done_at_least 1 2
-  ctl move 3 --to 1 > /dev/null
-  wait_for 120 all_done
+  start_serve --workers 1 --trace "$TMP/serve-reorder.trace" || return 1
+  ctl add "${ACQ[@]}" > /dev/null || return 1
+  wait_for 60 frames_done_at_least 1 2 || return 1
+  ctl move 3 --to 1 > /dev/null || return 1
+  wait_for 120 all_done || return 1
   stop_serve
   # Job 3 ran before job 2.
   local order
@@ -111,22 +131,23 @@ record_serve-reorder() {
 record_resume() {
   "$SEGFLOW" segment --status-json --workers 1 "${ACQ[0]}" > "$TMP/first.json" 2> /dev/null &
   local pid=$!
-  wait_for 120 test "$(grep -c '"event":"frame_done"' "$TMP/first.json")" -ge 3
+  wait_for 120 frame_events_at_least "$TMP/first.json" 3 || return 1
   kill -INT "$pid"
   local rc=0
   wait "$pid" || rc=$?
   [ "$rc" -eq 3 ] || { echo "resume: the first run was not interrupted (exit $rc)" >&2; return 1; }
-  "$SEGFLOW" segment -q --workers 1 --trace "$TMP/resume.trace" "${ACQ[0]}" > /dev/null
+  "$SEGFLOW" segment -q --workers 1 --trace "$TMP/resume.trace" "${ACQ[0]}" > /dev/null \
+    2> "$TMP/resume.err" || return 1
 }
 
 # serve with two worker processes and no in-process worker; one worker
 # process is killed (-9) mid-job, and the frame it held is requeued.
 record_worker-loss() {
-  start_serve --workers 0 --worker-processes 2 --trace "$TMP/worker-loss.trace"
-  ctl add "${ACQ[0]}" > /dev/null
-  wait_for 120 frames_done_at_least 1 2
-  kill -9 "$(pgrep -P "$SERVE_PID" | head -1)"
-  wait_for 120 all_done
+  start_serve --workers 0 --worker-processes 2 --trace "$TMP/worker-loss.trace" || return 1
+  ctl add "${ACQ[0]}" > /dev/null || return 1
+  wait_for 120 frames_done_at_least 1 2 || return 1
+  kill -9 "$(pgrep -P "$SERVE_PID" | head -1)" || return 1
+  wait_for 120 all_done || return 1
   stop_serve
   grep -q 'worker_lost job=1 frame=.* action=requeue' "$TMP/serve.err" \
     || { echo "worker-loss: the killed process held no frame" >&2; return 1; }

@@ -187,8 +187,8 @@ struct stand_in_state {
 reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_state> self,
                                      reader_actor reader, exporter_actor exporter,
                                      std::shared_ptr<loss_book> losses) {
-  self->spawn<caf::detached + caf::linked>(segment_worker,
-                                           caf::actor_cast<reader_actor>(self), exporter);
+  auto worker = self->spawn<caf::detached + caf::linked>(
+    segment_worker, caf::actor_cast<reader_actor>(self), exporter);
   return {
     [=](atom::open, const job_spec& spec) { return self->delegate(reader, atom::open::value, spec); },
     [=](atom::run, std::uint64_t id, const frame_indices& skip) {
@@ -201,7 +201,10 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
           [=](work_item& item) mutable {
             if (losses->take(item)) {
               spdlog::warn("replay_worker_lost job={} index={}", item.job_id, item.index);
-              self->quit(caf::exit_reason::kill);
+              // The worker dies with it; a normal exit spares the driver
+              // and the other stand-ins, which are linked to it.
+              self->send_exit(worker, caf::exit_reason::kill);
+              self->quit();
               return;
             }
             rp.deliver(std::move(item));
