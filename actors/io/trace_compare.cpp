@@ -18,16 +18,16 @@ namespace {
 
 using frame_indices = std::vector<std::uint32_t>;
 
-std::string role_of(const std::string& label) {
-  return label.substr(0, label.find('#'));
-}
-
 // The actors of the pipeline, as traces name them.
 const std::set<std::string> pipeline_roles = {
   "queue",     "reader",        "exporter",  "segment-worker", "lock-manager",
   "status-hub", "progress-sink", "json-sink", "reference-sink"};
 
 } // namespace
+
+std::string role_of(const std::string& label) {
+  return label.substr(0, label.find('#'));
+}
 
 // A remote sender is a worker process's segment worker or, for the queue, a
 // client (`segflow ctl`, a joining worker process); anything else outside

@@ -37,6 +37,9 @@ struct canonical_trace {
   long stop_at = -1;
 };
 
+/// An actor's role: its trace label ("name#id") without the id.
+std::string role_of(const std::string& label);
+
 /// The role of a message's sender as traces are compared: an actor of the
 /// pipeline by its name without id, "segment-worker" for a worker process's
 /// workers, "lost" for a worker-loss note, else "external" (control

@@ -35,10 +35,6 @@ namespace seg::cli {
 
 namespace {
 
-std::string role_of(const std::string& label) {
-  return label.substr(0, label.find('#'));
-}
-
 struct external_inputs {
   std::vector<job_spec> jobs;
   std::vector<std::uint32_t> stops; ///< frames reported before each stop
@@ -49,7 +45,7 @@ external_inputs read_inputs(const std::string& file) {
   external_inputs in;
   std::uint32_t frames = 0;
   while (auto r = reader.next()) {
-    auto receiver = role_of(r->receiver);
+    auto receiver = io::role_of(r->receiver);
     if (receiver == "exporter" && r->type == "seg::frame_result")
       ++frames;
     if (receiver != "queue" || io::sender_role(r->sender, receiver) != "external")
@@ -116,7 +112,7 @@ void restore_committed_state(const replay_setup& setup) {
   std::vector<std::string> order;
   io::trace_reader reader(setup.file);
   while (auto r = reader.next()) {
-    if (role_of(r->receiver) != "reader")
+    if (io::role_of(r->receiver) != "reader")
       continue;
     if (r->type == "atom:open,seg::job_spec") {
       auto spec = payload_element<job_spec>(setup.file, *r, 1, 2);

@@ -55,10 +55,6 @@ namespace seg::cli {
 
 namespace {
 
-std::string role_of(const std::string& label) {
-  return label.substr(0, label.find('#'));
-}
-
 /// One control command as recorded, decoded.
 struct serve_input {
   std::string type;              ///< the record's type list
@@ -117,7 +113,9 @@ serve_input decode_input(const replay_setup& setup, const io::trace_record& r, l
   in.type = r.type;
   in.point = point;
   const auto& t = r.type;
-  if (t == "atom:add,seg::job_specs") {
+  if (t.compare(0, 9, "atom:join") == 0) {
+    in.type = "atom:join"; // its argument (if any) is the joining process's own
+  } else if (t == "atom:add,seg::job_specs") {
     in.specs = payload_element<std::vector<job_spec>>(setup.file, r, 1, 2);
   } else if (t == "atom:add,seg::job_spec") {
     in.specs = {payload_element<job_spec>(setup.file, r, 1, 2)};
@@ -127,8 +125,7 @@ serve_input decode_input(const replay_setup& setup, const io::trace_record& r, l
   } else if (t == "atom:remove,u64" || t == "atom:stop,u64" || t == "atom:status,u64") {
     in.id = payload_element<std::uint64_t>(setup.file, r, 1, 2);
   } else if (t != "atom:stopqueue" && t != "atom:resume" && t != "atom:stopall"
-             && t != "atom:list" && t != "atom:wait" && t != "atom:shutdown"
-             && t != "atom:join") {
+             && t != "atom:list" && t != "atom:wait" && t != "atom:shutdown") {
     throw io::trace_error(setup.file + ": record " + std::to_string(r.seq)
                           + ": the queue got " + t + " from outside, which replay cannot "
                           "re-drive");
@@ -145,7 +142,7 @@ serve_recording read_recording(const replay_setup& setup) {
       out.options[kv.substr(0, eq)] = kv.substr(eq + 1);
   io::trace_reader reader(setup.file);
   while (auto r = reader.next()) {
-    auto receiver = role_of(r->receiver);
+    auto receiver = io::role_of(r->receiver);
     if (receiver == "status-hub" && r->type == "seg::job_event") {
       if (counts(payload_element<job_event>(setup.file, *r, 0, 1)))
         ++out.events;
@@ -190,7 +187,9 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
   auto worker = self->spawn<caf::detached + caf::linked>(
     segment_worker, caf::actor_cast<reader_actor>(self), exporter);
   return {
-    [=](atom::open, const job_spec& spec) { return self->delegate(reader, atom::open::value, spec); },
+    [=](atom::open, const job_spec& spec) {
+      return self->delegate(reader, atom::open::value, spec);
+    },
     [=](atom::run, std::uint64_t id, const frame_indices& skip) {
       self->delegate(reader, atom::run::value, id, skip);
     },
