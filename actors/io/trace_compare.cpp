@@ -232,7 +232,10 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
   trace_reader reader(trace);
   canonical_trace out;
   long results = 0;
-  std::map<std::string, long> event_ordinal; // frame event payload -> ordinal
+  // Frame traffic is cut at a stop by the ordinal of the frame's result at
+  // the exporter; a frame's events (and the hub's copies of them) take the
+  // ordinal of its result, whenever they happen to be handled.
+  std::map<std::pair<std::uint64_t, std::uint32_t>, long> ordinal_of; // run, frame
   while (auto rec = reader.next()) {
     if (is_internal(*rec))
       continue;
@@ -243,10 +246,6 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
       out.stop_at = results;
     bool frame_traffic = receiver == "exporter" && rec->type == "seg::frame_result";
     canonical_message m;
-    if (frame_traffic)
-      m.frame_ordinal = results;
-    if (receiver == "exporter" && rec->type == "seg::frame_result")
-      ++results;
     m.seq = rec->seq;
     m.receiver_role = receiver;
     m.sender_role = sender_role(rec->sender, receiver);
@@ -262,21 +261,25 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
       for (std::size_t i = 0; i < types.size(); ++i)
         text += (i > 0 ? ", " : "") + canon.element(types[i], arr.via.array.ptr[i]);
       m.payload = text + ")";
+      codec::reader cr;
+      if (frame_traffic) {
+        frame_result r;
+        cr.read_root(arr.via.array.ptr[0], r);
+        m.frame_ordinal = results;
+        ordinal_of.emplace(std::make_pair(r.job_id, r.index), results++);
+      } else if (rec->type == "seg::job_event") {
+        job_event ev;
+        cr.read_root(arr.via.array.ptr[0], ev);
+        auto kind = event_kind(ev.kind);
+        if (kind == event_kind::frame_done || kind == event_kind::frame_failed) {
+          auto it = ordinal_of.find({ev.job_id, ev.frame_index});
+          m.frame_ordinal = it != ordinal_of.end() ? it->second : results;
+        }
+      }
     } catch (const trace_error& e) {
       throw trace_error(where + ": " + e.what());
     } catch (const std::exception& e) {
       throw trace_error(where + ": undecodable payload (" + e.what() + ")");
-    }
-    // Frame events are frame traffic too, and the hub's copies of them (to
-    // the queue, the sinks) share the ordinal of the event they copy.
-    if (m.type == "seg::job_event"
-        && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0)) {
-      if (m.receiver_role == "status-hub")
-        event_ordinal[m.payload] = results;
-      auto it = event_ordinal.find(m.payload);
-      m.frame_ordinal = m.sender_role == "status-hub" && it != event_ordinal.end()
-                          ? it->second
-                          : results;
     }
     // The queue announces job starts in queue order, one at a time.
     m.job_start = m.receiver_role == "status-hub" && m.sender_role == "queue"

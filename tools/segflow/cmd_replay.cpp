@@ -222,8 +222,12 @@ int run_replay(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return exit_usage;
   }
+  std::error_code ec;
   if (serve) {
-    replay_serve(setup);
+    if (replay_serve(setup) == exit_usage) {
+      fs::remove_all(setup.dir, ec);
+      return exit_usage;
+    }
   } else {
     segment_request req;
     req.sources = setup.sources;
@@ -253,7 +257,6 @@ int run_replay(int argc, char** argv) {
     std::cout << "replay: cannot compare: " << e.what() << "\n";
     rc = exit_failed;
   }
-  std::error_code ec;
   fs::remove_all(setup.dir, ec);
   return rc;
 }
