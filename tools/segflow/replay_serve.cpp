@@ -26,6 +26,7 @@
 #include <future>
 #include <map>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 
@@ -136,6 +137,8 @@ serve_input decode_input(const replay_setup& setup, const io::trace_record& r, l
 }
 
 serve_recording read_recording(const replay_setup& setup) {
+  constexpr long max_joins = 256;
+  long joins = 0;
   serve_recording out;
   for (auto& kv : setup.header.inputs)
     if (auto eq = kv.find('='); eq != std::string::npos)
@@ -155,20 +158,33 @@ serve_recording read_recording(const replay_setup& setup) {
     } else if (receiver == "queue" && io::sender_role(r->sender, receiver) == "external"
                && r->type.compare(0, 14, "atom:subscribe") != 0) {
       out.inputs.push_back(decode_input(setup, *r, out.events));
+      // Each join is a worker thread in the replay: bounded.
+      if (out.inputs.back().type == "atom:join" && ++joins > max_joins)
+        throw io::trace_error(setup.file + ": more than " + std::to_string(max_joins)
+                              + " worker processes joined; replay stands in for at most "
+                                "that many");
     }
   }
   return out;
 }
 
-long option(const serve_recording& rec, const std::string& key, long fallback) {
+// A header input `key` (serve's option ranges bound it: a trace is never
+// trusted to size the actor set).
+long option(const serve_recording& rec, const std::string& key, long fallback, long max) {
   auto it = rec.options.find(key);
   if (it == rec.options.end())
     return fallback;
+  std::size_t used = 0;
+  long v = -1;
   try {
-    return std::stol(it->second);
+    v = std::stol(it->second, &used);
   } catch (const std::exception&) {
-    throw io::trace_error("header input " + key + "=" + it->second + " is not a number");
+    used = 0;
   }
+  if (used != it->second.size() || v < 0 || v > max)
+    throw io::trace_error("header input " + key + "=" + it->second + " is not a number in 0.."
+                          + std::to_string(max));
+  return v;
 }
 
 // -- the stand-in of a worker process ----------------------------------------
@@ -344,10 +360,10 @@ int replay_serve(const replay_setup& setup) {
   bool prepare_next = true;
   try {
     rec = read_recording(setup);
-    in_process = option(rec, "workers", 1);
-    processes = option(rec, "worker_processes", 0);
-    prepare_next = option(rec, "prepare_next", 1) != 0;
-    if (option(rec, "restored_jobs", 0) > 0)
+    in_process = option(rec, "workers", 1, 256);
+    processes = option(rec, "worker_processes", 0, 64);
+    prepare_next = option(rec, "prepare_next", 1, 1) != 0;
+    if (option(rec, "restored_jobs", 0, std::numeric_limits<int>::max()) > 0)
       throw io::trace_error(setup.file + ": the serve restored jobs from its state "
                             "directory; replay starts from an empty queue and cannot "
                             "re-create them");
