@@ -111,15 +111,25 @@ void restore_committed_state(const replay_setup& setup) {
   std::set<std::string> resolved;
   std::vector<std::string> order;
   io::trace_reader reader(setup.file);
+  auto note = [&](const std::string& folder) {
+    if (committed.emplace(folder, std::set<std::uint32_t>{}).second)
+      order.push_back(folder);
+  };
   while (auto r = reader.next()) {
-    if (io::role_of(r->receiver) != "reader")
+    auto receiver = io::role_of(r->receiver);
+    // Jobs added but never opened (refused, stopped early) start clean too.
+    if (receiver == "queue" && r->type == "atom:add,seg::job_spec")
+      note(remap(payload_element<job_spec>(setup.file, *r, 1, 2).path, setup));
+    if (receiver == "queue" && r->type == "atom:add,seg::job_specs")
+      for (auto& spec : payload_element<std::vector<job_spec>>(setup.file, *r, 1, 2))
+        note(remap(spec.path, setup));
+    if (receiver != "reader")
       continue;
     if (r->type == "atom:open,seg::job_spec") {
       auto spec = payload_element<job_spec>(setup.file, *r, 1, 2);
       auto folder = remap(spec.path, setup);
       folder_of_run[spec.id] = folder;
-      if (committed.emplace(folder, std::set<std::uint32_t>{}).second)
-        order.push_back(folder);
+      note(folder);
     } else if (r->type == "atom:run,u64,seg::frame_indices") {
       auto run = payload_element<std::uint64_t>(setup.file, *r, 1, 3);
       auto it = folder_of_run.find(run);
