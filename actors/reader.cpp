@@ -368,6 +368,8 @@ void worker_lost(self_ptr self, const caf::actor_addr& who, const caf::error& re
   auto* job = find_job(self, h.job_id);
   if (job == nullptr || job->generation != h.generation)
     return; // stopped or failed meanwhile
+  // The loss is an input of the run: replay re-drives it from this note.
+  trace::note(self, "worker_lost", {std::int64_t(h.job_id), h.kind, h.index, h.row_begin});
   auto kind = work_kind(h.kind);
   auto key = std::make_pair(h.kind, std::int64_t(kind == work_kind::flat_band ? h.row_begin
                                                                              : h.index));

@@ -123,4 +123,17 @@ void record(caf::local_actor* self, const caf::message& msg) {
             std::string(p.buf.data(), p.buf.size()));
 }
 
+void note(caf::local_actor* self, const std::string& what,
+          const std::vector<std::int64_t>& values) {
+  auto* w = active();
+  if (w == nullptr)
+    return;
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(1);
+  pk.pack(values);
+  auto receiver = std::string(self->name()) + "#" + std::to_string(self->id());
+  w->append("lost", std::move(receiver), "note:" + what, std::string(buf.data(), buf.size()));
+}
+
 } // namespace seg::trace

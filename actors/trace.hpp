@@ -5,10 +5,12 @@
 // recorder is active. Wrap each handler of a behaviour with `traced(self, f)`;
 // with no active recorder the cost is one pointer test.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <caf/detail/type_traits.hpp>
 #include <caf/fwd.hpp>
@@ -32,6 +34,13 @@ void stop();
 
 /// Records `msg` as received by `self` from its current sender.
 void record(caf::local_actor* self, const caf::message& msg);
+
+/// Records an event that is not a message but shapes the run, as if
+/// `self` had received it from "lost": type "note:<what>", payload one
+/// array of `values`. Replay re-drives notes (e.g. a worker lost with the
+/// item it held) at their recorded points. No-op when not tracing.
+void note(caf::local_actor* self, const std::string& what,
+          const std::vector<std::int64_t>& values);
 
 /// The element types of a message as the trace names them, e.g.
 /// "atom:open,seg::job_spec".

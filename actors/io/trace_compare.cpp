@@ -18,9 +18,31 @@ namespace {
 
 using frame_indices = std::vector<std::uint32_t>;
 
+// The actors of the pipeline, as traces name them.
+const std::set<std::string> pipeline_roles = {
+  "queue",     "reader",        "exporter",  "segment-worker", "lock-manager",
+  "status-hub", "progress-sink", "json-sink", "reference-sink"};
+
+} // namespace
+
 std::string role_of(const std::string& label) {
   return label.substr(0, label.find('#'));
 }
+
+// A remote sender is a worker process's segment worker or, for the queue, a
+// client (`segflow ctl`, a joining worker process); anything else outside
+// the pipeline (the command's own actor, a replay's driver, a signal) is an
+// external input.
+std::string sender_role(const std::string& sender, const std::string& receiver) {
+  auto role = role_of(sender);
+  if (role == "remote")
+    return receiver == "queue" ? "external" : "segment-worker";
+  if (role == "lost" || pipeline_roles.count(role) > 0)
+    return role;
+  return "external";
+}
+
+namespace {
 
 bool is_internal(const trace_record& r) {
   if (r.sender == r.receiver)
@@ -174,7 +196,8 @@ struct canonicalizer {
   }
 
   std::string element(const std::string& type, const msgpack::object& o) const {
-    if (type.compare(0, 5, "atom:") == 0 || type == "opaque" || type == "u64"
+    if (type.compare(0, 5, "atom:") == 0 || type.compare(0, 5, "note:") == 0
+        || type == "opaque" || type == "u64"
         || type == "u32")
       return payload_text(codec::pack_object(o));
     if (type == "str")
@@ -224,13 +247,36 @@ std::string canonical_message::key() const {
   return receiver_role + " <- " + sender_role + ": " + type + " " + payload;
 }
 
-canonical_trace canonical_messages(const std::filesystem::path& trace) {
+std::string recorded_data_root(const std::filesystem::path& trace) {
   trace_reader reader(trace);
-  canonicalizer canon{reader.header().data_root};
+  if (!reader.header().data_root.empty())
+    return reader.header().data_root;
+  while (auto rec = reader.next()) {
+    if (rec->type != "atom:begin,seg::job_plan")
+      continue;
+    auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
+    auto& arr = handle.get();
+    if (arr.type != msgpack::type::ARRAY || arr.via.array.size != 2)
+      throw trace_error(trace.string() + ": record " + std::to_string(rec->seq)
+                        + ": malformed job plan");
+    job_plan plan;
+    codec::reader r;
+    r.read_root(arr.via.array.ptr[1], plan);
+    return plan.data_root;
+  }
+  return {};
+}
+
+canonical_trace canonical_messages(const std::filesystem::path& trace) {
+  canonicalizer canon{recorded_data_root(trace)};
+  trace_reader reader(trace);
   canonical_trace out;
   auto reflats = reflats_of(trace);
   long results = 0;
-  std::map<std::pair<std::uint64_t, std::uint32_t>, long> ordinal_of; // (job, frame)
+  // Frame traffic is cut at a stop by the ordinal of the frame's result at
+  // the exporter; a frame's events (and the hub's copies of them) take the
+  // ordinal of its result, whenever they happen to be handled.
+  std::map<std::pair<std::uint64_t, std::uint32_t>, long> ordinal_of; // run, frame
   while (auto rec = reader.next()) {
     if (is_internal(*rec))
       continue;
@@ -241,13 +287,9 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
       out.stop_at = results;
     bool frame_traffic = receiver == "exporter" && rec->type == "seg::frame_result";
     canonical_message m;
-    if (frame_traffic)
-      m.frame_ordinal = results;
-    if (receiver == "exporter" && rec->type == "seg::frame_result")
-      ++results;
     m.seq = rec->seq;
     m.receiver_role = receiver;
-    m.sender_role = role_of(rec->sender);
+    m.sender_role = sender_role(rec->sender, receiver);
     m.type = rec->type;
     auto where = trace.string() + ": record " + std::to_string(rec->seq);
     try {
@@ -256,38 +298,35 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
       auto types = split_types(rec->type);
       if (arr.type != msgpack::type::ARRAY || arr.via.array.size != types.size())
         throw trace_error(where + ": payload does not match its type list");
-      if (frame_traffic && superseded(reflats, arr)) {
-        --results;
-        continue;
-      }
-      if (frame_traffic) {
-        frame_result r;
-        codec::reader cr;
-        cr.read_root(arr.via.array.ptr[0], r);
-        ordinal_of[{r.job_id, r.index}] = m.frame_ordinal;
-      }
+      if (frame_traffic && superseded(reflats, arr))
+        continue; // not counted: how many there are is timing
       std::string text = "(";
       for (std::size_t i = 0; i < types.size(); ++i)
         text += (i > 0 ? ", " : "") + canon.element(types[i], arr.via.array.ptr[i]);
       m.payload = text + ")";
+      codec::reader cr;
+      if (frame_traffic) {
+        frame_result r;
+        cr.read_root(arr.via.array.ptr[0], r);
+        m.frame_ordinal = results;
+        ordinal_of.emplace(std::make_pair(r.job_id, r.index), results++);
+      } else if (rec->type == "seg::job_event") {
+        job_event ev;
+        cr.read_root(arr.via.array.ptr[0], ev);
+        auto kind = event_kind(ev.kind);
+        if (kind == event_kind::frame_done || kind == event_kind::frame_failed) {
+          auto it = ordinal_of.find({ev.job_id, ev.frame_index});
+          m.frame_ordinal = it != ordinal_of.end() ? it->second : results;
+        }
+      }
     } catch (const trace_error& e) {
       throw trace_error(where + ": " + e.what());
     } catch (const std::exception& e) {
       throw trace_error(where + ": undecodable payload (" + e.what() + ")");
     }
-    if (m.type == "seg::job_event"
-        && (m.payload.compare(0, 3, "([2") == 0 || m.payload.compare(0, 3, "([3") == 0)) {
-      // A frame's event, wherever it goes (hub, queue, sinks), takes its
-      // result's ordinal: when it is handled relative to later results is
-      // scheduling (under load the next results can reach the exporter
-      // first), and must not move it across a stop.
-      auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
-      job_event ev;
-      codec::reader cr;
-      cr.read_root(handle.get().via.array.ptr[0], ev);
-      auto it = ordinal_of.find({ev.job_id, ev.frame_index});
-      m.frame_ordinal = it != ordinal_of.end() ? it->second : results;
-    }
+    // The queue announces job starts in queue order, one at a time.
+    m.job_start = m.receiver_role == "status-hub" && m.sender_role == "queue"
+                  && m.type == "seg::job_event" && m.payload.compare(0, 3, "([0") == 0;
     out.messages.push_back(std::move(m));
   }
   return out;
@@ -311,8 +350,9 @@ trace_comparison compare_traces(const std::filesystem::path& a,
   std::copy_if(ta.messages.begin(), ta.messages.end(), std::back_inserter(ma), keep);
   std::copy_if(tb.messages.begin(), tb.messages.end(), std::back_inserter(mb), keep);
   // Stops are idempotent: how many copies reach an actor depends on when the
-  // job's end crossed them, so they compare as a set. So do drained notes: a
-  // flat recalculation hands frames out again after the last one was.
+  // job's end crossed them, so they compare as a set. So are drained
+  // notices: a frame requeued after a worker loss, or handed out again after
+  // a flat recalculation, drains the job again or not, depending on timing.
   auto dedupe_stops = [](std::vector<canonical_message>& ms) {
     std::set<std::string> seen;
     ms.erase(std::remove_if(ms.begin(), ms.end(),
@@ -346,6 +386,25 @@ trace_comparison compare_traces(const std::filesystem::path& a,
       result.equal = false;
       result.divergence = "message " + std::to_string(m.seq) + " of " + b.string()
                           + " has no counterpart in " + a.string() + ": " + m.key();
+      return result;
+    }
+  // Equal multisets can still hide a different job order (a queue edit
+  // lost): job starts must come in the same order.
+  std::vector<const canonical_message*> sa;
+  std::vector<const canonical_message*> sb;
+  for (auto& m : ma)
+    if (m.job_start)
+      sa.push_back(&m);
+  for (auto& m : mb)
+    if (m.job_start)
+      sb.push_back(&m);
+  for (std::size_t i = 0; i < sa.size() && i < sb.size(); ++i)
+    if (sa[i]->key() != sb[i]->key()) {
+      result.equal = false;
+      result.divergence = "job start " + std::to_string(i + 1) + " differs: message "
+                          + std::to_string(sa[i]->seq) + " of " + a.string() + ": "
+                          + sa[i]->key() + ", but message " + std::to_string(sb[i]->seq)
+                          + " of " + b.string() + ": " + sb[i]->key();
       return result;
     }
   return result;

@@ -21,6 +21,8 @@ struct canonical_message {
   /// Frame traffic (frame results, frame events): how many frame
   /// results the exporter had received before it; -1 for other messages.
   long frame_ordinal = -1;
+  /// A job_started event of the queue: these compare in order.
+  bool job_start = false;
   /// "receiver <- sender: type payload"
   std::string key() const;
 };
@@ -34,6 +36,20 @@ struct canonical_trace {
   /// the queue; -1 when nothing was stopped.
   long stop_at = -1;
 };
+
+/// An actor's role: its trace label ("name#id") without the id.
+std::string role_of(const std::string& label);
+
+/// The role of a message's sender as traces are compared: an actor of the
+/// pipeline by its name without id, "segment-worker" for a worker process's
+/// workers, "lost" for a worker-loss note, else "external" (control
+/// commands, signals, a replay's driver). `receiver` is the receiver's role.
+std::string sender_role(const std::string& sender, const std::string& receiver);
+
+/// The data root a trace's paths are relative to: the header's, or for a
+/// serve trace (which starts before any job) the first job plan's; empty
+/// when no job was planned. Throws trace_error on a damaged file.
+std::string recorded_data_root(const std::filesystem::path& trace);
 
 /// Reads and canonicalizes a trace. Throws trace_error on a damaged file.
 canonical_trace canonical_messages(const std::filesystem::path& trace);
@@ -52,7 +68,8 @@ struct trace_comparison {
 /// stop reached its worker depends on timing inside a step, and so do the
 /// interrupted job's counters;
 /// the first divergence is the first message of `a`, in recorded order,
-/// without a counterpart in `b`, or else the first of `b` without one in `a`.
+/// without a counterpart in `b`, or else the first of `b` without one in `a`,
+/// or else the first job start out of order (jobs start in queue order).
 trace_comparison compare_traces(const std::filesystem::path& a,
                                 const std::filesystem::path& b);
 

@@ -1,9 +1,8 @@
 # Traces: a recorded run replays to the same messages; a changed kernel
 # parameter makes the replay diverge and names the first divergent message;
-# a stop at frame k replays with the stop at the same point; a committed
-# golden trace replays on a freshly synthesised copy of its acquisition.
+# a stop at frame k replays with the stop at the same point (the golden
+# traces are replayed by trace_golden.sh).
 source "$(dirname "$0")/lib.bash"
-GOLDEN="$(dirname "$0")/../golden"
 
 acq="$(synth_acquisition "$WORK/r" --frames 6 --objects 5 --seed 3)"
 "$SEGFLOW" segment -q --workers 2 --trace "$WORK/clean.trace" "$acq" > /dev/null \
@@ -54,13 +53,4 @@ rc=$?
 set -e
 [ "$rc" -eq 0 ] || fail "stop replay diverged: $(tail -1 "$WORK/stop-replay.txt")"
 
-# Golden traces: recorded once, replayed forever on a fresh synthetic copy.
-for golden in "$GOLDEN"/*.trace; do
-  name="$(basename "$golden" .trace)"
-  args=$(cat "$GOLDEN/$name.synth")
-  # shellcheck disable=SC2086
-  synth_acquisition "$WORK/g-$name" $args > /dev/null
-  "$SEGFLOW" replay --root "$WORK/g-$name" "$golden" > "$WORK/g-$name.txt" \
-    || fail "golden trace $name diverged: $(tail -1 "$WORK/g-$name.txt")"
-done
 echo "trace_replay: ok"

@@ -129,6 +129,77 @@ TEST_CASE("a changed value is the first divergence, named", "[trace]") {
   CHECK(cmp.divergence.find("exporter <- segment-worker: seg::frame_result") != std::string::npos);
 }
 
+namespace {
+
+job_event started(std::uint64_t job, const std::string& root) {
+  job_event ev;
+  ev.kind = std::uint8_t(event_kind::job_started);
+  ev.job_id = job;
+  ev.path = root + "/img/j" + std::to_string(job);
+  return ev;
+}
+
+// A serve trace (no data root in the header: the first job plan's counts):
+// a control command from a client, a frame result from a worker process,
+// the reader's drained notices, then the job starts in `order`.
+void write_serve_trace(const fs::path& file, const std::string& root,
+                       const std::vector<std::uint64_t>& order, int drained) {
+  auto h = sample_header("");
+  h.command = "serve";
+  h.inputs = {"workers=0", "worker_processes=1"};
+  trace_writer w(file, h);
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(2);
+  pk.pack(std::string("begin"));
+  job_plan plan;
+  plan.id = 1;
+  plan.acquisition = root + "/img/j1";
+  plan.data_root = root;
+  codec::writer cw(buf, true);
+  cw.write(plan);
+  w.append("queue#1", "exporter#3", "atom:begin,seg::job_plan",
+           std::string(buf.data(), buf.size()));
+  w.append("remote#9", "queue#1", "seg::job_event", payload_of(started(9, root)));
+  w.append("remote#12", "exporter#3", "seg::frame_result", payload_of(result(0, 1.0, 3)));
+  msgpack::sbuffer d;
+  msgpack::packer<msgpack::sbuffer> dp(d);
+  dp.pack_array(2);
+  dp.pack(std::string("drained"));
+  dp.pack(std::uint64_t(1));
+  for (int i = 0; i < drained; ++i)
+    w.append("reader#2", "queue#1", "atom:drained,u64", std::string(d.data(), d.size()));
+  for (auto job : order)
+    w.append("queue#1", "status-hub#4", "seg::job_event", payload_of(started(job, root)));
+}
+
+} // namespace
+
+TEST_CASE("serve traces: root from the first plan, roles of remote senders", "[trace]") {
+  temp_dir dir;
+  write_serve_trace(dir.path / "a.trace", "/srv/x", {1, 3, 2}, 1);
+  write_serve_trace(dir.path / "b.trace", "/tmp/y", {1, 3, 2}, 2);
+  CHECK(recorded_data_root(dir.path / "a.trace") == "/srv/x");
+  auto cmp = compare_traces(dir.path / "a.trace", dir.path / "b.trace");
+  CHECK(cmp.equal); // drained notices compare as a set
+  auto msgs = canonical_messages(dir.path / "a.trace").messages;
+  REQUIRE(msgs.size() == 7);
+  CHECK(msgs[1].sender_role == "external");       // a client, to the queue
+  CHECK(msgs[2].sender_role == "segment-worker"); // a worker process
+  CHECK(msgs[2].payload.find("/srv/x") == std::string::npos);
+  CHECK(sender_role("replay-driver#5", "queue") == "external");
+  CHECK(sender_role("lost", "reader") == "lost");
+}
+
+TEST_CASE("jobs starting in another order diverge, naming the job start", "[trace]") {
+  temp_dir dir;
+  write_serve_trace(dir.path / "a.trace", "/srv/x", {1, 3, 2}, 1);
+  write_serve_trace(dir.path / "b.trace", "/srv/x", {1, 2, 3}, 1);
+  auto cmp = compare_traces(dir.path / "a.trace", dir.path / "b.trace");
+  CHECK_FALSE(cmp.equal);
+  CHECK(cmp.divergence.find("job start 2 differs") != std::string::npos);
+}
+
 TEST_CASE("damaged and hostile traces give clear errors", "[trace]") {
   temp_dir dir;
   auto good = dir.path / "good.trace";

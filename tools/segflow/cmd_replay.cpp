@@ -1,6 +1,7 @@
 // `segflow replay FILE`: re-drives the actor set from a trace's external
-// inputs (the jobs added, the settings, the stops at their recorded points)
-// and checks that the same messages result.
+// inputs (the jobs added, the settings, the stops at their recorded points,
+// for serve traces the control commands and worker losses, see
+// replay_serve.cpp) and checks that the same messages result.
 //
 // The run is real (real files, real threads), not on CAF's deterministic
 // test scheduler: workers run detached and decode for real. So messages are
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +26,7 @@
 #include "messages/msgpack_codec.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
+#include "tools/segflow/replay.hpp"
 #include "tools/segflow/segment_run.hpp"
 
 namespace fs = std::filesystem;
@@ -31,15 +34,6 @@ namespace fs = std::filesystem;
 namespace seg::cli {
 
 namespace {
-
-// Actors of the pipeline; a message from anything else is an external input.
-const std::set<std::string> pipeline_roles = {
-  "queue",     "reader",      "exporter",  "segment-worker", "lock-manager",
-  "status-hub", "progress-sink", "json-sink", "reference-sink", "remote"};
-
-std::string role_of(const std::string& label) {
-  return label.substr(0, label.find('#'));
-}
 
 struct external_inputs {
   std::vector<job_spec> jobs;
@@ -51,21 +45,13 @@ external_inputs read_inputs(const std::string& file) {
   external_inputs in;
   std::uint32_t frames = 0;
   while (auto r = reader.next()) {
-    auto receiver = role_of(r->receiver);
+    auto receiver = io::role_of(r->receiver);
     if (receiver == "exporter" && r->type == "seg::frame_result")
       ++frames;
-    if (receiver != "queue" || pipeline_roles.count(role_of(r->sender)) > 0)
+    if (receiver != "queue" || io::sender_role(r->sender, receiver) != "external")
       continue;
     if (r->type == "atom:add,seg::job_spec") {
-      auto handle = msgpack::unpack(r->payload.data(), r->payload.size());
-      auto& arr = handle.get();
-      if (arr.type != msgpack::type::ARRAY || arr.via.array.size != 2)
-        throw io::trace_error(file + ": record " + std::to_string(r->seq)
-                              + ": malformed job");
-      job_spec spec;
-      codec::reader cr;
-      cr.read_root(arr.via.array.ptr[1], spec);
-      in.jobs.push_back(spec);
+      in.jobs.push_back(payload_element<job_spec>(file, *r, 1, 2));
     } else if (r->type == "atom:stopall") {
       in.stops.push_back(frames);
     }
@@ -73,28 +59,121 @@ external_inputs read_inputs(const std::string& file) {
   return in;
 }
 
-std::string remap(const std::string& path, const std::string& from, const std::string& to) {
+std::string stem_of(const std::string& frame) {
+  auto dot = frame.rfind('.');
+  return dot == std::string::npos || dot == 0 ? frame : frame.substr(0, dot);
+}
+
+// Removes what a run wrote for the acquisition in `folder`.
+void remove_outputs(const std::string& folder) {
+  try {
+    auto acq = io::open_acquisition(folder);
+    std::error_code ec;
+    fs::remove_all(io::objects_dir(acq), ec);
+    fs::remove_all(acq.data_root / "errors" / acq.rel, ec);
+    fs::remove(io::export_dir(acq) / io::ecotaxa_zip_name(io::python_str_json(
+                 io::read_metadata(acq.dir / "metadata.json")["acq_id"])),
+               ec);
+    fs::remove(acq.dir / "done.txt", ec);
+  } catch (const std::exception& e) {
+    std::cerr << "warning: " << folder << ": " << e.what() << "\n";
+  }
+}
+
+// Keeps only the records of `committed` frames (see restore_committed_state).
+void keep_committed(const std::string& folder, const std::set<std::uint32_t>& committed) {
+  auto acq = io::open_acquisition(folder);
+  auto records = io::objects_dir(acq) / ".segflow" / "frames";
+  for (std::uint32_t i = 0; i < acq.frames.size(); ++i)
+    if (committed.count(i) == 0)
+      fs::remove(records / (stem_of(acq.frames[i]) + ".jsonl"));
+  auto acq_id = io::python_str_json(io::read_metadata(acq.dir / "metadata.json")["acq_id"]);
+  fs::remove(io::objects_dir(acq) / io::ecotaxa_tsv_name(acq_id));
+  fs::remove(io::export_dir(acq) / io::ecotaxa_zip_name(acq_id));
+  fs::remove(acq.dir / "done.txt");
+}
+
+} // namespace
+
+std::string remap(const std::string& path, const replay_setup& setup) {
+  const auto& from = setup.recorded_root;
+  const auto& to = setup.root;
   if (to.empty() || from.empty() || path.compare(0, from.size(), from) != 0)
     return path;
   return to + path.substr(from.size());
 }
 
-} // namespace
+void restore_committed_state(const replay_setup& setup) {
+  // The reader's open names each run's folder; its run message carries the
+  // frames committed when the run began. The first run of a folder counts.
+  std::map<std::uint64_t, std::string> folder_of_run;
+  std::map<std::string, std::set<std::uint32_t>> committed;
+  std::set<std::string> resolved;
+  std::vector<std::string> order;
+  io::trace_reader reader(setup.file);
+  auto note = [&](const std::string& folder) {
+    if (committed.emplace(folder, std::set<std::uint32_t>{}).second)
+      order.push_back(folder);
+  };
+  while (auto r = reader.next()) {
+    auto receiver = io::role_of(r->receiver);
+    // Jobs added but never opened (refused, stopped early) start clean too.
+    if (receiver == "queue" && r->type == "atom:add,seg::job_spec")
+      note(remap(payload_element<job_spec>(setup.file, *r, 1, 2).path, setup));
+    if (receiver == "queue" && r->type == "atom:add,seg::job_specs")
+      for (auto& spec : payload_element<std::vector<job_spec>>(setup.file, *r, 1, 2))
+        note(remap(spec.path, setup));
+    if (receiver != "reader")
+      continue;
+    if (r->type == "atom:open,seg::job_spec") {
+      auto spec = payload_element<job_spec>(setup.file, *r, 1, 2);
+      auto folder = remap(spec.path, setup);
+      folder_of_run[spec.id] = folder;
+      note(folder);
+    } else if (r->type == "atom:run,u64,seg::frame_indices") {
+      auto run = payload_element<std::uint64_t>(setup.file, *r, 1, 3);
+      auto it = folder_of_run.find(run);
+      // Later runs of a folder resume from the replay's own commits.
+      if (it == folder_of_run.end() || !resolved.insert(it->second).second)
+        continue;
+      auto frames = payload_element<std::vector<std::uint32_t>>(setup.file, *r, 2, 3);
+      committed[it->second].insert(frames.begin(), frames.end());
+    }
+  }
+  segment_request prefix;
+  prefix.sources = setup.sources;
+  prefix.settings = setup.settings;
+  prefix.command = "replay-prefix";
+  for (auto& folder : order) {
+    remove_outputs(folder);
+    if (!committed[folder].empty())
+      prefix.folders.push_back(folder);
+  }
+  if (prefix.folders.empty())
+    return;
+  std::cout << "replay: re-creating the committed frames the recording resumed from\n";
+  segment_folders(prefix, nullptr);
+  for (auto& folder : prefix.folders)
+    keep_committed(folder, committed[folder]);
+}
 
 int run_replay(int argc, char** argv) {
   std::vector<std::string> files;
-  std::string root;
   std::string keep;
   std::vector<std::string> sets;
+  replay_setup setup;
   arg_parser parser(
     "segflow replay [--root DIR] [--set KEY=VALUE]... [--keep FILE] FILE",
-    "Re-runs a recorded trace's jobs with the recorded settings (outputs are\n"
-    "recreated from scratch), stops where the recording stopped, and compares\n"
-    "the messages. --root maps the recorded data root to DIR; --set changes a\n"
-    "setting (the replay should then diverge). Exit 0 when the same messages\n"
-    "result, 1 when they diverge (the last line names the first divergent\n"
-    "message), 2 when the trace is unreadable.");
-  parser.option("root", &root, "DIR", "data root to use instead of the recorded one");
+    "Re-runs a recorded trace with the recorded settings and compares the\n"
+    "messages. A segment trace: its jobs (outputs recreated from the committed\n"
+    "frames the recording started from), stopped where the recording stopped.\n"
+    "A serve trace: a fresh in-process queue gets the recorded control commands\n"
+    "at their recorded points of progress, and worker losses are re-driven.\n"
+    "--root maps the recorded data root to DIR; --set changes a setting (the\n"
+    "replay should then diverge). Exit 0 when the same messages result, 1 when\n"
+    "they diverge (the last line names the first divergent message), 2 when the\n"
+    "trace is unreadable.");
+  parser.option("root", &setup.root, "DIR", "data root to use instead of the recorded one");
   parser.repeated("set", &sets, "KEY=VALUE", "override one recorded setting");
   parser.option("keep", &keep, "FILE", "keep the replay's own trace in FILE");
   parser.positionals(&files, "FILE", 1);
@@ -104,73 +183,80 @@ int run_replay(int argc, char** argv) {
     std::cerr << "error: expected one trace file\n";
     return exit_usage;
   }
-  const auto& file = files.front();
-  io::trace_header header;
+  setup.file = files.front();
+  const auto& file = setup.file;
+  bool serve = false;
   external_inputs inputs;
   try {
-    header = io::trace_reader(file).header();
-    inputs = read_inputs(file);
+    setup.header = io::trace_reader(file).header();
+    setup.recorded_root = io::recorded_data_root(file);
+    serve = setup.header.command == "serve";
+    if (!serve)
+      inputs = read_inputs(file);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return exit_usage;
   }
-  if (inputs.jobs.empty()) {
+  if (!serve && inputs.jobs.empty()) {
     std::cerr << "error: " << file << ": no job was added in this trace\n";
     return exit_usage;
   }
 
   // The recorded settings, exactly: no environment, no user config file.
-  auto dir = fs::temp_directory_path() / ("segflow-replay-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  auto settings_file = dir / "settings.toml";
-  std::ofstream(settings_file) << header.settings_toml;
-  segment_request req;
-  req.sources.file = settings_file.string();
+  setup.dir = fs::temp_directory_path() / ("segflow-replay-" + std::to_string(::getpid()));
+  fs::create_directories(setup.dir);
+  auto settings_file = setup.dir / "settings.toml";
+  std::ofstream(settings_file) << setup.header.settings_toml;
+  setup.sources.file = settings_file.string();
   for (auto& s : sets) {
     auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0) {
       std::cerr << "error: --set expects KEY=VALUE, got '" << s << "'\n";
       return exit_usage;
     }
-    req.sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    setup.sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
   }
-  req.sources.overrides.emplace_back("log.level", "warn");
+  setup.sources.overrides.emplace_back("log.level", "warn");
   try {
-    req.settings = config::load(req.sources);
+    setup.settings = config::load(setup.sources);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return exit_usage;
   }
-  setup_logging(req.settings);
-  for (auto& job : inputs.jobs)
-    req.folders.push_back(remap(job.path, header.data_root, root));
-  // Start from clean outputs, as the recording did, without changing the
-  // recorded jobs (their force flag is part of the messages).
-  for (auto& folder : req.folders) {
-    try {
-      auto acq = io::open_acquisition(folder);
-      std::error_code ec;
-      fs::remove_all(io::objects_dir(acq), ec);
-      fs::remove_all(acq.data_root / "errors" / acq.rel, ec);
-      fs::remove(io::export_dir(acq) / io::ecotaxa_zip_name(io::python_str_json(
-                   io::read_metadata(acq.dir / "metadata.json")["acq_id"])),
-                 ec);
-      fs::remove(acq.dir / "done.txt", ec);
-    } catch (const std::exception& e) {
-      std::cerr << "warning: " << folder << ": " << e.what() << "\n";
-    }
+  setup_logging(setup.settings);
+  setup.own_trace = keep.empty() ? (setup.dir / "replay.trace").string() : keep;
+
+  try {
+    restore_committed_state(setup);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_usage;
   }
-  req.force = inputs.jobs.front().force;
-  req.command = "replay";
-  req.stop_after_frames = inputs.stops;
-  req.trace_file = keep.empty() ? (dir / "replay.trace").string() : keep;
-  req.status_json = false;
-  std::vector<job_summary> results;
-  segment_folders(req, &results);
+  std::error_code ec;
+  if (serve) {
+    if (replay_serve(setup) == exit_usage) {
+      fs::remove_all(setup.dir, ec);
+      return exit_usage;
+    }
+  } else {
+    segment_request req;
+    req.sources = setup.sources;
+    req.settings = setup.settings;
+    for (auto& job : inputs.jobs)
+      req.folders.push_back(remap(job.path, setup));
+    // The recorded jobs as they were (their force flag is part of the messages).
+    req.force = inputs.jobs.front().force;
+    req.command = "replay";
+    req.stop_after_frames = inputs.stops;
+    req.trace_file = setup.own_trace;
+    req.status_json = false;
+    std::vector<job_summary> results;
+    segment_folders(req, &results);
+  }
 
   int rc = exit_ok;
   try {
-    auto cmp = io::compare_traces(file, req.trace_file);
+    auto cmp = io::compare_traces(file, setup.own_trace);
     if (cmp.equal)
       std::cout << "replay: same messages (" << cmp.compared << " compared)\n";
     else {
@@ -181,8 +267,7 @@ int run_replay(int argc, char** argv) {
     std::cout << "replay: cannot compare: " << e.what() << "\n";
     rc = exit_failed;
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  fs::remove_all(setup.dir, ec);
   return rc;
 }
 

@@ -215,21 +215,10 @@ status_sink_actor::behavior_type stop_injector(status_sink_actor::pointer,
 }
 
 io::trace_header make_trace_header(const segment_request& req, std::uint32_t workers) {
-  io::trace_header h;
-  h.segflow_version = SEGFLOW_VERSION;
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
-  h.host = host;
-  h.profile = config::to_string(req.settings.run_profile);
   auto effective = req.settings;
   effective.pipeline.workers = int(workers);
-  h.settings_toml = config::to_toml(effective);
-  h.command = req.command;
+  auto h = new_trace_header(effective, req.command, req.trace_embed);
   h.inputs = req.folders;
-  h.embed_bytes = req.trace_embed;
-  h.created_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
   if (!req.folders.empty()) {
     try {
       h.data_root = io::open_acquisition(req.folders.front()).data_root.string();

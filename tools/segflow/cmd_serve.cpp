@@ -39,6 +39,7 @@
 #include "actors/queue.hpp"
 #include "actors/status_hub.hpp"
 #include "actors/status_sinks.hpp"
+#include "actors/trace.hpp"
 #include "actors/type_ids.hpp"
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
@@ -204,9 +205,11 @@ int run_serve(int argc, char** argv) {
   std::int64_t workers = -1;
   std::int64_t worker_processes = 0;
   bool no_prepare_next = false;
+  std::string trace_file;
+  bool trace_embed = false;
   arg_parser parser(
     "segflow serve [--listen HOST:PORT] [--state DIR] [--workers N] "
-    "[--worker-processes N] [--profile NAME] [--config FILE]",
+    "[--worker-processes N] [--profile NAME] [--config FILE] [--trace FILE]",
     "Runs the queue of acquisitions and the pipeline until SIGINT/SIGTERM, and\n"
     "publishes the queue's control interface for `segflow ctl`. Prints\n"
     "`listening: HOST:PORT` on stdout once clients can connect. The queue and\n"
@@ -234,6 +237,11 @@ int run_serve(int argc, char** argv) {
               &no_prepare_next,
               "do not prepare the next job while the running job's last frames are in "
               "flight (to measure what the overlap saves)");
+  parser.option("trace", &trace_file, "FILE",
+                "record every message of the serve's actors, control commands included, "
+                "to FILE (see segflow trace, segflow replay)");
+  parser.flag("trace-embed", &trace_embed,
+              "embed frame and crop bytes in the trace (default: hash + size)");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
   if (workers == 0 && worker_processes == 0) {
@@ -311,6 +319,21 @@ int run_serve(int argc, char** argv) {
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
+  // Trace from the first message on. What shapes the actor set goes into
+  // the header's inputs; the data root is the first job's (see replay).
+  if (!trace_file.empty()) {
+    auto h = new_trace_header(settings, "serve", trace_embed);
+    h.inputs = {"workers=" + std::to_string(in_process),
+                "worker_processes=" + std::to_string(worker_processes),
+                "prepare_next=" + std::to_string(no_prepare_next ? 0 : 1),
+                "restored_jobs=" + std::to_string(restored.jobs.size())};
+    try {
+      trace::start(trace_file, h);
+    } catch (const std::exception& e) {
+      std::cerr << "error: --trace: " << e.what() << "\n";
+      return exit_usage;
+    }
+  }
   auto hub = spawn_status_hub(sys);
   progress_sink_config pcfg;
   pcfg.out = stderr;
@@ -322,6 +345,7 @@ int run_serve(int argc, char** argv) {
     std::cerr << "error: lock manager: " << sys.render(locks.error()) << "\n";
     self->send_exit(hub, caf::exit_reason::user_shutdown);
     self->send_exit(progress, caf::exit_reason::user_shutdown);
+    trace::stop();
     return exit_usage;
   }
   queue_config qcfg;
@@ -343,6 +367,7 @@ int run_serve(int argc, char** argv) {
       self->send_exit(a, caf::exit_reason::user_shutdown);
       self->wait_for(a);
     }
+    trace::stop();
   };
 
   auto port = sys.middleman().publish(control, where->port, where->host.c_str(), true);

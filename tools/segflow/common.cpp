@@ -1,5 +1,6 @@
 #include "tools/segflow/common.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace seg::cli {
 
@@ -140,6 +142,23 @@ double peak_rss_mb() {
     if (line.rfind("VmHWM:", 0) == 0)
       return std::strtod(line.c_str() + 6, nullptr) / 1024.0; // the line is in kB
   return -1;
+}
+
+io::trace_header new_trace_header(const config::settings& effective,
+                                  const std::string& command, bool embed_bytes) {
+  io::trace_header h;
+  h.segflow_version = SEGFLOW_VERSION;
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  h.host = host;
+  h.profile = config::to_string(effective.run_profile);
+  h.settings_toml = config::to_toml(effective);
+  h.command = command;
+  h.embed_bytes = embed_bytes;
+  h.created_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  return h;
 }
 
 } // namespace seg::cli

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/io/trace_file.hpp"
 #include "config/settings.hpp"
 #include "tools/segflow/args.hpp"
 
@@ -37,6 +38,12 @@ config::sources settings_sources(const settings_options& opts,
 /// returns false on a configuration error.
 bool load_run_settings(const settings_options& opts, std::int64_t workers,
                        config::settings& settings, config::sources& sources);
+
+/// A trace header for a run of `command` with the `effective` settings:
+/// version, host, profile, settings, creation time; inputs and data root
+/// are the caller's.
+io::trace_header new_trace_header(const config::settings& effective,
+                                  const std::string& command, bool embed_bytes);
 
 /// Sets up the process's spdlog logger from the settings.
 void setup_logging(const config::settings& s);
