@@ -43,16 +43,27 @@ log_count() {
   [ "$(grep -c -- "$2" "$SERVE_LOG" || true)" -ge "$1" ]
 }
 
+# note_workers: the worker processes serve started so far are killed at exit.
+note_workers() {
+  CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
+}
+
+# job_done_with_one_failure: job 1 is done, FRAME failed, the others were
+# committed.
+job_done_with_one_failure() {
+  state_is 1 done || fail "job 1 ended $(field 1 state): $(field 1 error)"
+  [ "$(field 1 frames_failed)" -eq 1 ] || fail "frames failed: $(field 1 frames_failed), not 1"
+  [ "$(field 1 frames_done)" -eq 9 ] || fail "frames_done $(field 1 frames_done), not 9"
+}
+
 # 1. A frame that crashes its worker process every time.
 A="$(synth_acquisition "$WORK/a" "${args[@]}")"
 SEGFLOW_TEST_FAULT="abort@$FRAME" start_serve --workers 0 --worker-processes 2
 wait_for 30 log_count 2 worker_process_joined || fail "the worker processes did not join"
 ctl add "$A" > /dev/null
 wait_for 120 state_in 1 done failed || fail "job 1 did not finish"
-CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
-state_is 1 done || fail "job 1 ended $(field 1 state): $(field 1 error)"
-[ "$(field 1 frames_failed)" -eq 1 ] || fail "frames failed: $(field 1 frames_failed), not 1"
-[ "$(field 1 frames_done)" -eq 9 ] || fail "frames_done $(field 1 frames_done), not 9"
+note_workers
+job_done_with_one_failure
 grep -q "worker_lost job=1 frame=$FRAME action=requeue" "$SERVE_LOG" \
   || fail "the crashed frame was not handed out again"
 grep -q "worker_lost job=1 frame=$FRAME action=fail" "$SERVE_LOG" \
@@ -60,7 +71,7 @@ grep -q "worker_lost job=1 frame=$FRAME action=fail" "$SERVE_LOG" \
 [ "$(grep -c "worker_process_exited .* signal=6" "$SERVE_LOG")" -eq 2 ] \
   || fail "expected exactly 2 worker processes to abort"
 wait_for 30 log_count 4 worker_process_started || fail "the crashed processes were not restarted"
-CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
+note_workers
 artifact_says "$A" "worker lost twice"
 same_but_frame "$A" "crashing frame"
 stop_serve TERM
@@ -77,14 +88,13 @@ SEGFLOW_TEST_FAULT="hang@$FRAME" start_serve --workers 0 --worker-processes 2 \
 wait_for 30 log_count 2 worker_process_joined || fail "the worker processes did not join"
 ctl add "$B" > /dev/null
 wait_for 120 state_in 1 done failed || fail "job with a hanging frame did not finish"
-CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
-state_is 1 done || fail "job 1 ended $(field 1 state): $(field 1 error)"
-[ "$(field 1 frames_failed)" -eq 1 ] || fail "frames failed: $(field 1 frames_failed), not 1"
+note_workers
+job_done_with_one_failure
 grep -q "frame_timeout job=1 frame=$FRAME seconds=2" "$SERVE_LOG" || fail "no frame_timeout"
 wait_for 30 grep -q "worker_process_exited .* exit=75" "$SERVE_LOG" \
   || fail "the hanging worker process was not ended"
 wait_for 30 log_count 3 worker_process_started || fail "the hung process was not restarted"
-CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
+note_workers
 artifact_says "$B" "after pipeline.frame_timeout_s = 2 s"
 same_but_frame "$B" "hanging frame"
 stop_serve TERM
@@ -110,7 +120,7 @@ STATE="$WORK/state-stop"
 SEGFLOW_LOG_LEVEL=debug SEGFLOW_TEST_FAULT="sleep=3@$FRAME" \
   start_serve --workers 0 --worker-processes 1
 wait_for 30 log_count 1 worker_process_joined || fail "the worker process did not join"
-CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
+note_workers
 ctl add "$D" > /dev/null
 wait_for 60 grep -q "test_fault action=sleep seconds=3 frame=$FRAME" "$SERVE_LOG" \
   || fail "the worker process did not reach the slow frame"
