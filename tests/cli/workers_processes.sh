@@ -39,4 +39,13 @@ done
 
 "$SEGFLOW" segment --workers 1 "$A2" > "$WORK/clean.txt" 2>&1 || fail "clean run failed"
 same_outputs "$WORK/a" "$WORK/a2" "worker processes"
+# serve stopped before its worker processes joined: they stop waiting for
+# it at once (exit 0) instead of retrying to connect to the gone serve and
+# giving up with exit 2 seconds later.
+STATE="$WORK/state-early"
+start_serve --workers 0 --worker-processes 2
+stop_serve TERM
+[ "$SERVE_RC" -eq 0 ] || fail "serve stopped at once: exit $SERVE_RC"
+[ "$(grep -c "worker_process_exited .* exit=0 " "$SERVE_LOG")" -eq 2 ] \
+  || fail "worker processes of a serve stopped early: $(grep worker_process_exited "$SERVE_LOG")"
 echo "workers_processes: ok"

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 #include <ctime>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -86,34 +87,58 @@ int run_worker(int argc, char** argv) {
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
-  // The serve may still be starting: retry for a while.
-  auto remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
-  for (int i = 0; !remote && i < 50; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+  // Joining runs on a thread of its own: connecting and the handshake block
+  // in CAF (for good if serve stops half-way), while this thread watches for
+  // SIGINT/SIGTERM. Until it has joined the process holds no work, so a
+  // signal then ends it at once.
+  struct joined {
+    queue_control_actor queue;
+    reader_actor reader;
+    exporter_actor exporter;
+    std::string error;
+  };
+  auto joining = std::async(std::launch::async, [&]() -> joined {
+    joined out;
+    // The serve may still be starting: retry for a while.
+    auto remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+    for (int i = 0; !remote && i < 50; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+    }
+    if (!remote) {
+      out.error = "cannot reach segflow serve at " + where->text() + ": "
+                  + sys.render(remote.error());
+      return out;
+    }
+    out.queue = *remote;
+    caf::scoped_actor asker{sys};
+    asker->request(*remote, std::chrono::seconds(30), atom::join::value)
+      .receive(
+        [&](reader_actor& r, exporter_actor& e) {
+          out.reader = std::move(r);
+          out.exporter = std::move(e);
+        },
+        [&](caf::error& err) {
+          out.error = "joining segflow serve at " + where->text() + ": " + sys.render(err);
+        });
+    return out;
+  });
+  timespec wait{0, 200 * 1000 * 1000};
+  while (joining.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    if (int sig = sigtimedwait(&signals, nullptr, &wait); sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("worker_signal signal={} before joining: exit", sig == SIGINT ? "INT" : "TERM");
+      spdlog::default_logger()->flush();
+      std::_Exit(exit_ok); // CAF may be blocked in the handshake: no orderly shutdown
+    }
   }
-  if (!remote) {
-    std::cerr << "error: cannot reach segflow serve at " << where->text() << ": "
-              << sys.render(remote.error()) << "\n";
+  auto join = joining.get();
+  if (!join.error.empty()) {
+    std::cerr << "error: " << join.error << "\n";
     return exit_usage;
   }
-  reader_actor reader;
-  exporter_actor exporter;
-  int rc = exit_ok;
-  self->request(*remote, std::chrono::seconds(30), atom::join::value)
-    .receive(
-      [&](reader_actor& r, exporter_actor& e) {
-        reader = std::move(r);
-        exporter = std::move(e);
-      },
-      [&](caf::error& err) {
-        std::cerr << "error: joining segflow serve at " << where->text() << ": "
-                  << sys.render(err) << "\n";
-        rc = exit_usage;
-      });
-  if (rc != exit_ok)
-    return rc;
-  self->monitor(*remote);
+  auto reader = join.reader;
+  auto exporter = join.exporter;
+  self->monitor(join.queue);
   // This thread supervises the workers: the reader tells it when one of
   // them overran pipeline.frame_timeout_s.
   self->send(reader, atom::join::value, caf::actor_cast<caf::actor>(self));
@@ -150,7 +175,14 @@ int run_worker(int argc, char** argv) {
   for (auto& w : pool)
     self->wait_for(w);
   spdlog::info("worker_stopped pid={} peak_rss_mb={:.0f}", ::getpid(), peak_rss_mb());
-  return exit_ok;
+  spdlog::default_logger()->flush();
+  // Nothing is held any more: a frame whose result was still in a socket
+  // buffer is handed out again by the reader when this process is gone. So
+  // skip CAF's teardown, which in about one exit in four blocked until serve
+  // dropped the connection (serve then waited 20 s and sent SIGKILL). The
+  // pause lets the middleman write what the workers sent last.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::_Exit(exit_ok);
 }
 
 } // namespace seg::cli
