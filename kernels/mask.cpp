@@ -241,13 +241,61 @@ void unpack(const bitplane& p, cv::Mat& mask) {
   }
 }
 
-// OpenCV 4.6's THRESH_TRIANGLE threshold (getThreshVal_Triangle_8u) from a
-// 256-bin histogram: the bin farthest from the line joining the histogram's
-// peak to its far end (bounds widened by one bin), minus one, mirrored when
-// the long tail is on the right. Tested against cv::threshold.
-int triangle_threshold(const std::array<std::int64_t, 256>& hist) {
+// Packs gray <= t (THRESH_BINARY_INV) straight into bits.
+void pack_le(const cv::Mat& gray, int t, bitplane& p) {
+  p.create(gray.cols, gray.rows);
+  if (t < 0)
+    return;
+  const auto tb = static_cast<std::uint8_t>(std::min(t, 255));
+  for (int y = 0; y < gray.rows; ++y) {
+    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
+    std::uint64_t* out = p.row(y);
+    int x = 0;
+#if CV_SIMD128
+    const cv::v_uint8x16 vt = cv::v_setall_u8(tb);
+    for (; x + 64 <= gray.cols; x += 64) {
+      std::uint64_t w = 0;
+      for (int k = 0; k < 4; ++k) {
+        const cv::v_uint8x16 v = cv::v_load(g + x + 16 * k) <= vt;
+        w |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(cv::v_signmask(v))) << (16 * k);
+      }
+      out[x / 64] = w;
+    }
+#endif
+    for (; x < gray.cols; ++x)
+      if (g[x] <= tb)
+        out[x / 64] |= std::uint64_t{1} << (x % 64);
+  }
+}
+
+// Step 0 as bytes (cv::threshold's THRESH_BINARY_INV): 255 where gray <= t.
+void threshold_le(const cv::Mat& gray, int t, cv::Mat& out) {
+  cv::compare(gray, t, out, cv::CMP_LE);
+}
+
+struct scratch {
+  cv::Mat gray, step0, both;
+  bitplane a, b;
+  std::vector<bitplane> horizontal;
+  std::vector<kernel_row> rect_rows, ellipse_rows;
+};
+
+scratch& tls_scratch() {
+  // Reused per thread: full-frame buffers would otherwise be page-faulted in
+  // on every frame.
+  thread_local scratch s;
+  return s;
+}
+
+} // namespace
+
+// OpenCV 4.6's THRESH_TRIANGLE threshold (getThreshVal_Triangle_8u), a pure
+// function of the histogram: the bin farthest from the line joining the
+// histogram's peak to its far end (bounds widened by one bin), minus one,
+// mirrored when the long tail is on the right. Tested against cv::threshold.
+int triangle_threshold(const gray_histogram& hist) {
   constexpr int n = 256;
-  std::array<std::int64_t, n> h = hist;
+  gray_histogram h = hist;
   int left = 0, right = 0, peak = 0;
   std::int64_t peak_count = 0;
   for (int i = 0; i < n; ++i)
@@ -291,100 +339,33 @@ int triangle_threshold(const std::array<std::int64_t, 256>& hist) {
   return static_cast<int>(thresh);
 }
 
-std::array<std::int64_t, 256> histogram(const cv::Mat& gray) {
-  // Four interleaved tables break the store-to-load dependency on runs of
-  // equal values (the background).
-  std::array<std::array<std::uint32_t, 256>, 4> h{};
-  for (int y = 0; y < gray.rows; ++y) {
-    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
-    int x = 0;
-    for (; x + 4 <= gray.cols; x += 4) {
-      ++h[0][g[x]];
-      ++h[1][g[x + 1]];
-      ++h[2][g[x + 2]];
-      ++h[3][g[x + 3]];
-    }
-    for (; x < gray.cols; ++x)
-      ++h[0][g[x]];
-  }
-  std::array<std::int64_t, 256> out{};
-  for (int i = 0; i < 256; ++i)
-    out[static_cast<std::size_t>(i)] = std::int64_t{h[0][static_cast<std::size_t>(i)]} +
-                                       h[1][static_cast<std::size_t>(i)] +
-                                       h[2][static_cast<std::size_t>(i)] +
-                                       h[3][static_cast<std::size_t>(i)];
-  return out;
-}
-
-// Packs gray <= t (THRESH_BINARY_INV) straight into bits.
-void pack_le(const cv::Mat& gray, int t, bitplane& p) {
-  p.create(gray.cols, gray.rows);
-  if (t < 0)
-    return;
-  const auto tb = static_cast<std::uint8_t>(std::min(t, 255));
-  for (int y = 0; y < gray.rows; ++y) {
-    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
-    std::uint64_t* out = p.row(y);
-    int x = 0;
-#if CV_SIMD128
-    const cv::v_uint8x16 vt = cv::v_setall_u8(tb);
-    for (; x + 64 <= gray.cols; x += 64) {
-      std::uint64_t w = 0;
-      for (int k = 0; k < 4; ++k) {
-        const cv::v_uint8x16 v = cv::v_load(g + x + 16 * k) <= vt;
-        w |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(cv::v_signmask(v))) << (16 * k);
-      }
-      out[x / 64] = w;
-    }
-#endif
-    for (; x < gray.cols; ++x)
-      if (g[x] <= tb)
-        out[x / 64] |= std::uint64_t{1} << (x % 64);
-  }
-}
-
-struct scratch {
-  cv::Mat gray, step0, both;
-  bitplane a, b;
-  std::vector<bitplane> horizontal;
-  std::vector<kernel_row> rect_rows, ellipse_rows;
-};
-
-scratch& tls_scratch() {
-  // Reused per thread: full-frame buffers would otherwise be page-faulted in
-  // on every frame.
-  thread_local scratch s;
-  return s;
-}
-
-// Step 0 on the gray image: 255 where gray <= the triangle threshold.
-double threshold_step0(const cv::Mat& gray, cv::Mat& out) {
-  // The 127 is ignored: THRESH_TRIANGLE computes t from the histogram.
-  return cv::threshold(gray, out, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
-}
-
-} // namespace
-
 mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
                       cv::Mat* previous_threshold_mask) {
   CV_Assert(corrected.type() == CV_8UC3 && !corrected.empty());
+  scratch& s = tls_scratch();
+  gray_histogram hist;
+  gray_and_histogram(corrected, s.gray, hist);
+  return make_mask(s.gray, hist, p, previous_threshold_mask);
+}
+
+mask_result make_mask(const cv::Mat& gray, const gray_histogram& hist, const mask_params& p,
+                      cv::Mat* previous_threshold_mask) {
+  CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
   CV_Assert(p.erode_size >= 1 && p.ellipse_size >= 1);
   CV_Assert(!p.remove_previous_mask || previous_threshold_mask != nullptr);
   scratch& s = tls_scratch();
   mask_result r;
-  cv::cvtColor(corrected, s.gray, cv::COLOR_BGR2GRAY);
   const cv::Mat rect = cv::getStructuringElement(cv::MORPH_RECT, {p.erode_size, p.erode_size});
   const cv::Mat ellipse =
       cv::getStructuringElement(cv::MORPH_ELLIPSE, {p.ellipse_size, p.ellipse_size});
   const bool bitset = p.morphology == morphology_impl::bitset &&
                       kernel_rows(rect, s.rect_rows) && kernel_rows(ellipse, s.ellipse_rows);
+  const int t = triangle_threshold(hist);
+  r.threshold = t;
   if (bitset && !p.remove_previous_mask) {
-    // Step 0 without the byte mask: own histogram + triangle, packed from gray.
-    const int t = triangle_threshold(histogram(s.gray));
-    r.threshold = t;
-    pack_le(s.gray, t, s.a);
+    pack_le(gray, t, s.a); // step 0 straight into bits, no byte mask
   } else {
-    r.threshold = threshold_step0(s.gray, s.step0);
+    threshold_le(gray, t, s.step0);
     if (p.remove_previous_mask) {
       cv::Mat& prev = *previous_threshold_mask;
       if (prev.empty()) {
@@ -420,9 +401,15 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
 cv::Mat threshold_mask(const cv::Mat& corrected) {
   CV_Assert(corrected.type() == CV_8UC3 && !corrected.empty());
   scratch& s = tls_scratch();
-  cv::cvtColor(corrected, s.gray, cv::COLOR_BGR2GRAY);
+  gray_histogram hist;
+  gray_and_histogram(corrected, s.gray, hist);
+  return threshold_mask(s.gray, hist);
+}
+
+cv::Mat threshold_mask(const cv::Mat& gray, const gray_histogram& hist) {
+  CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
   cv::Mat out;
-  threshold_step0(s.gray, out);
+  threshold_le(gray, triangle_threshold(hist), out);
   return out;
 }
 
