@@ -109,9 +109,10 @@ __attribute__((target("avx2,fma"))) void correct_row_avx2(const std::uint8_t* f,
 }
 #endif
 
-// OpenCV's 8-bit COLOR_BGR2GRAY (imgproc's fixed point: 14 fractional bits,
-// rounded): tested equal to cv::cvtColor on all 2^24 colours.
-constexpr int gray_b = 1868, gray_g = 9617, gray_r = 4899, gray_shift = 14;
+// OpenCV 4's 8-bit COLOR_BGR2GRAY (imgproc's BY15/GY15/RY15: 15 fractional
+// bits, rounded; not the 14-bit R2Y/G2Y/B2Y of its YUV code): tested equal to
+// cv::cvtColor on all 2^24 colours.
+constexpr int gray_b = 3735, gray_g = 19235, gray_r = 9798, gray_shift = 15;
 
 void gray_row_scalar(const std::uint8_t* bgr, std::uint8_t* gray, int n) {
   for (int x = 0; x < n; ++x, bgr += 3)

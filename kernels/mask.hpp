@@ -72,7 +72,6 @@ cv::Mat threshold_mask(const cv::Mat& gray, const gray_histogram& hist);
 
 /// cv::threshold(THRESH_TRIANGLE)'s threshold for an 8-bit image with this
 /// histogram (OpenCV 4.6's rule, its mirroring for right-hand tails included).
-/// May be -1 or 256 (nothing / everything is <= t).
 int triangle_threshold(const gray_histogram& hist);
 
 } // namespace seg::kernels
