@@ -122,45 +122,71 @@ void gray_row_scalar(const std::uint8_t* bgr, std::uint8_t* gray, int n) {
 }
 
 #ifdef SEG_CORRECT_AVX2
-__attribute__((target("avx2"))) void gray_row_avx2(const std::uint8_t* bgr, std::uint8_t* gray,
-                                                   int n) {
-  // Deinterleave 16 pixels (48 bytes) into B, G, R with byte shuffles.
-  const __m128i b0 = _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-  const __m128i b1 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14, -1, -1, -1, -1, -1);
-  const __m128i b2 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 4, 7, 10, 13);
-  const __m128i g0 = _mm_setr_epi8(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-  const __m128i g1 = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1);
-  const __m128i g2 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14);
-  const __m128i r0 = _mm_setr_epi8(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-  const __m128i r1 = _mm_setr_epi8(-1, -1, -1, -1, -1, 1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1);
-  const __m128i r2 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15);
+__attribute__((target("avx2"))) inline __m256i both_lanes(char a0, char a1, char a2, char a3,
+                                                        char a4, char a5, char a6, char a7,
+                                                        char a8, char a9, char a10, char a11,
+                                                        char a12, char a13, char a14, char a15) {
+  return _mm256_broadcastsi128_si256(
+      _mm_setr_epi8(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15));
+}
+
+__attribute__((target("avx2"))) inline __m256i load_lanes(const std::uint8_t* lo,
+                                                         const std::uint8_t* hi) {
+  return _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi)), 1);
+}
+
+// (b, g) and (r, 1) 16-bit pairs: one multiply-add each gives the sums.
+__attribute__((target("avx2"))) inline __m256i descale(__m256i bg, __m256i r1) {
   const __m256i cbg = _mm256_set1_epi32(gray_g << 16 | gray_b);
   const __m256i cr1 = _mm256_set1_epi32((1 << (gray_shift - 1)) << 16 | gray_r);
+  return _mm256_srli_epi32(
+      _mm256_add_epi32(_mm256_madd_epi16(bg, cbg), _mm256_madd_epi16(r1, cr1)), gray_shift);
+}
+
+__attribute__((target("avx2"))) void gray_row_avx2(const std::uint8_t* bgr, std::uint8_t* gray,
+                                                   int n) {
+  // 32 pixels (96 bytes) per step: lane 0 holds pixels 0-15, lane 1 pixels
+  // 16-31; byte shuffles deinterleave B, G and R within each lane.
+  const __m256i b0 = both_lanes(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i b1 = both_lanes(-1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14, -1, -1, -1, -1, -1);
+  const __m256i b2 = both_lanes(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 4, 7, 10, 13);
+  const __m256i g0 = both_lanes(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i g1 = both_lanes(-1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1);
+  const __m256i g2 = both_lanes(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14);
+  const __m256i r0 = both_lanes(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i r1 = both_lanes(-1, -1, -1, -1, -1, 1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1);
+  const __m256i r2 = both_lanes(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15);
   const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i zero = _mm256_setzero_si256();
   int x = 0;
-  for (; x + 16 <= n; x += 16) {
+  for (; x + 32 <= n; x += 32) {
     const std::uint8_t* p = bgr + 3 * x;
-    const __m128i c0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i c1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-    const __m128i c2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
-    const __m256i b = _mm256_cvtepu8_epi16(_mm_or_si128(
-        _mm_or_si128(_mm_shuffle_epi8(c0, b0), _mm_shuffle_epi8(c1, b1)), _mm_shuffle_epi8(c2, b2)));
-    const __m256i g = _mm256_cvtepu8_epi16(_mm_or_si128(
-        _mm_or_si128(_mm_shuffle_epi8(c0, g0), _mm_shuffle_epi8(c1, g1)), _mm_shuffle_epi8(c2, g2)));
-    const __m256i r = _mm256_cvtepu8_epi16(_mm_or_si128(
-        _mm_or_si128(_mm_shuffle_epi8(c0, r0), _mm_shuffle_epi8(c1, r1)), _mm_shuffle_epi8(c2, r2)));
-    // (b, g) and (r, 1) pairs: one multiply-add each gives the 32-bit sums.
-    const __m256i lo = _mm256_srli_epi32(
-        _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(b, g), cbg),
-                         _mm256_madd_epi16(_mm256_unpacklo_epi16(r, ones), cr1)),
-        gray_shift);
-    const __m256i hi = _mm256_srli_epi32(
-        _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(b, g), cbg),
-                         _mm256_madd_epi16(_mm256_unpackhi_epi16(r, ones), cr1)),
-        gray_shift);
-    const __m256i w = _mm256_packus_epi32(lo, hi); // in-lane: pixel order restored
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(gray + x),
-                     _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+    const __m256i c0 = load_lanes(p, p + 48);
+    const __m256i c1 = load_lanes(p + 16, p + 64);
+    const __m256i c2 = load_lanes(p + 32, p + 80);
+    const __m256i b = _mm256_or_si256(
+        _mm256_or_si256(_mm256_shuffle_epi8(c0, b0), _mm256_shuffle_epi8(c1, b1)),
+        _mm256_shuffle_epi8(c2, b2));
+    const __m256i g = _mm256_or_si256(
+        _mm256_or_si256(_mm256_shuffle_epi8(c0, g0), _mm256_shuffle_epi8(c1, g1)),
+        _mm256_shuffle_epi8(c2, g2));
+    const __m256i r = _mm256_or_si256(
+        _mm256_or_si256(_mm256_shuffle_epi8(c0, r0), _mm256_shuffle_epi8(c1, r1)),
+        _mm256_shuffle_epi8(c2, r2));
+    // Pixels 0-7 | 16-23 (lo) and 8-15 | 24-31 (hi) as 16-bit values.
+    const __m256i bl = _mm256_unpacklo_epi8(b, zero), bh = _mm256_unpackhi_epi8(b, zero);
+    const __m256i gl = _mm256_unpacklo_epi8(g, zero), gh = _mm256_unpackhi_epi8(g, zero);
+    const __m256i rl = _mm256_unpacklo_epi8(r, zero), rh = _mm256_unpackhi_epi8(r, zero);
+    const __m256i s0 = descale(_mm256_unpacklo_epi16(bl, gl), _mm256_unpacklo_epi16(rl, ones));
+    const __m256i s1 = descale(_mm256_unpackhi_epi16(bl, gl), _mm256_unpackhi_epi16(rl, ones));
+    const __m256i s2 = descale(_mm256_unpacklo_epi16(bh, gh), _mm256_unpacklo_epi16(rh, ones));
+    const __m256i s3 = descale(_mm256_unpackhi_epi16(bh, gh), _mm256_unpackhi_epi16(rh, ones));
+    // In-lane packs restore the pixel order: 0-7, 8-15 | 16-23, 24-31.
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(gray + x),
+                        _mm256_packus_epi16(_mm256_packus_epi32(s0, s1),
+                                            _mm256_packus_epi32(s2, s3)));
   }
   gray_row_scalar(bgr + 3 * x, gray + x, n - x);
 }
