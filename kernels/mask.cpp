@@ -115,9 +115,9 @@ void combine(const std::uint64_t* in, std::uint64_t* out, int words) {
 
 template <bool Erode>
 void morph_impl(bitplane& src, bitplane& dst, const std::vector<kernel_row>& rows,
-                std::vector<bitplane>& horizontal) {
+                std::vector<std::uint64_t>& ring) {
   src.fill_border(Erode);
-  // One horizontally reduced plane per distinct [lo, hi], built in order of
+  // One horizontally reduced row per distinct [lo, hi], built in order of
   // length, each from the largest earlier span it contains; [0, 0] is src.
   struct span {
     int lo, hi, base;
@@ -136,49 +136,64 @@ void morph_impl(bitplane& src, bitplane& dst, const std::vector<kernel_row>& row
                                     spans[static_cast<std::size_t>(spans[s].base)].hi -
                                         spans[static_cast<std::size_t>(spans[s].base)].lo))
         spans[s].base = static_cast<int>(t);
-  if (horizontal.size() < spans.size())
-    horizontal.resize(spans.size());
-  std::vector<const bitplane*> plane(spans.size(), &src);
-  for (std::size_t s = 0; s < spans.size(); ++s) {
-    const span& sp = spans[s];
-    if (sp.lo == 0 && sp.hi == 0)
-      continue;
-    bitplane& h = horizontal[s];
-    if (h.width != src.width || h.height != src.height)
-      h.create(src.width, src.height);
-    plane[s] = &h;
-    for (int y = 0; y < src.height; ++y) {
-      const std::uint64_t* in = src.row(y);
-      std::uint64_t* out = h.row(y);
-      int lo = sp.lo, hi = sp.hi;
+  std::vector<std::size_t> row_span(rows.size());
+  int dy_min = rows.front().dy, dy_max = rows.front().dy;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    row_span[k] = static_cast<std::size_t>(
+        std::find_if(spans.begin(), spans.end(),
+                     [&](const span& x) { return x.lo == rows[k].lo && x.hi == rows[k].hi; }) -
+        spans.begin());
+    dy_min = std::min(dy_min, rows[k].dy);
+    dy_max = std::max(dy_max, rows[k].dy);
+  }
+  // The horizontal rows live in a ring of as many rows as the kernel is tall,
+  // per span: built once, just before the first output row that needs them,
+  // and still in cache when the rows below use them.
+  const int words = src.words;
+  const int height = dy_max - dy_min + 1;
+  ring.resize(spans.size() * static_cast<std::size_t>(height) * static_cast<std::size_t>(words));
+  auto hrow = [&](std::size_t s, int sy) -> const std::uint64_t* {
+    if (spans[s].lo == 0 && spans[s].hi == 0)
+      return src.row(sy);
+    return ring.data() + (s * static_cast<std::size_t>(height) +
+                          static_cast<std::size_t>(sy % height)) *
+                             static_cast<std::size_t>(words);
+  };
+  auto build = [&](int sy) {
+    const std::uint64_t* in = src.row(sy);
+    for (std::size_t s = 0; s < spans.size(); ++s) {
+      const span& sp = spans[s];
+      if (sp.lo == 0 && sp.hi == 0)
+        continue;
+      auto* out = const_cast<std::uint64_t*>(hrow(s, sy));
+      int lo = sp.lo;
       if (sp.base >= 0) {
         const span& b = spans[static_cast<std::size_t>(sp.base)];
-        std::copy(plane[static_cast<std::size_t>(sp.base)]->row(y),
-                  plane[static_cast<std::size_t>(sp.base)]->row(y) + src.words, out);
+        const std::uint64_t* from = hrow(static_cast<std::size_t>(sp.base), sy);
+        std::copy(from, from + words, out);
         for (int d = lo; d < b.lo; ++d)
-          shift_into<Erode, false>(in, out, src.words, d);
+          shift_into<Erode, false>(in, out, words, d);
         lo = b.hi + 1;
       } else {
-        shift_into<Erode, true>(in, out, src.words, lo++);
+        shift_into<Erode, true>(in, out, words, lo++);
       }
-      for (int d = lo; d <= hi; ++d)
-        shift_into<Erode, false>(in, out, src.words, d);
+      for (int d = lo; d <= sp.hi; ++d)
+        shift_into<Erode, false>(in, out, words, d);
     }
-  }
+  };
   if (dst.width != src.width || dst.height != src.height)
     dst.create(src.width, src.height);
+  int built = 0; // rows [0, built) of the horizontal planes are (or were) in the ring
   for (int y = 0; y < src.height; ++y) {
+    for (; built < src.height && built <= y + dy_max; ++built)
+      build(built);
     std::uint64_t* out = dst.row(y);
-    std::fill(out, out + src.words, Erode ? ~std::uint64_t{0} : 0);
-    for (const auto& r : rows) {
-      const int sy = y + r.dy;
+    std::fill(out, out + words, Erode ? ~std::uint64_t{0} : 0);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const int sy = y + rows[k].dy;
       if (sy < 0 || sy >= src.height)
         continue; // a border row: neutral for both operations
-      const auto s = static_cast<std::size_t>(
-          std::find_if(spans.begin(), spans.end(),
-                       [&](const span& x) { return x.lo == r.lo && x.hi == r.hi; }) -
-          spans.begin());
-      combine<Erode>(plane[s]->row(sy), out, src.words);
+      combine<Erode>(hrow(row_span[k], sy), out, words);
     }
   }
 }
@@ -187,11 +202,11 @@ void morph_impl(bitplane& src, bitplane& dst, const std::vector<kernel_row>& row
 // default constant border: outside pixels count as set for erosion and as
 // clear for dilation.
 void morph(bitplane& src, bitplane& dst, const std::vector<kernel_row>& rows, bool is_erode,
-           std::vector<bitplane>& horizontal) {
+           std::vector<std::uint64_t>& ring) {
   if (is_erode)
-    morph_impl<true>(src, dst, rows, horizontal);
+    morph_impl<true>(src, dst, rows, ring);
   else
-    morph_impl<false>(src, dst, rows, horizontal);
+    morph_impl<false>(src, dst, rows, ring);
 }
 
 void pack(const cv::Mat& mask, bitplane& p) {
@@ -276,7 +291,7 @@ void threshold_le(const cv::Mat& gray, int t, cv::Mat& out) {
 struct scratch {
   cv::Mat gray, step0, both;
   bitplane a, b;
-  std::vector<bitplane> horizontal;
+  std::vector<std::uint64_t> ring; // morph's horizontal rows
   std::vector<kernel_row> rect_rows, ellipse_rows;
 };
 
@@ -382,11 +397,11 @@ mask_result make_mask(const cv::Mat& gray, const gray_histogram& hist, const mas
       pack(s.step0, s.a);
   }
   if (bitset) {
-    morph(s.a, s.b, s.rect_rows, true, s.horizontal);
-    morph(s.b, s.a, s.ellipse_rows, false, s.horizontal);
-    morph(s.a, s.b, s.ellipse_rows, false, s.horizontal); // close = dilate, then erode
-    morph(s.b, s.a, s.ellipse_rows, true, s.horizontal);
-    morph(s.a, s.b, s.ellipse_rows, true, s.horizontal);
+    morph(s.a, s.b, s.rect_rows, true, s.ring);
+    morph(s.b, s.a, s.ellipse_rows, false, s.ring);
+    morph(s.a, s.b, s.ellipse_rows, false, s.ring); // close = dilate, then erode
+    morph(s.b, s.a, s.ellipse_rows, true, s.ring);
+    morph(s.a, s.b, s.ellipse_rows, true, s.ring);
     unpack(s.b, r.mask);
   } else {
     cv::Mat a, b;
