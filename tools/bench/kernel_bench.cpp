@@ -178,8 +178,9 @@ void mask_all_opencv_morphology(benchmark::State& s) {
     benchmark::DoNotOptimize(make_mask(data().corrected, p, nullptr).mask.data);
 }
 
-// OpenCV's versions of the steps inside make_mask, each on its real input
-// (make_mask itself only calls cvtColor; the rest is its own bit-exact code).
+// OpenCV's versions of the steps inside correct_frame_gray and make_mask, each
+// on its real input (the pipeline calls none of them: its own code is
+// bit-exact with them).
 void mask_gray(benchmark::State& s) {
   cv::Mat gray;
   for (auto _ : s)
