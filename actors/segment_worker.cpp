@@ -234,10 +234,11 @@ void previous_step(self_ptr self) {
                                + size_text(flat.cols, flat.rows));
     t.decode_ms += ms_since(t0);
     auto t1 = clock_type::now();
-    kernels::correct_frame(st.frame, flat, st.frame); // in place, as the frame's own
+    // In place, as the frame's own; gray and histogram in the same pass.
+    kernels::correct_frame_gray(st.frame, flat, st.frame, st.gray, st.gray_hist);
     t.correct_ms += ms_since(t1);
     auto t2 = clock_type::now();
-    st.previous_mask = kernels::threshold_mask(st.frame);
+    st.previous_mask = kernels::threshold_mask(st.gray, st.gray_hist);
     t.mask_ms += ms_since(t2);
     remember_previous(st, index);
     st.next = frame_step::decode;
@@ -256,9 +257,9 @@ kernels::mask_result frame_mask(self_ptr self) {
   auto& st = self->state;
   kernels::mask_params mp;
   if (!st.item->params.remove_previous_mask)
-    return kernels::make_mask(st.corrected, mp, nullptr);
+    return kernels::make_mask(st.gray, st.gray_hist, mp, nullptr);
   mp.remove_previous_mask = true;
-  auto r = kernels::make_mask(st.corrected, mp, &st.previous_mask);
+  auto r = kernels::make_mask(st.gray, st.gray_hist, mp, &st.previous_mask);
   remember_previous(st, st.item->index);
   return r;
 }
@@ -294,7 +295,9 @@ bool segment_step(self_ptr self) {
     case frame_step::correct: {
       // In place: the raw frame is not needed again, and one 37 MB buffer
       // per worker instead of two keeps 3 worker processes under 600 MB.
-      kernels::correct_frame(st.frame, flat_for(self, item.flat_segment), st.frame);
+      // The mask step's gray image and histogram come out of the same pass.
+      kernels::correct_frame_gray(st.frame, flat_for(self, item.flat_segment), st.frame,
+                                  st.gray, st.gray_hist);
       st.corrected = st.frame;
       t.correct_ms = ms_since(t0);
       st.next = frame_step::mask;

@@ -38,6 +38,8 @@ struct segment_worker_state {
   // Intermediates of the current frame.
   cv::Mat frame;
   cv::Mat corrected;                     ///< frame, corrected in place
+  cv::Mat gray;                          ///< its gray image, from the correct step (kept)
+  kernels::gray_histogram gray_hist{};   ///< gray's histogram, from the correct step
   kernels::mask_result mask;
   kernels::labelling labelled;
   std::vector<kernels::region> kept;

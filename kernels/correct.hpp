@@ -1,10 +1,14 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include <opencv2/core/mat.hpp>
 
 namespace seg::kernels {
+
+/// Pixel counts of an 8-bit image per value.
+using gray_histogram = std::array<std::int64_t, 256>;
 
 /// The reference's flat-field correction (SPEC-planktoscope §2.2) of one frame:
 /// per element c = double(f) / double(g) in float64, pixel (0,0) forced to 0
@@ -20,6 +24,19 @@ cv::Mat correct_frame(const cv::Mat& frame, const cv::Mat& flat);
 /// `frame` itself (in place: a worker then needs one 37 MB buffer, not two).
 /// @pre out does not alias flat, nor overlap frame other than being it
 void correct_frame(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out);
+
+/// correct_frame (in place too) that, in the same pass, writes the corrected
+/// frame's 8-bit gray image, exactly cv::cvtColor(COLOR_BGR2GRAY), and counts
+/// its histogram: what make_mask would recompute by reading the frame again.
+/// @param gray CV_8UC1 output (reallocated only if needed); must not alias
+///        frame or flat
+/// @param hist histogram of `gray`
+void correct_frame_gray(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out, cv::Mat& gray,
+                        gray_histogram& hist);
+
+/// The gray image (cv::cvtColor COLOR_BGR2GRAY, bit for bit) of a CV_8UC3
+/// image and its histogram, in one pass.
+void gray_and_histogram(const cv::Mat& bgr, cv::Mat& gray, gray_histogram& hist);
 
 /// The 256x256 table behind correct_frame: entry (f << 8) | g is the corrected
 /// byte for raw value f over flat value g (without the pixel (0,0) rule).

@@ -115,9 +115,9 @@ void combine(const std::uint64_t* in, std::uint64_t* out, int words) {
 
 template <bool Erode>
 void morph_impl(bitplane& src, bitplane& dst, const std::vector<kernel_row>& rows,
-                std::vector<bitplane>& horizontal) {
+                std::vector<std::uint64_t>& ring) {
   src.fill_border(Erode);
-  // One horizontally reduced plane per distinct [lo, hi], built in order of
+  // One horizontally reduced row per distinct [lo, hi], built in order of
   // length, each from the largest earlier span it contains; [0, 0] is src.
   struct span {
     int lo, hi, base;
@@ -136,49 +136,64 @@ void morph_impl(bitplane& src, bitplane& dst, const std::vector<kernel_row>& row
                                     spans[static_cast<std::size_t>(spans[s].base)].hi -
                                         spans[static_cast<std::size_t>(spans[s].base)].lo))
         spans[s].base = static_cast<int>(t);
-  if (horizontal.size() < spans.size())
-    horizontal.resize(spans.size());
-  std::vector<const bitplane*> plane(spans.size(), &src);
-  for (std::size_t s = 0; s < spans.size(); ++s) {
-    const span& sp = spans[s];
-    if (sp.lo == 0 && sp.hi == 0)
-      continue;
-    bitplane& h = horizontal[s];
-    if (h.width != src.width || h.height != src.height)
-      h.create(src.width, src.height);
-    plane[s] = &h;
-    for (int y = 0; y < src.height; ++y) {
-      const std::uint64_t* in = src.row(y);
-      std::uint64_t* out = h.row(y);
-      int lo = sp.lo, hi = sp.hi;
+  std::vector<std::size_t> row_span(rows.size());
+  int dy_min = rows.front().dy, dy_max = rows.front().dy;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    row_span[k] = static_cast<std::size_t>(
+        std::find_if(spans.begin(), spans.end(),
+                     [&](const span& x) { return x.lo == rows[k].lo && x.hi == rows[k].hi; }) -
+        spans.begin());
+    dy_min = std::min(dy_min, rows[k].dy);
+    dy_max = std::max(dy_max, rows[k].dy);
+  }
+  // The horizontal rows live in a ring of as many rows as the kernel is tall,
+  // per span: built once, just before the first output row that needs them,
+  // and still in cache when the rows below use them.
+  const int words = src.words;
+  const int height = dy_max - dy_min + 1;
+  ring.resize(spans.size() * static_cast<std::size_t>(height) * static_cast<std::size_t>(words));
+  auto hrow = [&](std::size_t s, int sy) -> const std::uint64_t* {
+    if (spans[s].lo == 0 && spans[s].hi == 0)
+      return src.row(sy);
+    return ring.data() + (s * static_cast<std::size_t>(height) +
+                          static_cast<std::size_t>(sy % height)) *
+                             static_cast<std::size_t>(words);
+  };
+  auto build = [&](int sy) {
+    const std::uint64_t* in = src.row(sy);
+    for (std::size_t s = 0; s < spans.size(); ++s) {
+      const span& sp = spans[s];
+      if (sp.lo == 0 && sp.hi == 0)
+        continue;
+      auto* out = const_cast<std::uint64_t*>(hrow(s, sy));
+      int lo = sp.lo;
       if (sp.base >= 0) {
         const span& b = spans[static_cast<std::size_t>(sp.base)];
-        std::copy(plane[static_cast<std::size_t>(sp.base)]->row(y),
-                  plane[static_cast<std::size_t>(sp.base)]->row(y) + src.words, out);
+        const std::uint64_t* from = hrow(static_cast<std::size_t>(sp.base), sy);
+        std::copy(from, from + words, out);
         for (int d = lo; d < b.lo; ++d)
-          shift_into<Erode, false>(in, out, src.words, d);
+          shift_into<Erode, false>(in, out, words, d);
         lo = b.hi + 1;
       } else {
-        shift_into<Erode, true>(in, out, src.words, lo++);
+        shift_into<Erode, true>(in, out, words, lo++);
       }
-      for (int d = lo; d <= hi; ++d)
-        shift_into<Erode, false>(in, out, src.words, d);
+      for (int d = lo; d <= sp.hi; ++d)
+        shift_into<Erode, false>(in, out, words, d);
     }
-  }
+  };
   if (dst.width != src.width || dst.height != src.height)
     dst.create(src.width, src.height);
+  int built = 0; // rows [0, built) of the horizontal planes are (or were) in the ring
   for (int y = 0; y < src.height; ++y) {
+    for (; built < src.height && built <= y + dy_max; ++built)
+      build(built);
     std::uint64_t* out = dst.row(y);
-    std::fill(out, out + src.words, Erode ? ~std::uint64_t{0} : 0);
-    for (const auto& r : rows) {
-      const int sy = y + r.dy;
+    std::fill(out, out + words, Erode ? ~std::uint64_t{0} : 0);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const int sy = y + rows[k].dy;
       if (sy < 0 || sy >= src.height)
         continue; // a border row: neutral for both operations
-      const auto s = static_cast<std::size_t>(
-          std::find_if(spans.begin(), spans.end(),
-                       [&](const span& x) { return x.lo == r.lo && x.hi == r.hi; }) -
-          spans.begin());
-      combine<Erode>(plane[s]->row(sy), out, src.words);
+      combine<Erode>(hrow(row_span[k], sy), out, words);
     }
   }
 }
@@ -187,11 +202,11 @@ void morph_impl(bitplane& src, bitplane& dst, const std::vector<kernel_row>& row
 // default constant border: outside pixels count as set for erosion and as
 // clear for dilation.
 void morph(bitplane& src, bitplane& dst, const std::vector<kernel_row>& rows, bool is_erode,
-           std::vector<bitplane>& horizontal) {
+           std::vector<std::uint64_t>& ring) {
   if (is_erode)
-    morph_impl<true>(src, dst, rows, horizontal);
+    morph_impl<true>(src, dst, rows, ring);
   else
-    morph_impl<false>(src, dst, rows, horizontal);
+    morph_impl<false>(src, dst, rows, ring);
 }
 
 void pack(const cv::Mat& mask, bitplane& p) {
@@ -241,13 +256,61 @@ void unpack(const bitplane& p, cv::Mat& mask) {
   }
 }
 
-// OpenCV 4.6's THRESH_TRIANGLE threshold (getThreshVal_Triangle_8u) from a
-// 256-bin histogram: the bin farthest from the line joining the histogram's
-// peak to its far end (bounds widened by one bin), minus one, mirrored when
-// the long tail is on the right. Tested against cv::threshold.
-int triangle_threshold(const std::array<std::int64_t, 256>& hist) {
+// Packs gray <= t (THRESH_BINARY_INV) straight into bits.
+void pack_le(const cv::Mat& gray, int t, bitplane& p) {
+  p.create(gray.cols, gray.rows);
+  if (t < 0)
+    return;
+  const auto tb = static_cast<std::uint8_t>(std::min(t, 255));
+  for (int y = 0; y < gray.rows; ++y) {
+    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
+    std::uint64_t* out = p.row(y);
+    int x = 0;
+#if CV_SIMD128
+    const cv::v_uint8x16 vt = cv::v_setall_u8(tb);
+    for (; x + 64 <= gray.cols; x += 64) {
+      std::uint64_t w = 0;
+      for (int k = 0; k < 4; ++k) {
+        const cv::v_uint8x16 v = cv::v_load(g + x + 16 * k) <= vt;
+        w |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(cv::v_signmask(v))) << (16 * k);
+      }
+      out[x / 64] = w;
+    }
+#endif
+    for (; x < gray.cols; ++x)
+      if (g[x] <= tb)
+        out[x / 64] |= std::uint64_t{1} << (x % 64);
+  }
+}
+
+// Step 0 as bytes (cv::threshold's THRESH_BINARY_INV): 255 where gray <= t.
+void threshold_le(const cv::Mat& gray, int t, cv::Mat& out) {
+  cv::compare(gray, t, out, cv::CMP_LE);
+}
+
+struct scratch {
+  cv::Mat gray, step0, both;
+  bitplane a, b;
+  std::vector<std::uint64_t> ring; // morph's horizontal rows
+  std::vector<kernel_row> rect_rows, ellipse_rows;
+};
+
+scratch& tls_scratch() {
+  // Reused per thread: full-frame buffers would otherwise be page-faulted in
+  // on every frame.
+  thread_local scratch s;
+  return s;
+}
+
+} // namespace
+
+// OpenCV 4.6's THRESH_TRIANGLE threshold (getThreshVal_Triangle_8u), a pure
+// function of the histogram: the bin farthest from the line joining the
+// histogram's peak to its far end (bounds widened by one bin), minus one,
+// mirrored when the long tail is on the right. Tested against cv::threshold.
+int triangle_threshold(const gray_histogram& hist) {
   constexpr int n = 256;
-  std::array<std::int64_t, n> h = hist;
+  gray_histogram h = hist;
   int left = 0, right = 0, peak = 0;
   std::int64_t peak_count = 0;
   for (int i = 0; i < n; ++i)
@@ -291,100 +354,33 @@ int triangle_threshold(const std::array<std::int64_t, 256>& hist) {
   return static_cast<int>(thresh);
 }
 
-std::array<std::int64_t, 256> histogram(const cv::Mat& gray) {
-  // Four interleaved tables break the store-to-load dependency on runs of
-  // equal values (the background).
-  std::array<std::array<std::uint32_t, 256>, 4> h{};
-  for (int y = 0; y < gray.rows; ++y) {
-    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
-    int x = 0;
-    for (; x + 4 <= gray.cols; x += 4) {
-      ++h[0][g[x]];
-      ++h[1][g[x + 1]];
-      ++h[2][g[x + 2]];
-      ++h[3][g[x + 3]];
-    }
-    for (; x < gray.cols; ++x)
-      ++h[0][g[x]];
-  }
-  std::array<std::int64_t, 256> out{};
-  for (int i = 0; i < 256; ++i)
-    out[static_cast<std::size_t>(i)] = std::int64_t{h[0][static_cast<std::size_t>(i)]} +
-                                       h[1][static_cast<std::size_t>(i)] +
-                                       h[2][static_cast<std::size_t>(i)] +
-                                       h[3][static_cast<std::size_t>(i)];
-  return out;
-}
-
-// Packs gray <= t (THRESH_BINARY_INV) straight into bits.
-void pack_le(const cv::Mat& gray, int t, bitplane& p) {
-  p.create(gray.cols, gray.rows);
-  if (t < 0)
-    return;
-  const auto tb = static_cast<std::uint8_t>(std::min(t, 255));
-  for (int y = 0; y < gray.rows; ++y) {
-    const std::uint8_t* g = gray.ptr<std::uint8_t>(y);
-    std::uint64_t* out = p.row(y);
-    int x = 0;
-#if CV_SIMD128
-    const cv::v_uint8x16 vt = cv::v_setall_u8(tb);
-    for (; x + 64 <= gray.cols; x += 64) {
-      std::uint64_t w = 0;
-      for (int k = 0; k < 4; ++k) {
-        const cv::v_uint8x16 v = cv::v_load(g + x + 16 * k) <= vt;
-        w |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(cv::v_signmask(v))) << (16 * k);
-      }
-      out[x / 64] = w;
-    }
-#endif
-    for (; x < gray.cols; ++x)
-      if (g[x] <= tb)
-        out[x / 64] |= std::uint64_t{1} << (x % 64);
-  }
-}
-
-struct scratch {
-  cv::Mat gray, step0, both;
-  bitplane a, b;
-  std::vector<bitplane> horizontal;
-  std::vector<kernel_row> rect_rows, ellipse_rows;
-};
-
-scratch& tls_scratch() {
-  // Reused per thread: full-frame buffers would otherwise be page-faulted in
-  // on every frame.
-  thread_local scratch s;
-  return s;
-}
-
-// Step 0 on the gray image: 255 where gray <= the triangle threshold.
-double threshold_step0(const cv::Mat& gray, cv::Mat& out) {
-  // The 127 is ignored: THRESH_TRIANGLE computes t from the histogram.
-  return cv::threshold(gray, out, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
-}
-
-} // namespace
-
 mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
                       cv::Mat* previous_threshold_mask) {
   CV_Assert(corrected.type() == CV_8UC3 && !corrected.empty());
+  scratch& s = tls_scratch();
+  gray_histogram hist;
+  gray_and_histogram(corrected, s.gray, hist);
+  return make_mask(s.gray, hist, p, previous_threshold_mask);
+}
+
+mask_result make_mask(const cv::Mat& gray, const gray_histogram& hist, const mask_params& p,
+                      cv::Mat* previous_threshold_mask) {
+  CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
   CV_Assert(p.erode_size >= 1 && p.ellipse_size >= 1);
   CV_Assert(!p.remove_previous_mask || previous_threshold_mask != nullptr);
   scratch& s = tls_scratch();
   mask_result r;
-  cv::cvtColor(corrected, s.gray, cv::COLOR_BGR2GRAY);
   const cv::Mat rect = cv::getStructuringElement(cv::MORPH_RECT, {p.erode_size, p.erode_size});
   const cv::Mat ellipse =
       cv::getStructuringElement(cv::MORPH_ELLIPSE, {p.ellipse_size, p.ellipse_size});
   const bool bitset = p.morphology == morphology_impl::bitset &&
                       kernel_rows(rect, s.rect_rows) && kernel_rows(ellipse, s.ellipse_rows);
+  const int t = triangle_threshold(hist);
+  r.threshold = t;
   if (bitset && !p.remove_previous_mask) {
-    // Step 0 without the byte mask: own histogram + triangle, packed from gray.
-    const int t = triangle_threshold(histogram(s.gray));
-    r.threshold = t;
-    pack_le(s.gray, t, s.a);
+    pack_le(gray, t, s.a); // step 0 straight into bits, no byte mask
   } else {
-    r.threshold = threshold_step0(s.gray, s.step0);
+    threshold_le(gray, t, s.step0);
     if (p.remove_previous_mask) {
       cv::Mat& prev = *previous_threshold_mask;
       if (prev.empty()) {
@@ -401,11 +397,11 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
       pack(s.step0, s.a);
   }
   if (bitset) {
-    morph(s.a, s.b, s.rect_rows, true, s.horizontal);
-    morph(s.b, s.a, s.ellipse_rows, false, s.horizontal);
-    morph(s.a, s.b, s.ellipse_rows, false, s.horizontal); // close = dilate, then erode
-    morph(s.b, s.a, s.ellipse_rows, true, s.horizontal);
-    morph(s.a, s.b, s.ellipse_rows, true, s.horizontal);
+    morph(s.a, s.b, s.rect_rows, true, s.ring);
+    morph(s.b, s.a, s.ellipse_rows, false, s.ring);
+    morph(s.a, s.b, s.ellipse_rows, false, s.ring); // close = dilate, then erode
+    morph(s.b, s.a, s.ellipse_rows, true, s.ring);
+    morph(s.a, s.b, s.ellipse_rows, true, s.ring);
     unpack(s.b, r.mask);
   } else {
     cv::Mat a, b;
@@ -420,9 +416,15 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
 cv::Mat threshold_mask(const cv::Mat& corrected) {
   CV_Assert(corrected.type() == CV_8UC3 && !corrected.empty());
   scratch& s = tls_scratch();
-  cv::cvtColor(corrected, s.gray, cv::COLOR_BGR2GRAY);
+  gray_histogram hist;
+  gray_and_histogram(corrected, s.gray, hist);
+  return threshold_mask(s.gray, hist);
+}
+
+cv::Mat threshold_mask(const cv::Mat& gray, const gray_histogram& hist) {
+  CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
   cv::Mat out;
-  threshold_step0(s.gray, out);
+  threshold_le(gray, triangle_threshold(hist), out);
   return out;
 }
 

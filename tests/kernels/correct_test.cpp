@@ -2,12 +2,17 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include <catch2/catch.hpp>
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 using seg::kernels::correct_frame;
+using seg::kernels::correct_frame_gray;
 using seg::kernels::correction_lut;
+using seg::kernels::gray_and_histogram;
+using seg::kernels::gray_histogram;
 
 namespace {
 
@@ -25,7 +30,93 @@ int reference_value(int f, int g) {
   return static_cast<int>(std::trunc(v));
 }
 
+gray_histogram count_values(const cv::Mat& gray) {
+  gray_histogram h{};
+  for (int y = 0; y < gray.rows; ++y)
+    for (int x = 0; x < gray.cols; ++x)
+      ++h[gray.at<std::uint8_t>(y, x)];
+  return h;
+}
+
+// Every 24-bit colour once, in rows of `width` pixels (the last row padded
+// with black).
+cv::Mat all_colours(int width) {
+  const int n = 1 << 24;
+  const int rows = (n + width - 1) / width;
+  cv::Mat img(rows, width, CV_8UC3, cv::Scalar::all(0));
+  auto* p = img.ptr<std::uint8_t>(0); // continuous
+  for (int c = 0; c < n; ++c) {
+    p[3 * c] = static_cast<std::uint8_t>(c);
+    p[3 * c + 1] = static_cast<std::uint8_t>(c >> 8);
+    p[3 * c + 2] = static_cast<std::uint8_t>(c >> 16);
+  }
+  return img;
+}
+
 } // namespace
+
+TEST_CASE("gray_and_histogram equals cv::cvtColor BGR2GRAY on all 2^24 colours",
+          "[kernel][correct][gray]") {
+  // 4096 wide: the vector path only; 13 wide: 13 = 0 blocks + scalar tail.
+  for (int width : {4096, 13}) {
+    const cv::Mat img = all_colours(width);
+    cv::Mat want, got;
+    cv::cvtColor(img, want, cv::COLOR_BGR2GRAY);
+    gray_histogram hist;
+    gray_and_histogram(img, got, hist);
+    INFO("width " << width);
+    REQUIRE(got.size() == img.size());
+    REQUIRE(got.type() == CV_8UC1);
+    CHECK(cv::countNonZero(got != want) == 0);
+    CHECK(hist == count_values(want));
+  }
+}
+
+TEST_CASE("correct_frame_gray: the corrected frame, its cvtColor gray and histogram, "
+          "in place or not",
+          "[kernel][correct][gray]") {
+  std::mt19937 rng(17);
+  // Widths around the 32-pixel blocks, and one past 255 blocks (8160 px)
+  // where the histogram's byte counters are flushed mid-row.
+  const cv::Size sizes[] = {{1, 1}, {31, 3}, {32, 2}, {33, 5}, {100, 7}, {257, 9}, {8200, 2}};
+  int cases = 0;
+  for (const auto& size : sizes)
+    for (int kind = 0; kind < 3; ++kind) {
+      cv::Mat frame(size, CV_8UC3), flat(size, CV_8UC3);
+      cv::randu(flat, 0, 256);
+      if (kind == 0) { // anything
+        cv::randu(frame, 0, 256);
+      } else { // background-like: near the flat, so near 245 after correction
+        cv::Mat noise(size, CV_16SC3);
+        cv::randn(noise, 0, kind == 1 ? 2 : 12);
+        cv::Mat sum;
+        cv::add(flat, noise, sum, cv::noArray(), CV_16SC3);
+        sum.convertTo(frame, CV_8UC3);
+        if (kind == 2) // dark objects and black flat pixels
+          cv::circle(frame, {static_cast<int>(rng() % size.width), 0}, 5, cv::Scalar::all(20),
+                     cv::FILLED);
+        flat.at<cv::Vec3b>(size.height - 1, size.width - 1) = {0, 0, 7};
+      }
+      const cv::Mat want = correct_frame(frame, flat);
+      cv::Mat want_gray;
+      cv::cvtColor(want, want_gray, cv::COLOR_BGR2GRAY);
+      cv::Mat out, gray;
+      gray_histogram hist;
+      correct_frame_gray(frame, flat, out, gray, hist);
+      INFO("size " << size << " kind " << kind);
+      CHECK(cv::countNonZero(out.reshape(1) != want.reshape(1)) == 0);
+      CHECK(cv::countNonZero(gray != want_gray) == 0);
+      CHECK(hist == count_values(want_gray));
+      cv::Mat in_place = frame.clone(), gray2;
+      gray_histogram hist2;
+      correct_frame_gray(in_place, flat, in_place, gray2, hist2);
+      CHECK(cv::countNonZero(in_place.reshape(1) != want.reshape(1)) == 0);
+      CHECK(cv::countNonZero(gray2 != want_gray) == 0);
+      CHECK(hist2 == hist);
+      ++cases;
+    }
+  CHECK(cases == 7 * 3);
+}
 
 TEST_CASE("correction LUT equals the float64 expression for all 65536 pairs",
           "[kernel][correct]") {
@@ -107,6 +198,10 @@ TEST_CASE("correct_frame is exact on all 65536 (raw, flat) pairs", "[kernel][cor
     cv::Mat in_place = frame.clone();
     correct_frame(in_place, flat, in_place);
     CHECK(cv::countNonZero(in_place.reshape(1) != out.reshape(1)) == 0);
+    cv::Mat fused = frame.clone(), gray;
+    gray_histogram hist;
+    correct_frame_gray(fused, flat, fused, gray, hist);
+    CHECK(cv::countNonZero(fused.reshape(1) != out.reshape(1)) == 0);
   }
 }
 

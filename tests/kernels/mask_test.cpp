@@ -283,3 +283,76 @@ TEST_CASE("make_mask's triangle threshold equals cv::threshold's on varied histo
   CHECK(cases == 300);
   CHECK(bad == 0);
 }
+
+TEST_CASE("triangle_threshold equals cv::threshold's choice on random histograms",
+          "[kernel][mask]") {
+  std::mt19937 rng(23);
+  int bad = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    // A few occupied bins with random counts, often at 0 or 255 (the
+    // extremes where the rule clamps and mirrors).
+    cv::Mat gray(1, 64, CV_8UC1);
+    const int distinct = 1 + static_cast<int>(rng() % 6);
+    std::vector<int> values;
+    for (int k = 0; k < distinct; ++k)
+      values.push_back(rng() % 4 == 0 ? (rng() % 2 ? 0 : 255) : static_cast<int>(rng() % 256));
+    for (int x = 0; x < gray.cols; ++x)
+      gray.at<std::uint8_t>(0, x) = static_cast<std::uint8_t>(values[rng() % values.size()]);
+    cv::Mat step0;
+    const double want =
+        cv::threshold(gray, step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+    seg::kernels::gray_histogram hist{};
+    for (int x = 0; x < gray.cols; ++x)
+      ++hist[gray.at<std::uint8_t>(0, x)];
+    const int t = seg::kernels::triangle_threshold(hist);
+    // The byte mask from the histogram's threshold is cv::threshold's.
+    const cv::Mat got = seg::kernels::threshold_mask(gray, hist);
+    bad += want != t || cv::countNonZero(got != step0) != 0;
+  }
+  CHECK(bad == 0);
+}
+
+TEST_CASE("make_mask from correct_frame_gray's gray and histogram equals the OpenCV chain, "
+          "remove_previous_mask included",
+          "[kernel][mask]") {
+  std::mt19937 rng(41);
+  const cv::Size size(301, 97);
+  cv::Mat flat(size, CV_8UC3);
+  cv::randu(flat, 120, 256);
+  cv::Mat prev_fused, prev_opencv, want_prev;
+  for (int frame_no = 0; frame_no < 6; ++frame_no) {
+    cv::Mat raw = flat.clone();
+    for (int k = 0; k < 6; ++k)
+      cv::circle(raw, {static_cast<int>(rng() % 301), static_cast<int>(rng() % 97)},
+                 2 + static_cast<int>(rng() % 14), cv::Scalar::all(rng() % 90), cv::FILLED);
+    cv::Mat corrected = seg::kernels::correct_frame(raw, flat);
+    cv::Mat gray;
+    seg::kernels::gray_histogram hist;
+    seg::kernels::correct_frame_gray(raw, flat, raw, gray, hist);
+    mask_params fused, slow;
+    slow.morphology = seg::kernels::morphology_impl::opencv;
+    const auto a = make_mask(gray, hist, fused, nullptr);
+    const auto b = make_mask(corrected, slow, nullptr);
+    cv::Mat cv_gray, step0;
+    cv::cvtColor(corrected, cv_gray, cv::COLOR_BGR2GRAY);
+    const double t =
+        cv::threshold(cv_gray, step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+    INFO("frame " << frame_no);
+    CHECK(a.threshold == t);
+    CHECK(cv::countNonZero(a.mask != b.mask) == 0);
+    CHECK(cv::countNonZero(a.mask != opencv_chain(step0, 2, 8)) == 0);
+    CHECK(cv::countNonZero(seg::kernels::threshold_mask(gray, hist) != step0) == 0);
+    // remove_previous_mask: state and mask as OpenCV's step 0 minus the
+    // previous frame's, through both entry points.
+    fused.remove_previous_mask = slow.remove_previous_mask = true;
+    const auto c = make_mask(gray, hist, fused, &prev_fused);
+    const auto d = make_mask(corrected, slow, &prev_opencv);
+    cv::Mat want_step0 = step0.clone();
+    if (frame_no > 0)
+      want_step0.setTo(0, want_prev);
+    CHECK(cv::countNonZero(c.mask != d.mask) == 0);
+    CHECK(cv::countNonZero(c.mask != opencv_chain(want_step0, 2, 8)) == 0);
+    CHECK(cv::countNonZero(prev_fused != step0) == 0);
+    want_prev = step0.clone();
+  }
+}

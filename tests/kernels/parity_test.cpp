@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <openssl/evp.h>
 
 #include "kernels/correct.hpp"
@@ -244,12 +245,20 @@ void run_parity(const std::string& set) {
   mismatch_log log;
   flat_recalc_heuristic heuristic;
   std::size_t total = 0;
-  cv::Mat corrected;
+  cv::Mat corrected, gray, cv_gray, cv_step0;
+  gray_histogram hist;
   for (std::size_t i = 0; i < acq.frames.size(); ++i) {
     const std::string& name = acq.frames[i];
     const std::string stem = fs::path(name).stem().string();
-    correct_frame(read_frame(acq, name), flat, corrected);
-    const mask_result mask = make_mask(corrected, {}, nullptr);
+    // The worker's path: corrected in place, gray and histogram in the same pass.
+    corrected = read_frame(acq, name);
+    correct_frame_gray(corrected, flat, corrected, gray, hist);
+    const mask_result mask = make_mask(gray, hist, {}, nullptr);
+    cv::cvtColor(corrected, cv_gray, cv::COLOR_BGR2GRAY);
+    const double cv_threshold =
+        cv::threshold(cv_gray, cv_step0, 127, 255, cv::THRESH_BINARY_INV | cv::THRESH_TRIANGLE);
+    log.expect("mask: fused gray == cv::cvtColor, threshold == cv::threshold",
+               cv::countNonZero(cv_gray != gray) == 0 && cv_threshold == mask.threshold, name);
     mask_params opencv_morphology;
     opencv_morphology.morphology = morphology_impl::opencv;
     const mask_result slow = make_mask(corrected, opencv_morphology, nullptr);

@@ -70,10 +70,14 @@ fixture& data() {
   return f;
 }
 
+// The worker's steps: correct (with gray and histogram), mask, label,
+// features, crops.
 void run_frame(const cv::Mat& raw, cv::Mat& corrected, std::size_t& crop_bytes) {
   const fixture& f = data();
-  correct_frame(raw, f.flat, corrected);
-  const mask_result m = make_mask(corrected, {}, nullptr);
+  static cv::Mat gray;
+  gray_histogram hist;
+  correct_frame_gray(raw, f.flat, corrected, gray, hist);
+  const mask_result m = make_mask(gray, hist, {}, nullptr);
   const labelling l = label_regions(m.mask);
   const auto kept = filter_regions(l.regions, {});
   const auto features = measure_regions(l, kept, corrected);
@@ -115,6 +119,28 @@ void correct(benchmark::State& s) {
   }
 }
 
+// The worker's correction: also the gray image and its histogram.
+void correct_gray(benchmark::State& s) {
+  cv::Mat out, gray;
+  gray_histogram hist;
+  for (auto _ : s) {
+    correct_frame_gray(data().raw, data().flat, out, gray, hist);
+    benchmark::DoNotOptimize(out.data);
+  }
+}
+
+void correct_gray_in_place(benchmark::State& s) {
+  cv::Mat frame = data().raw.clone(), gray;
+  gray_histogram hist;
+  for (auto _ : s) {
+    s.PauseTiming();
+    data().raw.copyTo(frame);
+    s.ResumeTiming();
+    correct_frame_gray(frame, data().flat, frame, gray, hist);
+    benchmark::DoNotOptimize(frame.data);
+  }
+}
+
 // A fresh output every frame: a 37 MB buffer comes from mmap, so every page
 // is faulted in and zeroed by the kernel before the correction writes it.
 void correct_fresh_output(benchmark::State& s) {
@@ -127,6 +153,24 @@ void mask_all(benchmark::State& s) {
     benchmark::DoNotOptimize(make_mask(data().corrected, {}, nullptr).mask.data);
 }
 
+// The worker's mask step: from correct_frame_gray's gray and histogram.
+void mask_from_gray(benchmark::State& s) {
+  gray_histogram hist;
+  cv::Mat gray;
+  gray_and_histogram(data().corrected, gray, hist);
+  for (auto _ : s)
+    benchmark::DoNotOptimize(make_mask(gray, hist, {}, nullptr).mask.data);
+}
+
+void gray_histogram_pass(benchmark::State& s) {
+  gray_histogram hist;
+  cv::Mat gray;
+  for (auto _ : s) {
+    gray_and_histogram(data().corrected, gray, hist);
+    benchmark::DoNotOptimize(gray.data);
+  }
+}
+
 void mask_all_opencv_morphology(benchmark::State& s) {
   mask_params p;
   p.morphology = morphology_impl::opencv;
@@ -134,8 +178,9 @@ void mask_all_opencv_morphology(benchmark::State& s) {
     benchmark::DoNotOptimize(make_mask(data().corrected, p, nullptr).mask.data);
 }
 
-// OpenCV's versions of the steps inside make_mask, each on its real input
-// (make_mask itself only calls cvtColor; the rest is its own bit-exact code).
+// OpenCV's versions of the steps inside correct_frame_gray and make_mask, each
+// on its real input (the pipeline calls none of them: its own code is
+// bit-exact with them).
 void mask_gray(benchmark::State& s) {
   cv::Mat gray;
   for (auto _ : s)
@@ -199,11 +244,15 @@ void frame_excluding_decode(benchmark::State& s) {
     run_frame(data().raw, corrected, bytes);
 }
 
+// Decoded as a worker does (kernels::decode_jpeg into a buffer kept across
+// frames), then corrected in place in that buffer.
 void frame_including_decode(benchmark::State& s) {
-  cv::Mat corrected;
+  cv::Mat frame;
   std::size_t bytes = 0;
-  for (auto _ : s)
-    run_frame(cv::imdecode(data().jpeg, cv::IMREAD_COLOR), corrected, bytes);
+  for (auto _ : s) {
+    decode_jpeg(data().jpeg.data(), data().jpeg.size(), 100'000'000, frame);
+    run_frame(frame, frame, bytes);
+  }
 }
 
 } // namespace
@@ -213,8 +262,12 @@ BENCHMARK(decode_imread)->Unit(benchmark::kMillisecond);
 BENCHMARK(decode_strict)->Unit(benchmark::kMillisecond);
 BENCHMARK(flat_median_9)->Unit(benchmark::kMillisecond);
 BENCHMARK(correct)->Unit(benchmark::kMillisecond);
+BENCHMARK(correct_gray)->Unit(benchmark::kMillisecond);
+BENCHMARK(correct_gray_in_place)->Unit(benchmark::kMillisecond);
 BENCHMARK(correct_fresh_output)->Unit(benchmark::kMillisecond);
 BENCHMARK(mask_all)->Unit(benchmark::kMillisecond);
+BENCHMARK(mask_from_gray)->Unit(benchmark::kMillisecond);
+BENCHMARK(gray_histogram_pass)->Unit(benchmark::kMillisecond);
 BENCHMARK(mask_all_opencv_morphology)->Unit(benchmark::kMillisecond);
 BENCHMARK(mask_gray)->Unit(benchmark::kMillisecond);
 BENCHMARK(opencv_threshold)->Unit(benchmark::kMillisecond);
