@@ -239,6 +239,29 @@ void finish_flat_decodes(self_ptr self, reader_job& job) {
   job.current = reader_job::phase::flat_bands;
 }
 
+// With the recalculation heuristic the exporter settles frames in order and
+// holds the results that are ahead of the lowest frame still in flight.
+// Frames are handed out at most a window past that frame, which bounds what
+// it holds (a slow or hung frame parks the workers until it ends or times
+// out) and what a recalculation throws away.
+bool beyond_window(self_ptr self, const reader_job& job) {
+  if (!job.flat_recalculate)
+    return false;
+  std::optional<std::uint32_t> lowest;
+  for (auto& entry : self->state.held) {
+    auto& h = entry.second;
+    if (h.job_id == job.plan.id && h.generation == job.generation
+        && work_kind(h.kind) == work_kind::segment)
+      lowest = std::min(lowest.value_or(h.index), h.index);
+  }
+  if (!lowest)
+    return false;
+  auto next = !job.read_ahead.empty() ? job.read_ahead.front().index
+              : !job.frames.empty()   ? job.frames.front()
+                                      : *lowest;
+  return next > *lowest + recalc_window(self->state.cfg);
+}
+
 // The next piece of work of any job, earliest job first; nullopt if none.
 std::optional<work_item> next_work(self_ptr self) {
   for (auto& job : self->state.jobs) {
@@ -264,6 +287,8 @@ std::optional<work_item> next_work(self_ptr self) {
         }
         break;
       case reader_job::phase::frames:
+        if (beyond_window(self, job))
+          break;
         if (!job.read_ahead.empty()) {
           auto item = std::move(job.read_ahead.front());
           job.read_ahead.pop_front();
@@ -934,6 +959,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         return quit;
       }
       worker_asks(self, who);
+      serve_waiting(self); // its finished frame may lift the window for parked ones
       if (auto item = next_work(self)) {
         hold(self, who, *item);
         schedule_prefetch(self);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -160,6 +161,12 @@ struct reader_state {
   bool prefetch_scheduled = false;
   bool tick_scheduled = false;
 };
+
+/// How far past the lowest frame in flight a job with the recalculation
+/// heuristic hands frames out (see reader.cpp).
+inline std::uint32_t recalc_window(const reader_config& cfg) {
+  return std::max<std::uint32_t>(8, 4 * cfg.workers);
+}
 
 /// The reader: see reader_actor in interfaces.hpp.
 reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,

@@ -37,6 +37,19 @@ for workers in 1 2 3; do
     "$WORK/log-$workers.txt" || fail "--workers $workers: no or wrong flat_recalc_summary"
 done
 
+# A slow frame (3 s more, test fault hook) does not let the other worker run
+# far ahead: frames are handed out at most 8 past the lowest in flight
+# (recalc_window, 2 workers), so the exporter never holds more than those 8
+# plus the slow frame's own as it arrives; the objects are still the
+# oracle's.
+SEGFLOW_TEST_FAULT="sleep=3@$(ls "$acq" | grep '\.jpg$' | sed -n 5p)" \
+  "$SEGFLOW" segment --profile planktoscope --force --workers 2 "$acq" \
+  > /dev/null 2> "$WORK/log-slow.txt" || fail "run with a slow frame failed"
+objects_of "$WORK/d" | diff "$WORK/expected.txt" - > /dev/null \
+  || fail "with a slow frame the objects differ from the oracle"
+held=$(sed -n 's/.*flat_recalc_summary .* held_max=\([0-9]*\).*/\1/p' "$WORK/log-slow.txt")
+[ -n "$held" ] && [ "$held" -le 9 ] || fail "results held behind a slow frame: ${held:-none}, not <= 9"
+
 # A traced run replays to the same messages: results of a superseded flat
 # generation (how many depends on timing) are left out of the comparison.
 "$SEGFLOW" segment --profile planktoscope --force --workers 2 --trace "$WORK/recalc.trace" \
