@@ -1,6 +1,7 @@
 #include "actors/type_ids.hpp"
 
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 
 #include "actors/interfaces.hpp"
 
@@ -25,6 +26,13 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<std::uint64_t>>("seg::job_ids");
   cfg.add_message_type<reader_actor>("seg::reader_actor");
   cfg.add_message_type<exporter_actor>("seg::exporter_actor");
+}
+
+void configure_actor_system(caf::actor_system_config& cfg, bool network) {
+  register_message_types(cfg);
+  cfg.set("scheduler.max-threads", 2);
+  if (network)
+    cfg.load<caf::io::middleman>();
 }
 
 } // namespace seg

@@ -44,6 +44,18 @@ std::string sender_role(const std::string& sender, const std::string& receiver) 
 
 namespace {
 
+// The elements of a message of `trace`, which must be `count` of them;
+// throws trace_error naming the record and `what` it should have been.
+msgpack::object_handle elements_of(const std::filesystem::path& trace, const trace_record& rec,
+                                   std::size_t count, const char* what) {
+  auto handle = msgpack::unpack(rec.payload.data(), rec.payload.size());
+  auto& arr = handle.get();
+  if (arr.type != msgpack::type::ARRAY || arr.via.array.size != count)
+    throw trace_error(trace.string() + ": record " + std::to_string(rec.seq) + ": malformed "
+                      + what);
+  return handle;
+}
+
 bool is_internal(const trace_record& r) {
   if (r.sender == r.receiver)
     return true;
@@ -81,12 +93,8 @@ std::vector<reflat_note> reflats_of(const std::filesystem::path& trace) {
   while (auto rec = reader.next()) {
     if (rec->type != "atom:reflat,u64,u32,u32")
       continue;
-    auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
-    auto& arr = handle.get();
-    if (arr.type != msgpack::type::ARRAY || arr.via.array.size != 4)
-      throw trace_error(trace.string() + ": record " + std::to_string(rec->seq)
-                        + ": malformed reflat");
-    auto* x = arr.via.array.ptr;
+    auto handle = elements_of(trace, *rec, 4, "reflat");
+    auto* x = handle.get().via.array.ptr;
     out.push_back({x[1].as<std::uint64_t>(), x[2].as<std::uint32_t>(),
                    x[3].as<std::uint32_t>()});
   }
@@ -254,14 +262,10 @@ std::string recorded_data_root(const std::filesystem::path& trace) {
   while (auto rec = reader.next()) {
     if (rec->type != "atom:begin,seg::job_plan")
       continue;
-    auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
-    auto& arr = handle.get();
-    if (arr.type != msgpack::type::ARRAY || arr.via.array.size != 2)
-      throw trace_error(trace.string() + ": record " + std::to_string(rec->seq)
-                        + ": malformed job plan");
+    auto handle = elements_of(trace, *rec, 2, "job plan");
     job_plan plan;
     codec::reader r;
-    r.read_root(arr.via.array.ptr[1], plan);
+    r.read_root(handle.get().via.array.ptr[1], plan);
     return plan.data_root;
   }
   return {};

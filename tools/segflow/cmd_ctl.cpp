@@ -363,22 +363,14 @@ int run_ctl(int argc, char** argv) {
   if (!where || where->port == 0)
     return usage("--connect expects HOST:PORT, got '" + connect + "'");
 
+  // Only watch takes signals (sigtimedwait); other commands die of them.
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  if (cmd == "watch") {
-    // A shell starts background commands with SIGINT ignored, and an ignored
-    // signal is discarded even while blocked: restore the default first.
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  }
+  if (cmd == "watch")
+    signals = take_stop_signals();
 
   caf::actor_system_config cfg;
-  register_message_types(cfg);
-  cfg.set("scheduler.max-threads", 2);
-  cfg.load<caf::io::middleman>();
+  configure_actor_system(cfg, true);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   auto remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);

@@ -253,8 +253,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     return exit_usage;
 
   caf::actor_system_config cfg;
-  register_message_types(cfg);
-  cfg.set("scheduler.max-threads", 2);
+  configure_actor_system(cfg, false);
   caf::actor_system sys{cfg};
 
   // Trace from the first message on, so two runs record the same wiring.

@@ -289,17 +289,8 @@ int run_serve(int argc, char** argv) {
     return exit_usage;
   }
 
-  // Signals are taken by this thread with sigwait, so every other thread
-  // (CAF's included) must block them before it starts.
-  // A shell starts background commands with SIGINT ignored, and an ignored
-  // signal is discarded even while blocked: restore the default first.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken by this thread with sigwait.
+  auto signals = take_stop_signals();
 
   if (auto n = shm::sweep_stale_segments(); n > 0)
     spdlog::info("shm_swept segments={}", n);
@@ -313,9 +304,7 @@ int run_serve(int argc, char** argv) {
   }
 
   caf::actor_system_config cfg;
-  register_message_types(cfg);
-  cfg.set("scheduler.max-threads", 2);
-  cfg.load<caf::io::middleman>();
+  configure_actor_system(cfg, true);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 

@@ -70,20 +70,11 @@ int run_worker(int argc, char** argv) {
   setup_logging(settings);
   cv::setNumThreads(settings.pipeline.opencv_threads);
 
-  // Signals are taken by this thread (sigtimedwait); block them before any
-  // other thread starts. A default disposition first: ignored ones are lost.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken by this thread (sigtimedwait).
+  auto signals = take_stop_signals();
 
   caf::actor_system_config cfg;
-  register_message_types(cfg);
-  cfg.set("scheduler.max-threads", 2);
-  cfg.load<caf::io::middleman>();
+  configure_actor_system(cfg, true);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 

@@ -135,6 +135,17 @@ void setup_logging(const config::settings& s) {
   spdlog::set_default_logger(logger);
 }
 
+sigset_t take_stop_signals() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
 double peak_rss_mb() {
   std::ifstream in("/proc/self/status");
   std::string line;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +48,13 @@ io::trace_header new_trace_header(const config::settings& effective,
 
 /// Sets up the process's spdlog logger from the settings.
 void setup_logging(const config::settings& s);
+
+/// Readies SIGINT and SIGTERM to be taken by one thread (sigwait,
+/// sigtimedwait): restores their default action (a shell starts background
+/// commands with SIGINT ignored, and an ignored signal is discarded even
+/// while blocked) and blocks them in the calling thread, so every thread
+/// started later (CAF's included) blocks them too. Returns the set.
+sigset_t take_stop_signals();
 
 /// This process's peak resident set size in MB (VmHWM), or -1 if unknown.
 double peak_rss_mb();

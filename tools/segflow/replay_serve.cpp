@@ -385,8 +385,7 @@ int replay_serve(const replay_setup& setup) {
             << " in-process workers, " << processes << " worker processes stood in for\n";
 
   caf::actor_system_config cfg;
-  register_message_types(cfg);
-  cfg.set("scheduler.max-threads", 2);
+  configure_actor_system(cfg, false);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
