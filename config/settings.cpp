@@ -345,9 +345,7 @@ settings load(const sources& src) {
   apply_defaults(st, chosen);
   apply_file(st, file_table, src.file, false);
   for (auto& [name, value] : src.env) {
-    // Not settings: the config file's location and the test-only fault hook.
-    if (name == env_name("profile") || name == "SEGFLOW_CONFIG"
-        || name == "SEGFLOW_TEST_FAULT")
+    if (name == env_name("profile") || other_segflow_variables().count(name) > 0)
       continue;
     const spec* sp = nullptr;
     for (auto& candidate : schema())
@@ -367,6 +365,15 @@ settings load(const sources& src) {
     apply(st, *sp, parse_text(*sp, value, "command line"), "command line");
   }
   return st;
+}
+
+const std::set<std::string>& other_segflow_variables() {
+  static const std::set<std::string> names = {
+    "SEGFLOW_CONFIG",     // the config file (every command)
+    "SEGFLOW_CONNECT",    // the serve `segflow ctl` talks to
+    "SEGFLOW_TEST_FAULT", // the test-only fault hook of the segment workers
+  };
+  return names;
 }
 
 std::vector<std::pair<std::string, std::string>> environment() {

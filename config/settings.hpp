@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -85,6 +86,10 @@ struct sources {
 /// Loads, validates and merges settings. Throws config_error naming the key
 /// and the source (file path, environment variable or command line).
 settings load(const sources& src);
+
+/// The SEGFLOW_* variables that are not settings (SEGFLOW_<SECTION>_<KEY>):
+/// load() leaves them alone instead of refusing them as unknown.
+const std::set<std::string>& other_segflow_variables();
 
 /// The SEGFLOW_* variables of this process's environment.
 std::vector<std::pair<std::string, std::string>> environment();

@@ -152,6 +152,10 @@ TEST_CASE("bad settings are errors naming the key and the file", "[config]") {
     auto err = error_of({"", {{"SEGFLOW_PIPELINE_WOKERS", "2"}}, {}});
     CHECK(err.find("SEGFLOW_PIPELINE_WOKERS") != std::string::npos);
   }
+  SECTION("SEGFLOW_ variables that are not settings are left alone") {
+    for (auto& name : seg::config::other_segflow_variables())
+      CHECK_NOTHROW(seg::config::load({"", {{name, "127.0.0.1:4750"}}, {}}));
+  }
   SECTION("unknown command-line key") {
     auto err = error_of({"", {}, {{"pipeline.nope", "1"}}});
     CHECK(err.find("pipeline.nope") != std::string::npos);

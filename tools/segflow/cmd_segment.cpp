@@ -233,13 +233,8 @@ io::trace_header make_trace_header(const segment_request& req, std::uint32_t wor
 
 int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   const auto& settings = req.settings;
-  // Signals are taken by one thread with sigwait, so every other thread
-  // (CAF's included) must block them before it starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken by one thread (sigtimedwait).
+  auto signals = take_stop_signals();
 
   // A file-size limit (ulimit -f) must fail the write, not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
