@@ -94,7 +94,7 @@ std::vector<std::string> list_frames(const fs::path& dir) {
   return frames;
 }
 
-acquisition open_acquisition(const fs::path& dir) {
+acquisition locate_acquisition(const fs::path& dir) {
   acquisition acq;
   acq.dir = normal_absolute(dir);
   std::error_code ec;
@@ -119,6 +119,11 @@ acquisition open_acquisition(const fs::path& dir) {
     acq.data_root /= parts[k];
   for (std::size_t k = img + 1; k < parts.size(); ++k)
     acq.rel /= parts[k];
+  return acq;
+}
+
+acquisition open_acquisition(const fs::path& dir) {
+  auto acq = locate_acquisition(dir);
   acq.frames = list_frames(acq.dir);
   if (acq.frames.empty())
     throw io_error(acq.dir, "no frames (file names ending with jpg, JPG, jpeg or JPEG)");

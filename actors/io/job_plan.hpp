@@ -16,6 +16,11 @@ struct job_setup {
   /// job_plan: the plan is traced, and a new field would change the wire
   /// form of every recorded trace (the golden traces among them).
   bool flat_recalculate = false;
+  /// pipeline.follow: plan.frames are those integrity.check lists so far
+  /// (maybe none); more come until the acquisition is complete.
+  bool follow = false;
+  double follow_idle_s = 300; ///< pipeline.follow_idle_s
+  int flat_frames = 10;       ///< segmentation.flat_frames, for a flat started later
 };
 
 /// Resolves a job from its folder, metadata and settings (`base` with the

@@ -357,6 +357,7 @@ int run_segment(int argc, char** argv) {
   bool reference_status = false;
   bool skip_missing = false;
   bool force_run = false;
+  bool follow = false;
   std::string summary_json_file;
   std::string req_trace_file;
   bool req_trace_embed = false;
@@ -384,6 +385,10 @@ int run_segment(int argc, char** argv) {
   parser.flag("skip-missing", &skip_missing,
               "skip paths that are missing or not acquisitions (listed in the summary) "
               "instead of refusing to start");
+  parser.flag("follow", &follow,
+              "follow acquisitions still being written: segment each frame once "
+              "integrity.check lists it, end after pipeline.follow_idle_s (300 s) without "
+              "a new frame");
   parser.flag("force-run", &force_run,
               "start even when the preflight estimates too little memory or disk");
   parser.option("trace", &req_trace_file, "FILE",
@@ -397,6 +402,8 @@ int run_segment(int argc, char** argv) {
     return rc < 0 ? exit_ok : rc;
 
   segment_request req;
+  if (follow)
+    opts.sets.push_back("pipeline.follow=true");
   if (!load_run_settings(opts, workers, req.settings, req.sources))
     return exit_usage;
 
