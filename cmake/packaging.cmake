@@ -1,11 +1,15 @@
 # The Debian package (cpack -G DEB in the build folder):
 # segflow_<version>_<arch>.deb with /usr/bin/segflow, /etc/segflow/segflow.toml
-# (a conffile), the serve unit, and a man page made from --help. Run-time
+# (a conffile), the systemd units, and a man page made from --help. Run-time
 # dependencies by Debian package name come from dpkg-shlibdeps.
 include(GNUInstallDirs)
 install(TARGETS segflow RUNTIME DESTINATION bin)
 install(FILES ${PROJECT_SOURCE_DIR}/config/segflow.toml DESTINATION /etc/segflow)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/segflow.service DESTINATION /lib/systemd/system)
+# segflow.service: the plain queue service; segflow-segmenter.service: the
+# PlanktoScope's MQTT segmenter in its place (tools/systemd). Enable one.
+file(GLOB segflow_units ${PROJECT_SOURCE_DIR}/packaging/*.service
+  ${PROJECT_SOURCE_DIR}/tools/systemd/*.service)
+install(FILES ${segflow_units} DESTINATION /lib/systemd/system)
 
 set(man_page ${CMAKE_CURRENT_BINARY_DIR}/man/segflow.1.gz)
 add_custom_command(OUTPUT ${man_page}
@@ -34,6 +38,7 @@ set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${deb_arch})
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS mosquitto) # the segmenter unit's MQTT broker
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/packaging/postinst ${PROJECT_SOURCE_DIR}/packaging/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

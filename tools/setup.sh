@@ -25,6 +25,10 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libboost-dev libmsgpack-cxx-dev libspdlog-dev catch2 libbenchmark-dev
   libzip-dev nlohmann-json3-dev libtomlplusplus-dev libjpeg62-turbo-dev
+  libmosquitto-dev
+  mosquitto
+  mosquitto-clients
+  systemd
   jq
   debootstrap
   dpkg-dev

@@ -64,6 +64,7 @@ chroot_packages=(
   nlohmann-json3-dev
   libtomlplusplus-dev:arm64
   libjpeg62-turbo-dev:arm64
+  libmosquitto-dev:arm64
 )
 
 binfmt_entry=/proc/sys/fs/binfmt_misc/segflow-aarch64

@@ -3,7 +3,7 @@
 # segflow_<version>_amd64.deb in BUILD_DIR; a fresh Debian 12 chroot (a
 # pristine debootstrap, cached as a tarball and unpacked anew each run)
 # installs it with apt-get, runs `segflow demo`, checks the man page and the
-# conffile, and runs `systemd-analyze verify` on the unit.
+# conffile, and runs `systemd-analyze verify` on the units.
 #   tools/ci/package.sh BUILD_DIR
 #   SEGFLOW_PACKAGE=off skips it, saying so; SEGFLOW_ARM64_CACHE as in arm64.sh.
 set -euo pipefail
@@ -62,7 +62,7 @@ say "systemd-analyze verify"
 in_chroot "$root" apt-get install -y -qq --no-install-recommends systemd > "$build/package-systemd.log" 2>&1 \
   || die "installing systemd failed: $(tail -3 "$build/package-systemd.log")"
 # --man=no: the minimal system has no man-db (the man page is checked above).
-in_chroot "$root" systemd-analyze verify --man=no /lib/systemd/system/segflow.service \
+in_chroot "$root" sh -c 'systemd-analyze verify --man=no /lib/systemd/system/segflow*.service' \
   > "$build/package-verify.log" 2>&1 || die "systemd-analyze verify: $(cat "$build/package-verify.log")"
 if [ -s "$build/package-verify.log" ]; then die "systemd-analyze verify: $(cat "$build/package-verify.log")"; fi
 say "passed"
