@@ -147,7 +147,8 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
 bool preflight(const segment_request& req, std::uint32_t workers) {
   io::preflight_settings ps;
   ps.workers = workers;
-  auto report = io::check_preflight(measure_jobs(req), ps, io::memory_available());
+  auto report = io::check_preflight(measure_jobs(req), ps, io::memory_available(),
+                                    io::shm_available());
   for (auto& e : report.estimates)
     spdlog::info("preflight {}", e);
   if (report.problems.empty())
@@ -373,8 +374,9 @@ int run_segment(int argc, char** argv) {
     "one job per folder, then exits. Ctrl-C stops cooperatively; running the\n"
     "same command again resumes from the committed frames.\n"
     "Every path is checked first: any problem is listed and nothing starts\n"
-    "(exit code 2) unless --skip-missing. A preflight then estimates memory and\n"
-    "disk and refuses to start when they do not fit, unless --force-run.\n"
+    "(exit code 2) unless --skip-missing. A preflight then estimates memory,\n"
+    "disk and /dev/shm and refuses to start when they do not fit, unless\n"
+    "--force-run.\n"
     "A bad frame fails alone (reason in the summary and errors/<rel>/); a bad\n"
     "acquisition fails alone; the run goes on and exits 1.");
   opts.declare(parser);
