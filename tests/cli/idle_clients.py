@@ -1,6 +1,6 @@
 """Opens COUNT idle TCP connections to HOST:PORT, each sending 7 bytes (not
-a BASP handshake), and holds them until the server closes them or HOLD
-seconds pass. Prints one line: opened=N refused=N closed_by_server=N
+a BASP handshake), creates the file OPENED once all are open, and holds them
+until the server closes them or HOLD seconds pass. Prints one line: opened=N refused=N closed_by_server=N
 still_open=N last_closed_after=S (seconds after the last connection was
 opened). Bounded in count and time: a helper of serve_idle_clients.sh."""
 import resource
@@ -10,6 +10,7 @@ import sys
 import time
 
 host, port, count, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+opened_file = sys.argv[5]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, count + 64)), hard))
 
@@ -26,6 +27,7 @@ for _ in range(count):
         refused += 1
         s.close()
 opened_at = time.monotonic()
+open(opened_file, "w").close()
 by_fd = {s.fileno(): s for s in socks}
 poller = select.poll()
 for fd in by_fd:

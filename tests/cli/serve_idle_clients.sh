@@ -23,17 +23,21 @@ printf '#!/bin/sh\nulimit -n 256\nexec "%s" "$@"\n' "$real_segflow" > "$WORK/har
 chmod +x "$WORK/hard256"
 SEGFLOW="$WORK/hard256"
 acq="$(synth_acquisition "$WORK/a" --frames 30 --width 1024 --height 768 --seed 11)"
-start_serve --workers 1
+# The worker pauses 6 s on the 5th frame: the idle clients connect then, and
+# the other 25 frames, the archive, done.txt and queue.json are written
+# after them.
+fifth="$(ls "$acq" | grep '\.jpg$' | sed -n 5p)"
+SEGFLOW_TEST_FAULT="sleep=6@$fifth" start_serve --workers 1
 ctl add "$acq" > /dev/null
 wait_for 120 sh -c "\"$real_segflow\" ctl --connect $SERVE_ADDR status 1 --json \
-  | jq -e '.state == \"running\" and .frames_done >= 1' > /dev/null" \
+  | jq -e '.state == \"running\" and .frames_done >= 4' > /dev/null" \
   || fail "the job did not start: $(tail -5 "$SERVE_LOG")"
 
 python3 "$(dirname "$0")/idle_clients.py" "${SERVE_ADDR%:*}" "${SERVE_ADDR##*:}" 1000 15 \
-  > "$WORK/idle.txt" &
+  "$WORK/idle-opened" > "$WORK/idle.txt" &
 idle_pid=$!
 CHILDREN+=("$idle_pid")
-sleep 1
+wait_for 60 test -e "$WORK/idle-opened" || fail "the idle clients did not connect"
 # ctl is served while the idle clients are there.
 for i in 1 2 3; do
   ctl --timeout 10 list > "$WORK/list$i.txt" 2>&1 \

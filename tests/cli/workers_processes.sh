@@ -19,8 +19,11 @@ wait_for 30 log_count 2 worker_process_joined \
 mapfile -t PIDS < <(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG")
 [ "${#PIDS[@]}" -eq 2 ] || fail "expected 2 worker processes, serve started ${#PIDS[@]}"
 CHILDREN+=("${PIDS[@]}")
+# Serve's own workers join CAF's loopback port behind the control gate.
+workers_address="$(sed -n 's/.*serve_listening .*workers_address=\([^ ]*\).*/\1/p' "$SERVE_LOG")"
+[ -n "$workers_address" ] || fail "serve did not log its workers' address"
 for p in "${PIDS[@]}"; do
-  tr '\0' ' ' < "/proc/$p/cmdline" | grep -q "^segflow worker --connect $SERVE_ADDR" \
+  tr '\0' ' ' < "/proc/$p/cmdline" | grep -q "^segflow worker --connect $workers_address" \
     || fail "pid $p is not a segflow worker of this serve"
 done
 

@@ -289,6 +289,12 @@ int run_serve(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return exit_usage;
   }
+  // A serve killed between a job's end and its lease release left the lease
+  // in a folder no later job revisits.
+  std::vector<std::string> job_folders;
+  for (auto& j : restored.jobs)
+    job_folders.push_back(j.spec.path);
+  release_dead_leases(job_folders);
 
   // Signals are taken by this thread with sigwait.
   auto signals = take_stop_signals();
@@ -382,16 +388,16 @@ int run_serve(int argc, char** argv) {
   bound.port = gate->port();
   std::printf("listening: %s\n", bound.text().c_str());
   std::fflush(stdout);
-  spdlog::info("serve_listening address={} state={} workers={} worker_processes={} jobs={} "
-               "fd_limit={} max_clients={}",
-               bound.text(), queue_file.string(), in_process, worker_processes,
-               restored.jobs.size(), fd_limit, limits.max_clients);
+  auto workers_address = "127.0.0.1:" + std::to_string(*port);
+  spdlog::info("serve_listening address={} workers_address={} state={} workers={} "
+               "worker_processes={} jobs={} fd_limit={} max_clients={}",
+               bound.text(), workers_address, queue_file.string(), in_process,
+               worker_processes, restored.jobs.size(), fd_limit, limits.max_clients);
   std::vector<std::string> child_args;
   if (!opts.config_file.empty())
     child_args = {"--config", opts.config_file};
   // Children join CAF's port directly: they are serve's own, not clients.
-  worker_process_pool children(std::size_t(worker_processes),
-                               "127.0.0.1:" + std::to_string(*port), child_args);
+  worker_process_pool children(std::size_t(worker_processes), workers_address, child_args);
   if (worker_processes > 0)
     children.start();
 
