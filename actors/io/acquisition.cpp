@@ -214,23 +214,16 @@ void check_plausible_resolution(const fs::path& file, const ordered_json& res) {
                                "pixels from 1 to 65535");
 }
 
-// process_pixel, when it is a number: 0.01..1000 µm per pixel. What is not a
-// number is left to parse_process_pixel (a warning, or an error with
-// segmentation.require_process_pixel).
+// process_pixel, when it is a valid size (a finite number > 0): 0.01..1000
+// µm per pixel. An invalid one (not a number, <= 0) is left to
+// parse_process_pixel: a warning and sizes in pixels, or an error with
+// segmentation.require_process_pixel.
 void check_plausible_pixel_size(const fs::path& file, const ordered_json& doc) {
-  auto it = doc.find("process_pixel");
-  if (it == doc.end())
-    return;
   auto px = parse_process_pixel(doc);
-  double v = 0;
-  if (px.um_per_px)
-    v = *px.um_per_px;
-  else if (it->is_number() && !it->is_boolean())
-    v = it->get<double>();
-  else
+  if (!px.um_per_px)
     return;
-  if (!(v >= min_um_per_px && v <= max_um_per_px))
-    throw io_error(file, "process_pixel " + it->dump()
+  if (!(*px.um_per_px >= min_um_per_px && *px.um_per_px <= max_um_per_px))
+    throw io_error(file, "process_pixel " + doc["process_pixel"].dump()
                            + " is not plausible: it must be from 0.01 to 1000 µm per pixel");
 }
 
