@@ -13,6 +13,7 @@
 #include "actors/trace.hpp"
 #include "actors/exporter.hpp"
 #include "actors/io/acquisition.hpp"
+#include "actors/io/job_plan.hpp"
 #include "actors/segment_worker.hpp"
 
 namespace seg {
@@ -193,15 +194,22 @@ void announce(self_ptr self, run_slot& s) {
   self->send(self->state.hub, ev);
 }
 
-// Takes a run off the pipeline and gives its lease back. Every stop is
-// idempotent and names the run, so this is safe for a run that already ended.
-void detach(self_ptr self, run_slot& s) {
+// Stops a run down the pipeline: the reader hands out no more of its work,
+// the workers drop its items at their next step, and the exporter (once it
+// began the run) ends it. Every stop is idempotent and names the run, so this
+// is safe for a run that already ended.
+void send_stops(self_ptr self, const run_slot& s) {
   auto& st = self->state;
   self->send(st.reader, atom::stop::value, s.run);
-  for (auto& w : st.workers)
-    self->send(w, atom::stop::value, s.run);
+  stop_workers(self, st.workers, s.run);
   if (s.exporter_began)
     self->send(st.exporter, atom::stop::value, s.run, std::string{});
+}
+
+// Takes a run off the pipeline and gives its lease back.
+void detach(self_ptr self, run_slot& s) {
+  auto& st = self->state;
+  send_stops(self, s);
   if (s.held) {
     auto job = s.job;
     self->request(st.locks, request_timeout, atom::release::value, *s.held)
@@ -506,12 +514,9 @@ void stop_current(self_ptr self) {
     return;
   s.stopping = true;
   spdlog::info("job_stopping job={} run={}", s.job, s.run);
-  // No more work handed out, in-flight frames dropped at the next step; the
-  // exporter answers with finished(interrupted).
-  self->send(st.reader, atom::stop::value, s.run);
-  for (auto& w : st.workers)
-    self->send(w, atom::stop::value, s.run);
-  self->send(st.exporter, atom::stop::value, s.run, std::string{});
+  // The exporter (it began the run: s.began) answers with
+  // finished(interrupted).
+  send_stops(self, s);
 }
 
 void interrupt_pending(self_ptr self, job_record& j, const std::string& why) {
@@ -551,7 +556,8 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
       if (!io::is_valid_utf8(o))
         return fail("setting '" + o + "' is not valid UTF-8");
     try {
-      frames.push_back(std::uint32_t(resolve_plan(spec, st.cfg.reader.base).frames.size()));
+      frames.push_back(
+        std::uint32_t(resolve_job(spec, st.cfg.reader.base).plan.frames.size()));
     } catch (const std::exception& e) {
       return refusal(std::string(e.what()) + "; nothing was queued");
     }
@@ -819,6 +825,18 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
       for (auto& w : st.watchers)
         self->send(w, out);
     });
+}
+
+queue_config make_queue_config(const config::settings& settings,
+                               const config::sources& sources, std::uint32_t workers,
+                               std::uint32_t in_process) {
+  queue_config cfg;
+  cfg.reader.base = sources;
+  cfg.reader.workers = workers;
+  cfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
+  cfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
+  cfg.workers = in_process;
+  return cfg;
 }
 
 queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/io/acquisition.hpp"
+#include "actors/io/frame_file.hpp"
 #include "actors/io/preflight.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
@@ -98,7 +99,7 @@ std::optional<cv::Size> header_size(const std::filesystem::path& file,
   in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
   head.resize(std::size_t(in.gcount()));
   auto size = kernels::jpeg_size(head.data(), head.size());
-  if (!size || kernels::pixels(*size) > max_pixels)
+  if (!size || !io::frame_size_problem(file.string(), *size, max_pixels).empty())
     return std::nullopt;
   return size;
 }
@@ -277,12 +278,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     trace::stop();
     return exit_usage;
   }
-  queue_config qcfg;
-  qcfg.reader.base = req.sources;
-  qcfg.reader.workers = workers;
-  qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
-  qcfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
-  qcfg.workers = workers;
+  auto qcfg = make_queue_config(settings, req.sources, workers, workers);
   auto q = spawn_queue(sys, qcfg, hub, *locks);
   if (!req.stop_after_frames.empty()) {
     auto injector = sys.spawn(stop_injector, q, req.stop_after_frames);
