@@ -414,7 +414,7 @@ std::size_t release_dead_leases(const std::vector<std::string>& folders, std::st
     if (snap.error != 0)
       continue;
     auto l = parse_lease(snap.bytes, dir.string());
-    if (!l || l->host != host || pid_alive(l->pid))
+    if (!l || l->host != host || shm::process_alive(l->pid))
       continue;
     auto removed = remove_if_unchanged(file, snap, "lock-manager");
     if (removed && *removed == removal::removed) {
