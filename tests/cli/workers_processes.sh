@@ -23,7 +23,9 @@ CHILDREN+=("${PIDS[@]}")
 workers_address="$(sed -n 's/.*serve_listening .*workers_address=\([^ ]*\).*/\1/p' "$SERVE_LOG")"
 [ -n "$workers_address" ] || fail "serve did not log its workers' address"
 for p in "${PIDS[@]}"; do
-  tr '\0' ' ' < "/proc/$p/cmdline" | grep -q "^segflow worker --connect $workers_address" \
+  # Under qemu-user (the arm64 check) the interpreter and the binary's full
+  # path come first.
+  tr '\0' ' ' < "/proc/$p/cmdline" | grep -qE "(^|/)segflow worker --connect $workers_address" \
     || fail "pid $p is not a segflow worker of this serve"
 done
 
