@@ -1,6 +1,6 @@
 // Trace files: round trip, canonical comparison, and hostile input (a trace
 // is never trusted).
-#include "actors/io/trace_compare.hpp"
+#include "tools/segflow/trace_compare.hpp"
 #include "actors/io/trace_file.hpp"
 
 #include <filesystem>
@@ -18,6 +18,7 @@
 namespace fs = std::filesystem;
 using namespace seg;
 using namespace seg::io;
+using namespace seg::cli;
 
 namespace {
 
