@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "actors/reader.hpp"
+#include "actors/io/job_plan.hpp"
 #include "tests/actors/fixture.hpp"
 #include "tests/actors/synth_frames.hpp"
 
@@ -35,7 +35,7 @@ struct exporter_fixture : seg::test::fixture {
     seg::job_spec spec;
     spec.id = 3;
     spec.path = acq.dir();
-    plan = seg::resolve_plan(spec, {});
+    plan = seg::resolve_job(spec, {}).plan;
     REQUIRE(plan.frames.size() == 4);
     flat = acq.flat();
   }
