@@ -8,8 +8,11 @@
 // real file and shared-memory I/O; only scheduling and time are simulated.
 //
 // Requests from the test go through a short-lived event-based actor, so an
-// answer that never comes fails the test instead of blocking it.
+// answer that never comes fails the test instead of blocking it. The shape
+// (run, expect, inline_all_enqueues at the end) follows the fixtures of
+// CAF's own tests and Zeek Broker's, on Catch2.
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
