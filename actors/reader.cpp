@@ -18,6 +18,7 @@
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/ecotaxa_tsv.hpp"
 #include "actors/io/ecotaxa_validate.hpp"
+#include "actors/io/report/thumbnail.hpp"
 #include "actors/io/frame_file.hpp"
 #include "actors/io/python_format.hpp"
 #include "kernels/decode.hpp"
@@ -678,6 +679,17 @@ void recalculate_flat(self_ptr self, std::uint64_t id, std::uint32_t generation,
     log_recalculated(*job, redo);
 }
 
+// The reports show the first flat; the full one lives in shared memory only.
+void save_flat_thumbnail(const reader_job& job) {
+  try {
+    auto objects = std::filesystem::path(job.plan.data_root) / "objects" / job.plan.rel;
+    io::report::write_flat_thumbnail(job.flat->image(),
+                                     io::report::flat_thumbnail_file(objects));
+  } catch (const std::exception& e) {
+    spdlog::warn("flat_thumbnail_failed job={} error=\"{}\"", job.plan.id, e.what());
+  }
+}
+
 void flat_step_done(self_ptr self, const frame_result& r) {
   auto* job = find_job(self, r.job_id);
   if (job == nullptr || job->generation != r.generation
@@ -708,6 +720,8 @@ void flat_step_done(self_ptr self, const frame_result& r) {
   // As the reference, a recalculated flat is not announced.
   bool superseding = job->previous_flat != nullptr;
   job->previous_flat.reset();
+  if (!job->flat_from)
+    save_flat_thumbnail(*job);
   if (superseding)
     return serve_waiting(self);
   job_event ev;
@@ -832,9 +846,6 @@ std::size_t flat_window::bad_frames() const {
   return bad_;
 }
 
-namespace {
-
-// The job's settings: the reader's sources with the job's overrides on top.
 config::settings job_settings(const job_spec& spec, const config::sources& base) {
   auto src = base;
   for (auto& o : spec.overrides) {
@@ -845,8 +856,6 @@ config::settings job_settings(const job_spec& spec, const config::sources& base)
   }
   return config::load(src);
 }
-
-} // namespace
 
 job_plan resolve_plan(const job_spec& spec, const config::sources& base) {
   auto st = job_settings(spec, base);

@@ -182,4 +182,8 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
 /// settings.
 job_plan resolve_plan(const job_spec& spec, const config::sources& base);
 
+/// A job's settings: `base` with the job's overrides ("key=value") on top.
+/// Throws config::config_error or std::runtime_error naming the problem.
+config::settings job_settings(const job_spec& spec, const config::sources& base);
+
 } // namespace seg
