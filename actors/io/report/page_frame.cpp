@@ -48,10 +48,10 @@ svg.plot .failed line{stroke:var(--bad);stroke-width:2.5}
 svg.plot .reflat{stroke:#6a1b9a;stroke-width:1.5;stroke-dasharray:4 3}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:.85rem;color:var(--muted);margin-top:4px}
 .key{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:4px}
-.mosaic{display:grid;grid-template-columns:repeat(auto-fill,minmax(88px,1fr));gap:6px}
+.mosaic{display:grid;grid-template-columns:repeat(auto-fill,minmax(76px,1fr));gap:6px}
 .mosaic figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:4px;
 overflow:hidden;display:flex;flex-direction:column;min-width:0}
-.mosaic img{display:block;width:100%;height:96px;object-fit:contain;background:#fff}
+.mosaic img{display:block;width:100%;height:88px;object-fit:contain;background:#fff}
 .mosaic figcaption{font-size:.72rem;color:var(--muted);background:#f4f7f8;padding:1px 4px;
 white-space:nowrap;overflow:hidden;text-overflow:ellipsis;text-align:center}
 .scroll{overflow-x:auto;max-width:100%}

@@ -60,14 +60,15 @@ std::vector<double> linear_ticks(double lo, double hi) {
   return ticks;
 }
 
-// Decades in [lo, hi]; with 1, 2 and 5 in each when fewer than 3 decades.
+// Decades in [lo, hi]; with 2 and 5 in each when fewer than 3 decades, and
+// every multiple 1..9 when less than one.
 std::vector<double> log_ticks(double lo, double hi) {
   std::vector<double> ticks;
   int first = int(std::floor(std::log10(lo))), last = int(std::ceil(std::log10(hi)));
-  bool fine = last - first < 3;
+  bool fine = last - first < 3, finest = hi < 10 * lo;
   for (int e = first; e <= last; ++e)
-    for (double m : {1.0, 2.0, 5.0}) {
-      if (m != 1.0 && !fine)
+    for (double m : {1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0}) {
+      if (m != 1.0 && !(finest || (fine && (m == 2.0 || m == 5.0))))
         continue;
       double v = m * std::pow(10, e);
       if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9))
