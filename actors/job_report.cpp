@@ -8,7 +8,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/report/report.hpp"
 #include "actors/io/report/run_record.hpp"
-#include "actors/reader.hpp"
+#include "actors/io/job_plan.hpp"
 
 namespace seg {
 
