@@ -9,7 +9,7 @@ text = open(sys.argv[1], encoding="utf-8").read()
 m = re.search(r'<script type="application/json" id="segflow-report">\n(.*?)\n</script>', text, re.S)
 if not m:
     sys.exit(f"{sys.argv[1]}: no segflow-report JSON block")
-print(m.group(1).replace("<\\/", "</"))
+print(m.group(1))
 PY
 }
 

@@ -75,7 +75,7 @@ TEST_CASE("HTML text helpers", "[report]") {
   CHECK(base64({'f'}) == "Zg==");
   CHECK(base64({'f', 'o'}) == "Zm8=");
   CHECK(base64({'f', 'o', 'o', 'b', 'a', 'r'}) == "Zm9vYmFy");
-  CHECK(script_safe(R"({"a":"</script>"})") == R"({"a":"<\/script>"})");
+  CHECK(script_safe(R"({"a":"</script><!--"})") == R"({"a":"\u003c/script>\u003c!--"})");
   CHECK(short_number(1234.5) == "1234");
   CHECK(short_number(0.0123) == "0.0123");
   CHECK(short_number(12.345) == "12.3");

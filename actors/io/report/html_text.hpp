@@ -27,7 +27,9 @@ std::string fixed(double x, int digits);
 /// "1.23e-05", "0.012", "12.3", "1230", "1.2e+06".
 std::string short_number(double x);
 
-/// JSON text made safe inside <script>: every "</" becomes "<\/".
+/// JSON text made safe inside <script>: every '<' (only ever inside a JSON
+/// string) becomes \u003c, so no "</script>" or "<!--" can end or confuse
+/// the element.
 std::string script_safe(std::string json);
 
 } // namespace seg::io::report

@@ -70,15 +70,6 @@ overflow-wrap:anywhere}
 @media print{header.top{background:none;color:#000}nav{display:none}}
 )css";
 
-// Sets the data- attributes described in the header once the page loaded.
-const char* check_script = R"js(
-(function(){var d=document.documentElement;function done(){var im=document.images,ok=0;
-for(var i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)ok++;
-d.setAttribute('data-images',String(im.length));d.setAttribute('data-images-loaded',String(ok));
-d.setAttribute('data-scroll-width',String(d.scrollWidth));d.setAttribute('data-ready','1');}
-if(document.readyState==='complete')done();else window.addEventListener('load',done);})();
-)js";
-
 } // namespace
 
 std::string page_head(const std::string& title, const std::string& kind) {
@@ -92,8 +83,7 @@ std::string page_head(const std::string& title, const std::string& kind) {
 std::string page_tail(const std::string& footer_html, const std::string& json) {
   return "</main>\n<footer>" + footer_html
          + "</footer>\n<script type=\"application/json\" id=\"segflow-report\">\n"
-         + script_safe(json) + "\n</script>\n<script>" + check_script
-         + "</script>\n</body>\n</html>\n";
+         + script_safe(json) + "\n</script>\n</body>\n</html>\n";
 }
 
 } // namespace seg::io::report

@@ -3,10 +3,7 @@
 #include <string>
 
 // What every report page shares: the head with its style sheet, and the
-// tail with the page's numbers as JSON and a small script that notes, on
-// <html>, how many images loaded and the page's width (data-images,
-// data-images-loaded, data-scroll-width, data-ready), for the browser test
-// and for anyone checking a page offline.
+// tail with the page's numbers as JSON, for tests and scripts.
 namespace seg::io::report {
 
 /// From <!doctype html> to the opening <body>; the caller writes the
@@ -14,8 +11,8 @@ namespace seg::io::report {
 /// @param kind the page's data-report attribute (acquisition, objects, index)
 std::string page_head(const std::string& title, const std::string& kind);
 
-/// The closing </main>, a footer line, the JSON block
-/// <script type="application/json" id="segflow-report">, the check script.
+/// The closing </main>, a footer line and the JSON block
+/// <script type="application/json" id="segflow-report">.
 /// @param json the page's numbers (any JSON text)
 std::string page_tail(const std::string& footer_html, const std::string& json);
 
