@@ -22,12 +22,13 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "shm/process.hpp"
 
 // Why the lease file is safe against other processes:
 //
@@ -165,11 +166,6 @@ std::string host_name() {
   if (gethostname(buf.data(), buf.size() - 1) != 0)
     return "localhost";
   return buf.data();
-}
-
-bool pid_alive(std::int64_t pid) {
-  // EPERM: it exists but belongs to another user.
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
 caf::error lock_error(std::string text) {
@@ -319,7 +315,7 @@ caf::error judge(const file_snapshot& snap, const std::string& key,
                + std::to_string(l->pid) + " on " + l->host;
       return {};
     }
-    if (l->host == cfg.host && !pid_alive(l->pid)) {
+    if (l->host == cfg.host && !shm::process_alive(l->pid)) {
       reason = "holder pid " + std::to_string(l->pid) + " on " + l->host + " is dead";
       return {};
     }

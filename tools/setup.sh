@@ -19,6 +19,7 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libboost-dev libmsgpack-cxx-dev libspdlog-dev catch2 libbenchmark-dev
   libzip-dev nlohmann-json3-dev libtomlplusplus-dev libjpeg62-turbo-dev
+  libmosquitto-dev mosquitto mosquitto-clients jq systemd
   python3 chromium imagemagick
 )
 
