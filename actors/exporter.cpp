@@ -146,7 +146,13 @@ std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
       objects.push_back(std::move(row));
     }
   }
-  if (plan.ecotaxa && !objects.empty()) {
+  // A job without objects still gets its archive (the TSV's two header
+  // rows, which EcoTaxa imports as an empty acquisition): no archive would
+  // look like a failed export.
+  if (objects.empty())
+    spdlog::warn("job_no_objects job={} acquisition=\"{}\" frames={}", plan.id,
+                 plan.acquisition, job.committed.size());
+  if (plan.ecotaxa) {
     io::tsv_options opts;
     opts.scaled_units = plan.params.pixel_size_um > 0;
     auto tsv = io::make_ecotaxa_tsv(metadata, process, objects, opts);
