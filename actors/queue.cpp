@@ -14,6 +14,7 @@
 #include "actors/exporter.hpp"
 #include "actors/io/acquisition.hpp"
 #include "actors/io/job_plan.hpp"
+#include "actors/job_report.hpp"
 #include "actors/segment_worker.hpp"
 
 namespace seg {
@@ -261,6 +262,8 @@ void end_running(self_ptr self, job_summary summary) {
       j->summary.error = "serve stopped; the job resumes when serve starts again";
     }
     summary = j->summary;
+    if (slot.exporter_began)
+      report_job_end(st.cfg.reader.base, j->spec, summary); // logs; never fails the job
   }
   spdlog::info("job_finished job={} state={} frames={}/{} failed={} objects={} s={:.2f}",
                slot.job, to_string(job_state(summary.state)), summary.frames_done,

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/io/job_plan.hpp"
+#include "actors/io/report/thumbnail.hpp"
 #include "actors/reader_internal.hpp"
 #include "actors/segment_worker.hpp"
 #include "actors/trace.hpp"
@@ -146,6 +147,17 @@ void recalculate_flat(reader_ptr self, std::uint64_t id, std::uint32_t generatio
     log_recalculated(*job, redo);
 }
 
+// The reports show the first flat; the full one lives in shared memory only.
+void save_flat_thumbnail(const reader_job& job) {
+  try {
+    auto objects = std::filesystem::path(job.plan.data_root) / "objects" / job.plan.rel;
+    io::report::write_flat_thumbnail(job.flat->image(),
+                                     io::report::flat_thumbnail_file(objects));
+  } catch (const std::exception& e) {
+    spdlog::warn("flat_thumbnail_failed job={} error=\"{}\"", job.plan.id, e.what());
+  }
+}
+
 void flat_step_done(reader_ptr self, const frame_result& r) {
   auto* job = find_job(self, r.job_id);
   if (job == nullptr || job->generation != r.generation
@@ -176,6 +188,8 @@ void flat_step_done(reader_ptr self, const frame_result& r) {
   // As the reference, a recalculated flat is not announced.
   bool superseding = job->previous_flat != nullptr;
   job->previous_flat.reset();
+  if (!job->flat_from)
+    save_flat_thumbnail(*job);
   if (superseding)
     return serve_waiting(self);
   job_event ev;

@@ -176,6 +176,10 @@ const std::vector<spec>& schema() {
                  s.exports.ids = v == "per_frame" ? object_ids::per_frame
                                                   : object_ids::unique;
                }),
+    bool_key("export.report", "true", "",
+             "write objects/<rel>/report.html and the index objects/report.html when a "
+             "job ends",
+             [](settings& s, bool v) { s.exports.report = v; }),
     choice_key("log.level", {"trace", "debug", "info", "warn", "error", "off"}, "info",
                "", "log level on stderr",
                [](settings& s, const std::string& v) { s.log.level = v; }),
@@ -446,7 +450,8 @@ std::string to_toml(const settings& s) {
   os << "[export]\n"
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"
-     << "object_ids = " << q(to_string(s.exports.ids)) << "\n\n";
+     << "object_ids = " << q(to_string(s.exports.ids)) << "\n"
+     << "report = " << b(s.exports.report) << "\n\n";
   os << "[log]\n"
      << "level = " << q(s.log.level) << "\n"
      << "json = " << b(s.log.json) << "\n";

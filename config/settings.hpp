@@ -52,6 +52,7 @@ struct export_settings {
   bool ecotaxa = true;              ///< write the EcoTaxa zip
   std::string process_id;           ///< process_id column; empty = the run's uuid
   object_ids ids = object_ids::unique;
+  bool report = true;               ///< write the HTML reports when a job ends
 };
 
 /// Logging.

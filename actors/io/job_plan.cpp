@@ -16,9 +16,6 @@
 
 namespace seg {
 
-namespace {
-
-// The job's settings: the reader's sources with the job's overrides on top.
 config::settings job_settings(const job_spec& spec, const config::sources& base) {
   auto src = base;
   for (auto& o : spec.overrides) {
@@ -29,6 +26,8 @@ config::settings job_settings(const job_spec& spec, const config::sources& base)
   }
   return config::load(src);
 }
+
+namespace {
 
 std::string stem_of(const std::string& frame) {
   auto dot = frame.rfind('.');

@@ -23,6 +23,11 @@ struct job_setup {
   int flat_frames = 10;       ///< segmentation.flat_frames, for a flat started later
 };
 
+/// A job's settings: `base` with the job's overrides ("key=value") on top.
+/// Throws config::config_error, or std::runtime_error for an override that
+/// is not key=value.
+config::settings job_settings(const job_spec& spec, const config::sources& base);
+
 /// Resolves a job from its folder, metadata and settings (`base` with the
 /// job's overrides on top, loaded once). Throws std::runtime_error naming
 /// the file and the problem: the folder (missing, not under img/, no

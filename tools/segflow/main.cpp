@@ -23,6 +23,7 @@ const command commands[] = {
   {"trace", seg::cli::run_trace, "dump a message trace, or diff two"},
   {"config", seg::cli::run_config, "print the effective settings or document the keys"},
   {"validate-ecotaxa", seg::cli::run_validate_ecotaxa, "check EcoTaxa archives for import"},
+  {"report", seg::cli::run_report, "write the HTML reports of segmented acquisitions"},
   {"serve", seg::cli::run_serve, "run the queue service (published for ctl) until stopped"},
   {"worker", seg::cli::run_worker, "join a running serve on this host with segment workers"},
   {"ctl", seg::cli::run_ctl, "control a running serve: add, list, move, stop, watch, ..."},
