@@ -102,7 +102,9 @@ struct fixture {
     qc.reader.workers = 1;
     qc.state_file = state_file;
     qc.initial = std::move(initial);
-    q = spawn_queue(sys, qc, hub, locks);
+    auto spawned = spawn_queue(sys, qc, hub, locks);
+    REQUIRE(spawned);
+    q = *spawned;
   }
 
   void start_paused() {
@@ -369,7 +371,7 @@ TEST_CASE("subscribers get status events with job ids", "[actor][queue]") {
   REQUIRE(ok);
   CHECK(*ok);
   fx.ask<queue_listing>(atom::resume::value);
-  std::vector<std::uint8_t> kinds;
+  std::vector<event_kind> kinds;
   bool finished = false;
   while (!finished) {
     bool timed_out = false;
@@ -382,8 +384,8 @@ TEST_CASE("subscribers get status events with job ids", "[actor][queue]") {
       caf::after(std::chrono::seconds(30)) >> [&] { timed_out = true; });
     REQUIRE_FALSE(timed_out);
   }
-  CHECK(kinds.front() == std::uint8_t(event_kind::job_started));
-  CHECK(std::count(kinds.begin(), kinds.end(), std::uint8_t(event_kind::frame_done)) == 8);
+  CHECK(kinds.front() == event_kind::job_started);
+  CHECK(std::count(kinds.begin(), kinds.end(), event_kind::frame_done) == 8);
   fx.self->send_exit(sink, caf::exit_reason::user_shutdown);
   fx.self->wait_for(sink);
 }
@@ -408,7 +410,7 @@ TEST_CASE("the queue file follows every change and a restart resumes the running
   fx.stop_queue_actor();
 
   // As after kill -9 while job 1 ran: the file says running.
-  saved->jobs[1].summary.state = std::uint8_t(job_state::running);
+  saved->jobs[1].summary.state = job_state::running;
   io::prepare_restart(*saved);
   fx.start(*saved); // still paused: only the resumed job runs
   auto resumed = fx.wait_state(1, job_state::done);
