@@ -41,6 +41,11 @@ std::vector<std::string> list_frames(const std::filesystem::path& dir);
 ///         img/ folder, or holds no frame.
 acquisition open_acquisition(const std::filesystem::path& dir);
 
+/// open_acquisition without listing frames (frames stays empty): for a
+/// folder whose frames are still being written. @throws io_error as
+/// open_acquisition, but for the frames.
+acquisition locate_acquisition(const std::filesystem::path& dir);
+
 /// Output folders of the reference layout.
 std::filesystem::path objects_dir(const acquisition& acq);  ///< <root>/objects/<rel>
 std::filesystem::path clean_dir(const acquisition& acq);    ///< <root>/clean/<rel>

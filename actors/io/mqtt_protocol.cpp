@@ -133,7 +133,7 @@ request parse_request(std::string_view payload) {
   return r;
 }
 
-std::vector<std::string> job_overrides(const segment_settings& s) {
+std::vector<std::string> job_overrides(const segment_settings& s, bool follow) {
   std::vector<std::string> out = {
     std::string("export.ecotaxa=") + (s.ecotaxa ? "true" : "false"),
     "segmentation.min_esd=" + number_text(s.min_esd),
@@ -142,6 +142,20 @@ std::vector<std::string> job_overrides(const segment_settings& s) {
   };
   if (s.process_id)
     out.push_back("export.process_id=" + *s.process_id);
+  if (follow)
+    out.push_back("pipeline.follow=true");
+  return out;
+}
+
+std::optional<imager_status> parse_imager_status(std::string_view payload) {
+  json j = json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return std::nullopt;
+  imager_status out;
+  if (auto it = j.find("status"); it != j.end() && it->is_string())
+    out.status = it->get<std::string>();
+  if (auto it = j.find("path"); it != j.end() && it->is_string())
+    out.path = it->get<std::string>();
   return out;
 }
 

@@ -20,7 +20,6 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/frame_file.hpp"
-#include "actors/io/preflight.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
@@ -34,6 +33,7 @@
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
+#include "tools/segflow/preflight.hpp"
 #include "tools/segflow/segment_run.hpp"
 #include "tools/segflow/summary_json.hpp"
 
@@ -108,8 +108,8 @@ std::optional<cv::Size> header_size(const std::filesystem::path& file,
 // the first 10 frames the run will not refuse), frame count and bytes, and
 // the output device of each acquisition that will run. Folders that cannot
 // be opened are left to their job to report.
-std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
-  std::vector<io::preflight_job> jobs;
+std::vector<preflight_job> measure_jobs(const segment_request& req) {
+  std::vector<preflight_job> jobs;
   for (auto& folder : req.folders) {
     io::acquisition acq;
     try {
@@ -119,7 +119,7 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
     }
     if (!req.force && io::has_done_marker(acq.dir))
       continue;
-    io::preflight_job j;
+    preflight_job j;
     j.name = acq.dir.string();
     j.frames = acq.frames.size();
     j.flat_frames = kernels::initial_flat_indices(
@@ -138,7 +138,7 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
         j.height = size->height;
       }
     }
-    j.space = io::output_space_of(io::objects_dir(acq));
+    j.space = output_space_of(io::objects_dir(acq));
     jobs.push_back(std::move(j));
   }
   return jobs;
@@ -146,9 +146,9 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
 
 // True if the run may start: the preflight passed or was overridden.
 bool preflight(const segment_request& req, std::uint32_t workers) {
-  io::preflight_settings ps;
+  preflight_settings ps;
   ps.workers = workers;
-  auto report = io::check_preflight(measure_jobs(req), ps, io::memory_available());
+  auto report = check_preflight(measure_jobs(req), ps, memory_available(), shm_available());
   for (auto& e : report.estimates)
     spdlog::info("preflight {}", e);
   if (report.problems.empty())
@@ -367,6 +367,7 @@ int run_segment(int argc, char** argv) {
   bool reference_status = false;
   bool skip_missing = false;
   bool force_run = false;
+  bool follow = false;
   std::string summary_json_file;
   std::string req_trace_file;
   bool req_trace_embed = false;
@@ -379,8 +380,9 @@ int run_segment(int argc, char** argv) {
     "one job per folder, then exits. Ctrl-C stops cooperatively; running the\n"
     "same command again resumes from the committed frames.\n"
     "Every path is checked first: any problem is listed and nothing starts\n"
-    "(exit code 2) unless --skip-missing. A preflight then estimates memory and\n"
-    "disk and refuses to start when they do not fit, unless --force-run.\n"
+    "(exit code 2) unless --skip-missing. A preflight then estimates memory,\n"
+    "disk and /dev/shm and refuses to start when they do not fit, unless\n"
+    "--force-run.\n"
     "A bad frame fails alone (reason in the summary and errors/<rel>/); a bad\n"
     "acquisition fails alone; the run goes on and exits 1.");
   opts.declare(parser);
@@ -394,6 +396,10 @@ int run_segment(int argc, char** argv) {
   parser.flag("skip-missing", &skip_missing,
               "skip paths that are missing or not acquisitions (listed in the summary) "
               "instead of refusing to start");
+  parser.flag("follow", &follow,
+              "follow acquisitions still being written: segment each frame once "
+              "integrity.check lists it, end after pipeline.follow_idle_s (300 s) without "
+              "a new frame");
   parser.flag("force-run", &force_run,
               "start even when the preflight estimates too little memory or disk");
   parser.option("trace", &req_trace_file, "FILE",
@@ -407,6 +413,8 @@ int run_segment(int argc, char** argv) {
     return rc < 0 ? exit_ok : rc;
 
   segment_request req;
+  if (follow)
+    opts.sets.push_back("pipeline.follow=true");
   if (!load_run_settings(opts, workers, req.settings, req.sources))
     return exit_usage;
 
