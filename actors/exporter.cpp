@@ -33,11 +33,6 @@ double ms_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
 }
 
-std::string stem_of(const std::string& frame) {
-  auto dot = frame.rfind('.');
-  return dot == std::string::npos || dot == 0 ? frame : frame.substr(0, dot);
-}
-
 std::string uuid4() {
   std::random_device rd;
   std::uniform_int_distribution<int> byte(0, 255);
@@ -57,19 +52,6 @@ std::string uuid4() {
   return out;
 }
 
-std::string object_name(const job_plan& plan, const std::string& frame,
-                        std::uint32_t index) {
-  auto base = stem_of(frame) + "_" + std::to_string(index);
-  if (plan.object_ids == "per_frame")
-    return base;
-  return plan.sample_id + "_" + plan.acq_id + "_" + base;
-}
-
-fs::path zip_path(const job_plan& plan) {
-  return fs::path(plan.data_root) / "export" / "ecotaxa"
-         / io::ecotaxa_zip_name(plan.acq_id);
-}
-
 job_summary summary_of(const export_job& job, job_state state, std::string error) {
   job_summary s;
   s.id = job.plan.id;
@@ -83,7 +65,7 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   s.seconds = ms_since(job.started) / 1000.0;
   s.error = std::move(error);
   s.failures = job.failures;
-  s.objects_dir = job.objects_dir.string();
+  s.objects_dir = job.layout.objects_dir().string();
   s.stages = job.stages;
   return s;
 }
@@ -131,17 +113,17 @@ std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
   std::vector<io::tsv_object> objects;
   std::vector<io::zip_input> crops;
   for (auto index : job.committed) {
-    auto rec = io::read_frame_record(job.records_dir / (stem_of(plan.frames[index]) + ".jsonl"));
+    auto rec = io::read_frame_record(job.layout.record_file(plan.frames[index]));
     for (auto& obj : rec.objects) {
       io::tsv_object row;
-      row.name = object_name(plan, rec.frame, std::uint32_t(obj.index));
+      row.name = io::object_name(plan, rec.frame, std::uint32_t(obj.index));
       row.label = std::int64_t(objects.size());
       row.features = obj.features;
       if (plan.params.pixel_size_um > 0)
         kernels::scale_to_micrometres(row.features, plan.params.pixel_size_um);
       io::zip_input crop;
       crop.name = obj.crop_file;
-      crop.file = job.objects_dir / obj.crop_file;
+      crop.file = job.layout.crop_file(obj.crop_file);
       crops.push_back(std::move(crop));
       objects.push_back(std::move(row));
     }
@@ -150,18 +132,18 @@ std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
     io::tsv_options opts;
     opts.scaled_units = plan.params.pixel_size_um > 0;
     auto tsv = io::make_ecotaxa_tsv(metadata, process, objects, opts);
-    auto tsv_name = io::ecotaxa_tsv_name(plan.acq_id);
+    auto tsv_name = job.layout.tsv_name();
     check_ecotaxa(job, tsv_name, tsv, crops);
-    auto zip = zip_path(plan);
+    auto zip = job.layout.zip_file();
     fs::create_directories(zip.parent_path());
     try {
       io::write_ecotaxa_zip(zip, crops, tsv_name, tsv);
-      io::write_file_atomic(job.objects_dir / tsv_name, tsv);
+      io::write_file_atomic(job.layout.tsv_file(), tsv);
     } catch (...) {
       // A failed job leaves no archive or TSV that could pass for its output.
       std::error_code ec;
       fs::remove(zip, ec);
-      fs::remove(job.objects_dir / tsv_name, ec);
+      fs::remove(job.layout.tsv_file(), ec);
       throw;
     }
     zip_written = zip.string();
@@ -200,7 +182,7 @@ void complete(self_ptr self, std::uint64_t id) {
     std::string zip;
     auto total = export_job_outputs(job, zip);
     if (job.failed.empty())
-      io::write_done_marker(job.plan.acquisition);
+      io::write_done_marker(job.layout);
     job.stages.export_ms += ms_since(t0);
     summary = summary_of(job, job_state::done, "");
     summary.objects = total;
@@ -240,9 +222,8 @@ void record_failure(export_job& job, const frame_result& r) {
                             {"crop_margin", job.plan.params.crop_margin},
                             {"max_frame_pixels", job.plan.params.max_frame_pixels}};
     artifact["time"] = io::utc_isoformat_now();
-    fs::create_directories(job.errors_dir);
-    io::write_file_atomic(job.errors_dir / (stem_of(r.name) + ".json"),
-                          artifact.dump(2) + "\n");
+    fs::create_directories(job.layout.errors_dir());
+    io::write_file_atomic(job.layout.error_file(r.name), artifact.dump(2) + "\n");
   } catch (const std::exception& e) {
     spdlog::error("error_artifact_failed frame={} error=\"{}\"", r.name, e.what());
   }
@@ -255,24 +236,23 @@ void commit_frame(export_job& job, const frame_result& r) {
   rec.frame_index = int(r.index);
   std::vector<io::named_bytes> crops;
   for (auto& obj : r.objects) {
-    auto name = object_name(plan, r.name, obj.index);
     io::frame_object fo;
     fo.index = int(obj.index);
     fo.features = from_vector(obj.features);
-    fo.crop_file = name + ".jpg";
+    fo.crop_file = io::crop_name(plan, r.name, obj.index);
     crops.push_back({fo.crop_file, &obj.crop_jpeg});
     rec.objects.push_back(std::move(fo));
   }
   try {
     // Crops first: a record names only crops that are already on disk.
-    io::write_files_atomic(job.objects_dir, crops);
-    io::write_frame_record(job.records_dir / (stem_of(r.name) + ".jsonl"), rec);
+    io::write_files_atomic(job.layout.objects_dir(), crops);
+    io::write_frame_record(job.layout.record_file(r.name), rec);
   } catch (...) {
     // Not committed (e.g. the disk is full): its crops go, to free the
     // space; the frame is redone on resume.
     std::error_code ec;
     for (auto& c : crops)
-      fs::remove(job.objects_dir / c.name, ec);
+      fs::remove(job.layout.crop_file(c.name), ec);
     throw;
   }
 }
@@ -390,22 +370,14 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
   job.plan = plan;
   job.started = clock_type::now();
   job.last_result = job.started;
-  auto root = fs::path(plan.data_root);
-  job.objects_dir = root / "objects" / plan.rel;
-  job.records_dir = records_dir(job.objects_dir);
-  job.errors_dir = root / "errors" / plan.rel;
-  if (plan.force) {
-    // Start over: nothing of an earlier run may be mistaken for this one's.
-    fs::remove_all(job.objects_dir);
-    fs::remove_all(job.errors_dir);
-    fs::remove(zip_path(plan));
-    fs::remove(fs::path(plan.acquisition) / "done.txt");
-  }
-  fs::create_directories(job.records_dir);
-  io::remove_stale_temp_files(job.objects_dir);
-  io::remove_stale_temp_files(job.records_dir);
+  job.layout = io::output_layout(plan);
+  if (plan.force) // start over: nothing of an earlier run may pass for this one's
+    io::remove_outputs(job.layout);
+  fs::create_directories(job.layout.records_dir());
+  io::remove_stale_temp_files(job.layout.objects_dir());
+  io::remove_stale_temp_files(job.layout.records_dir());
   for (std::uint32_t i = 0; i < plan.frames.size(); ++i) {
-    auto file = job.records_dir / (stem_of(plan.frames[i]) + ".jsonl");
+    auto file = job.layout.record_file(plan.frames[i]);
     if (!fs::exists(file))
       continue;
     try {
@@ -431,10 +403,6 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
 }
 
 } // namespace
-
-fs::path records_dir(const fs::path& objects_dir) {
-  return objects_dir / ".segflow" / "frames";
-}
 
 exporter_actor::behavior_type
 exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,

@@ -9,16 +9,14 @@
 #include <vector>
 
 #include "actors/interfaces.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace seg {
 
 /// One job as the exporter sees it.
 struct export_job {
   job_plan plan;
-  std::filesystem::path objects_dir;  ///< <root>/objects/<rel>: crops, TSV copy
-  std::filesystem::path records_dir;  ///< per-frame records: a frame is committed
-                                      ///< iff its record exists
-  std::filesystem::path errors_dir;   ///< <root>/errors/<rel>: failed frames
+  io::output_layout layout;           ///< where the job's outputs go
   std::set<std::uint32_t> committed;
   std::uint32_t resumed = 0;
   std::vector<std::string> failures;
@@ -59,8 +57,5 @@ struct exporter_state {
 exporter_actor::behavior_type
 exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,
          status_hub_actor hub);
-
-/// Folder of a job's per-frame records under its objects folder.
-std::filesystem::path records_dir(const std::filesystem::path& objects_dir);
 
 } // namespace seg

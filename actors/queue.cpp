@@ -12,7 +12,7 @@
 
 #include "actors/trace.hpp"
 #include "actors/exporter.hpp"
-#include "actors/io/acquisition.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/segment_worker.hpp"
 
 namespace seg {
@@ -339,7 +339,7 @@ void opened(self_ptr self, std::uint64_t run, job_plan plan) {
     spdlog::warn("job_warning job={} warning=\"{}\"", s->job, w);
   j->summary.frames_total = std::uint32_t(plan.frames.size());
   j->summary.path = plan.acquisition;
-  if (!plan.force && io::has_done_marker(plan.acquisition)) {
+  if (!plan.force && io::has_done_marker(io::output_layout(plan))) {
     job_summary done = j->summary;
     done.state = std::uint8_t(job_state::done);
     done.frames_done = done.frames_total;

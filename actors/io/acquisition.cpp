@@ -125,18 +125,6 @@ acquisition open_acquisition(const fs::path& dir) {
   return acq;
 }
 
-fs::path objects_dir(const acquisition& acq) {
-  return acq.data_root / "objects" / acq.rel;
-}
-
-fs::path clean_dir(const acquisition& acq) {
-  return acq.data_root / "clean" / acq.rel;
-}
-
-fs::path export_dir(const acquisition& acq) {
-  return acq.data_root / "export" / "ecotaxa";
-}
-
 discovery find_acquisition_dirs(const std::vector<fs::path>& inputs, bool recursive) {
   discovery out;
   std::set<fs::path> seen;
@@ -278,15 +266,6 @@ std::string utc_isoformat_now() {
   return utc_isoformat(std::chrono::system_clock::now());
 }
 
-void write_done_marker(const fs::path& acq_dir) {
-  write_file_atomic(acq_dir / "done.txt", utc_isoformat_now());
-}
-
-bool has_done_marker(const fs::path& acq_dir) {
-  std::error_code ec;
-  return fs::exists(acq_dir / "done.txt", ec);
-}
-
 std::string safe_file_component(std::string_view id, std::string_view what) {
   const fs::path label{std::string(what)};
   const std::string quoted = python_repr_str(id);
@@ -309,14 +288,6 @@ std::string safe_file_component(std::string_view id, std::string_view what) {
       c = '_';
   }
   return out;
-}
-
-std::string ecotaxa_zip_name(std::string_view acq_id) {
-  return "ecotaxa_" + safe_file_component(acq_id, "acq_id") + ".zip";
-}
-
-std::string ecotaxa_tsv_name(std::string_view acq_id) {
-  return "ecotaxa_" + safe_file_component(acq_id, "acq_id") + ".tsv";
 }
 
 } // namespace seg::io

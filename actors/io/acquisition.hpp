@@ -41,11 +41,6 @@ std::vector<std::string> list_frames(const std::filesystem::path& dir);
 ///         img/ folder, or holds no frame.
 acquisition open_acquisition(const std::filesystem::path& dir);
 
-/// Output folders of the reference layout.
-std::filesystem::path objects_dir(const acquisition& acq);  ///< <root>/objects/<rel>
-std::filesystem::path clean_dir(const acquisition& acq);    ///< <root>/clean/<rel>
-std::filesystem::path export_dir(const acquisition& acq);   ///< <root>/export/ecotaxa
-
 /// Result of find_acquisition_dirs: what was found and every problem met.
 struct discovery {
   std::vector<std::filesystem::path> dirs;  ///< acquisition folders, absolute, no duplicates
@@ -101,24 +96,11 @@ std::string utc_isoformat(std::chrono::system_clock::time_point t);
 /// utc_isoformat(now), the reference's datetime.utcnow().isoformat().
 std::string utc_isoformat_now();
 
-/// Marks `acq_dir` as segmented: writes <acq_dir>/done.txt atomically, its
-/// content utc_isoformat(now) without a newline.
-/// @throws io_error naming done.txt.
-void write_done_marker(const std::filesystem::path& acq_dir);
-
-/// True if <acq_dir>/done.txt exists.
-bool has_done_marker(const std::filesystem::path& acq_dir);
-
 /// Makes an id usable as (part of) one file name, as the reference does for
 /// the zip name: spaces become '_'. Refused (io_error naming `what` and the
 /// id): empty, a leading '.', '/', '\\', NUL or other control characters, or
 /// more than 200 bytes.
 /// @param what names the id in the error, e.g. "metadata.json acq_id".
 std::string safe_file_component(std::string_view id, std::string_view what);
-
-/// "ecotaxa_<acq_id>.zip" and "ecotaxa_<acq_id>.tsv" with acq_id through
-/// safe_file_component (reference M naming, SPEC §4.6).
-std::string ecotaxa_zip_name(std::string_view acq_id);
-std::string ecotaxa_tsv_name(std::string_view acq_id);
 
 } // namespace seg::io

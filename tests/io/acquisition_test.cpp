@@ -11,6 +11,7 @@
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
+#include "actors/io/output_layout.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -73,8 +74,8 @@ TEST_CASE("open_acquisition finds frames, data root and rel path", "[io]") {
   CHECK(a.dir == acq);
   CHECK(a.data_root == d.path / "data");
   CHECK(a.rel == fs::path("20250911/sample/acq"));
-  CHECK(seg::io::objects_dir(a) == d.path / "data/objects/20250911/sample/acq");
-  CHECK(seg::io::export_dir(a) == d.path / "data/export/ecotaxa");
+  CHECK(seg::io::output_layout(a).objects_dir() == d.path / "data/objects/20250911/sample/acq");
+  CHECK(seg::io::output_layout(a).export_dir() == d.path / "data/export/ecotaxa");
 
   // A trailing slash and a relative "." component give the same answer.
   const auto b = seg::io::open_acquisition(acq.string() + "/./");
@@ -225,13 +226,16 @@ TEST_CASE("utc_isoformat prints like Python's isoformat", "[io]") {
 
 TEST_CASE("done.txt holds the UTC time without a newline", "[io]") {
   temp_dir d;
-  CHECK_FALSE(seg::io::has_done_marker(d.path));
-  seg::io::write_done_marker(d.path);
-  CHECK(seg::io::has_done_marker(d.path));
-  const std::string text = seg::io::read_file(d.path / "done.txt");
+  const seg::io::output_layout layout{d.path, "d/s/a"};
+  const auto acq = d.path / "img/d/s/a";
+  fs::create_directories(acq);
+  CHECK_FALSE(seg::io::has_done_marker(layout));
+  seg::io::write_done_marker(layout);
+  CHECK(seg::io::has_done_marker(layout));
+  const std::string text = seg::io::read_file(acq / "done.txt");
   CHECK(std::regex_match(text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?)")));
   std::size_t entries = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(d.path))
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(acq))
     ++entries;
   CHECK(entries == 1);
 }

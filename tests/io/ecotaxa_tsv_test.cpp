@@ -9,6 +9,7 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;

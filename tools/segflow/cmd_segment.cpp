@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/io/acquisition.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/preflight.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
@@ -116,7 +117,7 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
     } catch (const std::exception&) {
       continue;
     }
-    if (!req.force && io::has_done_marker(acq.dir))
+    if (!req.force && io::has_done_marker(io::output_layout(acq)))
       continue;
     io::preflight_job j;
     j.name = acq.dir.string();
@@ -137,7 +138,7 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
         j.height = size->height;
       }
     }
-    j.space = io::output_space_of(io::objects_dir(acq));
+    j.space = io::output_space_of(io::output_layout(acq).objects_dir());
     jobs.push_back(std::move(j));
   }
   return jobs;
