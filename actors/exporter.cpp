@@ -1,9 +1,7 @@
 #include "actors/exporter.hpp"
 
-#include <fstream>
 #include <map>
 #include <optional>
-#include <random>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -12,11 +10,9 @@
 
 #include "actors/trace.hpp"
 #include "actors/feature_vector.hpp"
-#include "actors/io/acquisition.hpp"
+#include "actors/io/iso_time.hpp"
 #include "actors/io/atomic_file.hpp"
-#include "actors/io/ecotaxa_tsv.hpp"
-#include "actors/io/ecotaxa_validate.hpp"
-#include "actors/io/ecotaxa_zip.hpp"
+#include "actors/io/ecotaxa/ecotaxa_export.hpp"
 #include "actors/io/frame_record.hpp"
 #include "kernels/flat_field.hpp"
 
@@ -31,25 +27,6 @@ using self_ptr = exporter_actor::stateful_pointer<exporter_state>;
 
 double ms_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-}
-
-std::string uuid4() {
-  std::random_device rd;
-  std::uniform_int_distribution<int> byte(0, 255);
-  unsigned char b[16];
-  for (auto& x : b)
-    x = static_cast<unsigned char>(byte(rd));
-  b[6] = (b[6] & 0x0F) | 0x40;
-  b[8] = (b[8] & 0x3F) | 0x80;
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      out += '-';
-    out += hex[b[i] >> 4];
-    out += hex[b[i] & 15];
-  }
-  return out;
 }
 
 job_summary summary_of(const export_job& job, job_state state, std::string error) {
@@ -70,85 +47,19 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   return s;
 }
 
-// The archive is checked against EcoTaxa's import rules before it is
-// written: one that would not import fails the job instead.
-void check_ecotaxa(const export_job& job, const std::string& tsv_name, const std::string& tsv,
-                   const std::vector<io::zip_input>& crops) {
-  std::map<std::string, const io::zip_input*> by_name;
-  for (auto& c : crops)
-    by_name.emplace(c.name, &c);
-  auto problems = io::validate_ecotaxa_tsv(
-    tsv_name, tsv, [&](const std::string& name) -> std::optional<std::string> {
-      auto it = by_name.find(name);
-      if (it == by_name.end())
-        return std::nullopt;
-      std::ifstream in(it->second->file, std::ios::binary);
-      std::string head(16, '\0');
-      in.read(head.data(), std::streamsize(head.size()));
-      head.resize(std::size_t(in.gcount()));
-      return head;
-    });
-  if (problems.empty())
-    return;
-  std::string text;
-  for (std::size_t i = 0; i < problems.size() && i < 10; ++i)
-    text += (i == 0 ? "" : "; ") + io::to_string(problems[i]);
-  if (problems.size() > 10)
-    text += "; and " + std::to_string(problems.size() - 10) + " more";
-  throw std::runtime_error("the EcoTaxa archive of " + job.plan.acquisition
-                           + " would not import, none written: " + text);
-}
-
-// Reads every committed frame's record in frame order and writes the TSV,
-// the zip and done.txt. Returns the total object count.
+// Reads every committed frame's record in frame order and writes the
+// EcoTaxa export. Returns the total object count.
 std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
   auto& plan = job.plan;
-  auto metadata = nlohmann::ordered_json::parse(plan.metadata_json);
-  io::process_fields process;
-  process.datetime = io::utc_isoformat_now();
-  process.uuid = uuid4();
-  process.id = io::make_process_id(
-    metadata, plan.process_id.empty() ? process.uuid : plan.process_id);
-  process.remove_previous_mask = plan.params.remove_previous_mask;
-  std::vector<io::tsv_object> objects;
-  std::vector<io::zip_input> crops;
+  io::ecotaxa_objects objects;
   for (auto index : job.committed) {
     auto rec = io::read_frame_record(job.layout.record_file(plan.frames[index]));
-    for (auto& obj : rec.objects) {
-      io::tsv_object row;
-      row.name = io::object_name(plan, rec.frame, std::uint32_t(obj.index));
-      row.label = std::int64_t(objects.size());
-      row.features = obj.features;
-      if (plan.params.pixel_size_um > 0)
-        kernels::scale_to_micrometres(row.features, plan.params.pixel_size_um);
-      io::zip_input crop;
-      crop.name = obj.crop_file;
-      crop.file = job.layout.crop_file(obj.crop_file);
-      crops.push_back(std::move(crop));
-      objects.push_back(std::move(row));
-    }
+    for (auto& obj : rec.objects)
+      io::add_object(objects, plan, io::object_name(plan, rec.frame, std::uint32_t(obj.index)),
+                     obj.features, obj.crop_file, job.layout.crop_file(obj.crop_file));
   }
-  if (plan.ecotaxa && !objects.empty()) {
-    io::tsv_options opts;
-    opts.scaled_units = plan.params.pixel_size_um > 0;
-    auto tsv = io::make_ecotaxa_tsv(metadata, process, objects, opts);
-    auto tsv_name = job.layout.tsv_name();
-    check_ecotaxa(job, tsv_name, tsv, crops);
-    auto zip = job.layout.zip_file();
-    fs::create_directories(zip.parent_path());
-    try {
-      io::write_ecotaxa_zip(zip, crops, tsv_name, tsv);
-      io::write_file_atomic(job.layout.tsv_file(), tsv);
-    } catch (...) {
-      // A failed job leaves no archive or TSV that could pass for its output.
-      std::error_code ec;
-      fs::remove(zip, ec);
-      fs::remove(job.layout.tsv_file(), ec);
-      throw;
-    }
-    zip_written = zip.string();
-  }
-  return std::uint32_t(objects.size());
+  zip_written = io::write_ecotaxa_export(plan, job.layout, objects);
+  return std::uint32_t(objects.rows.size());
 }
 
 void send_event(self_ptr self, const export_job& job, event_kind kind,

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <set>
 #include <system_error>
 
@@ -240,30 +239,6 @@ pixel_size parse_process_pixel(const ordered_json& metadata) {
   }
   out.um_per_px = v;
   return out;
-}
-
-std::string utc_isoformat(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto us = duration_cast<microseconds>(t.time_since_epoch()).count();
-  auto secs = static_cast<std::time_t>(us / 1'000'000);
-  auto frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (frac != 0)
-    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%06lld",
-                  static_cast<long long>(frac));
-  return buf;
-}
-
-std::string utc_isoformat_now() {
-  return utc_isoformat(std::chrono::system_clock::now());
 }
 
 std::string safe_file_component(std::string_view id, std::string_view what) {

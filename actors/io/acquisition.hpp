@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -88,13 +87,6 @@ struct pixel_size {
 /// number (not a bool) or a string that parses entirely as a decimal float
 /// (surrounding whitespace allowed), finite and > 0.
 pixel_size parse_process_pixel(const nlohmann::ordered_json& metadata);
-
-/// Python's datetime.isoformat() of `t` in UTC: "YYYY-MM-DDTHH:MM:SS.ffffff",
-/// without the fraction when the microseconds are 0.
-std::string utc_isoformat(std::chrono::system_clock::time_point t);
-
-/// utc_isoformat(now), the reference's datetime.utcnow().isoformat().
-std::string utc_isoformat_now();
 
 /// Makes an id usable as (part of) one file name, as the reference does for
 /// the zip name: spaces become '_'. Refused (io_error naming `what` and the

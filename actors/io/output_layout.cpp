@@ -4,6 +4,7 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/iso_time.hpp"
 #include "messages/job.hpp"
 
 namespace fs = std::filesystem;

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <fstream>
-#include <regex>
 
 #include <unistd.h>
 
@@ -213,31 +212,6 @@ TEST_CASE("process_pixel is valid only as a positive finite number", "[io]") {
     CHECK_FALSE(px.um_per_px);
     CHECK_THAT(px.reason, Catch::Contains("process_pixel"));
   }
-}
-
-TEST_CASE("utc_isoformat prints like Python's isoformat", "[io]") {
-  using namespace std::chrono;
-  // python3: datetime.utcfromtimestamp(1700000000.123456).isoformat()
-  const system_clock::time_point t{seconds{1700000000}};
-  CHECK(seg::io::utc_isoformat(t + microseconds{123456}) == "2023-11-14T22:13:20.123456");
-  CHECK(seg::io::utc_isoformat(t) == "2023-11-14T22:13:20");
-  CHECK(seg::io::utc_isoformat(t + microseconds{5}) == "2023-11-14T22:13:20.000005");
-}
-
-TEST_CASE("done.txt holds the UTC time without a newline", "[io]") {
-  temp_dir d;
-  const seg::io::output_layout layout{d.path, "d/s/a"};
-  const auto acq = d.path / "img/d/s/a";
-  fs::create_directories(acq);
-  CHECK_FALSE(seg::io::has_done_marker(layout));
-  seg::io::write_done_marker(layout);
-  CHECK(seg::io::has_done_marker(layout));
-  const std::string text = seg::io::read_file(acq / "done.txt");
-  CHECK(std::regex_match(text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?)")));
-  std::size_t entries = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(acq))
-    ++entries;
-  CHECK(entries == 1);
 }
 
 TEST_CASE("ids are made safe for file names or refused", "[io]") {

@@ -1,9 +1,11 @@
 #include "actors/io/output_layout.hpp"
 
 #include <fstream>
+#include <regex>
 
 #include <catch2/catch.hpp>
 
+#include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
 #include "messages/job.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -91,4 +93,20 @@ TEST_CASE("remove_outputs removes this acquisition's outputs and nothing else", 
   CHECK(fs::exists(other.zip_file()));
   CHECK(fs::exists(other.done_file()));
   seg::io::remove_outputs(mine); // nothing left to remove: no error
+}
+
+TEST_CASE("done.txt holds the UTC time without a newline", "[io]") {
+  seg::test::temp_dir d;
+  const seg::io::output_layout layout{d.path, "d/s/a"};
+  const auto acq = d.path / "img/d/s/a";
+  fs::create_directories(acq);
+  CHECK_FALSE(seg::io::has_done_marker(layout));
+  seg::io::write_done_marker(layout);
+  CHECK(seg::io::has_done_marker(layout));
+  const std::string text = seg::io::read_file(acq / "done.txt");
+  CHECK(std::regex_match(text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?)")));
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(acq))
+    ++entries;
+  CHECK(entries == 1);
 }
