@@ -12,6 +12,7 @@
 
 #include "actors/trace.hpp"
 #include "actors/exporter.hpp"
+#include "actors/io/job_plan.hpp"
 #include "actors/io/output_layout.hpp"
 #include "actors/segment_worker.hpp"
 
@@ -551,7 +552,8 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
       if (!io::is_valid_utf8(o))
         return fail("setting '" + o + "' is not valid UTF-8");
     try {
-      frames.push_back(std::uint32_t(resolve_plan(spec, st.cfg.reader.base).frames.size()));
+      frames.push_back(
+        std::uint32_t(resolve_job(spec, st.cfg.reader.base).plan.frames.size()));
     } catch (const std::exception& e) {
       return refusal(std::string(e.what()) + "; nothing was queued");
     }
@@ -819,6 +821,18 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
       for (auto& w : st.watchers)
         self->send(w, out);
     });
+}
+
+queue_config make_queue_config(const config::settings& settings,
+                               const config::sources& sources, std::uint32_t workers,
+                               std::uint32_t in_process) {
+  queue_config cfg;
+  cfg.reader.base = sources;
+  cfg.reader.workers = workers;
+  cfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
+  cfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
+  cfg.workers = in_process;
+  return cfg;
 }
 
 queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,

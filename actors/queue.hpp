@@ -32,6 +32,17 @@ struct queue_config {
   bool prepare_next = true;
 };
 
+/// The queue's settings from the run's: `sources` are what each job's
+/// settings load from (its overrides go on top), `settings` the run's own
+/// (pipeline.reads_in_flight, pipeline.frame_timeout_s); `workers` pull work
+/// (the flat is cut in bands for them, frames are read ahead for them), and
+/// `in_process` of them are spawned by the queue (the others are worker
+/// processes that join). The state file, initial queue and prepare_next
+/// keep their defaults.
+queue_config make_queue_config(const config::settings& settings,
+                               const config::sources& sources, std::uint32_t workers,
+                               std::uint32_t in_process);
+
 /// Run ids: the reader, workers and exporter know a job by its run id, which
 /// changes each time the queue hands the job to the pipeline again (a
 /// prepared next job that is put back and prepared later), so a late message

@@ -12,7 +12,7 @@ namespace {
 
 // What the reference's _calculate_flat does with the slice it is given: an
 // even images_number is decremented, then clamped to the slice length.
-std::vector<std::size_t> flat_window(std::size_t slice_begin, std::size_t slice_len,
+std::vector<std::size_t> images_window(std::size_t slice_begin, std::size_t slice_len,
                                      std::size_t images_number) {
   if (images_number % 2 == 0 && images_number > 0)
     --images_number;
@@ -120,8 +120,8 @@ void median_row(const std::uint8_t* const* rows, int n, int len, std::uint8_t* d
 
 std::vector<std::size_t> initial_flat_indices(std::size_t frame_count, std::size_t flat_frames) {
   if (frame_count < flat_frames)
-    return flat_window(0, frame_count, frame_count);
-  return flat_window(0, flat_frames, flat_frames);
+    return images_window(0, frame_count, frame_count);
+  return images_window(0, flat_frames, flat_frames);
 }
 
 std::vector<std::size_t> recalc_flat_indices(std::size_t next_frame_index,
@@ -131,12 +131,12 @@ std::vector<std::size_t> recalc_flat_indices(std::size_t next_frame_index,
   const auto j = static_cast<long long>(next_frame_index);
   const auto len = static_cast<long long>(frame_count);
   if (frame_count == 10)
-    return flat_window(0, frame_count, images_number);
+    return images_window(0, frame_count, images_number);
   if (j > len - 11) {
     const auto [begin, size] = python_slice(j - 10, j, frame_count);
-    return flat_window(begin, size, images_number);
+    return images_window(begin, size, images_number);
   }
-  return flat_window(next_frame_index, images_number, images_number);
+  return images_window(next_frame_index, images_number, images_number);
 }
 
 bool flat_recalc_heuristic::after_frame(std::size_t frame_index, std::size_t object_count) {
@@ -173,6 +173,73 @@ cv::Mat median_flat(const std::vector<cv::Mat>& frames) {
   cv::Mat flat(frames.front().size(), CV_8UC3);
   median_flat_rows(frames, 0, flat.rows, flat);
   return flat;
+}
+
+flat_window::flat_window(std::size_t frame_count, std::size_t flat_frames)
+  : frame_count_(frame_count) {
+  for (auto i : initial_flat_indices(frame_count, flat_frames)) {
+    frames_.push_back(std::uint32_t(i));
+    states_.push_back(slot_state::pending);
+  }
+  next_ = frames_.size();
+}
+
+flat_window::flat_window(const std::vector<std::size_t>& frames, std::size_t frame_count)
+  : frame_count_(frame_count) {
+  for (auto i : frames) {
+    frames_.push_back(std::uint32_t(i));
+    states_.push_back(slot_state::pending);
+  }
+  next_ = frames.empty() ? 0 : frames.back() + 1;
+}
+
+std::size_t flat_window::slots() const {
+  return frames_.size();
+}
+
+std::uint32_t flat_window::frame(std::size_t slot) const {
+  return frames_.at(slot);
+}
+
+std::optional<std::uint32_t> flat_window::replace(std::size_t slot) {
+  if (states_.at(slot) != slot_state::pending)
+    return std::nullopt; // already settled: a repeated report changes nothing
+  ++bad_;
+  if (next_ >= frame_count_) {
+    states_[slot] = slot_state::dropped;
+    return std::nullopt;
+  }
+  frames_[slot] = std::uint32_t(next_++);
+  return frames_[slot];
+}
+
+void flat_window::accept(std::size_t slot) {
+  if (states_.at(slot) == slot_state::pending)
+    states_[slot] = slot_state::good;
+}
+
+bool flat_window::complete() const {
+  return std::none_of(states_.begin(), states_.end(),
+                      [](slot_state s) { return s == slot_state::pending; });
+}
+
+std::vector<std::size_t> flat_window::chosen() const {
+  std::vector<std::size_t> good;
+  bool dropped = false;
+  for (std::size_t s = 0; s < states_.size(); ++s) {
+    if (states_[s] == slot_state::good)
+      good.push_back(s);
+    dropped = dropped || states_[s] == slot_state::dropped;
+  }
+  std::sort(good.begin(), good.end(),
+            [&](std::size_t a, std::size_t b) { return frames_[a] < frames_[b]; });
+  if (dropped) // every frame was tried: the SPEC §2.1 count of the good ones
+    good.resize(initial_flat_indices(good.size(), frames_.size()).size());
+  return good;
+}
+
+std::size_t flat_window::bad_frames() const {
+  return bad_;
 }
 
 } // namespace seg::kernels

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <opencv2/core/mat.hpp>
@@ -30,6 +32,60 @@ std::vector<std::size_t> initial_flat_indices(std::size_t frame_count,
 /// @pre next_frame_index < frame_count
 std::vector<std::size_t> recalc_flat_indices(std::size_t next_frame_index,
                                              std::size_t frame_count);
+
+/// Which frames the flat field is computed from (SPEC-planktoscope §2.1),
+/// with bad frames replaced. Pure bookkeeping: no pixels, no files.
+///
+/// The window has k slots, k = initial_flat_indices(frame_count,
+/// flat_frames).size(), holding frames 0..k-1 at first. When a slot's frame
+/// is bad, the slot takes the first frame after the window not tried yet;
+/// when none is left the slot is dropped. So the flat is made of the first k
+/// good frames; when fewer than k frames are good, of the SPEC §2.1 count of
+/// the good frames (all of them, an even count less one). Either way it is
+/// the flat of the same acquisition without its bad files.
+class flat_window {
+public:
+  /// @param frame_count frames in the acquisition
+  /// @param flat_frames segmentation.flat_frames (the reference's 10)
+  flat_window(std::size_t frame_count, std::size_t flat_frames);
+
+  /// A window of the given frames (a recalculation window, SPEC §2.1); a
+  /// bad one is replaced by the first frame after the window not tried yet.
+  /// @pre frames is not empty, ascending, every frame < frame_count
+  flat_window(const std::vector<std::size_t>& frames, std::size_t frame_count);
+
+  /// Number of slots, k.
+  std::size_t slots() const;
+
+  /// The frame index slot `slot` holds now.
+  std::uint32_t frame(std::size_t slot) const;
+
+  /// The frame in `slot` is bad: returns the frame that takes its place, or
+  /// nullopt if every frame has been tried (the slot is dropped). A slot
+  /// already accepted or dropped is left as it is (nullopt).
+  std::optional<std::uint32_t> replace(std::size_t slot);
+
+  /// The frame in `slot` is good.
+  void accept(std::size_t slot);
+
+  /// Every slot is accepted or dropped.
+  bool complete() const;
+
+  /// The slots to compute the flat from, in frame order (empty if no frame
+  /// is good). @pre complete()
+  std::vector<std::size_t> chosen() const;
+
+  /// Frames found bad so far.
+  std::size_t bad_frames() const;
+
+private:
+  enum class slot_state : std::uint8_t { pending, good, dropped };
+  std::vector<std::uint32_t> frames_;
+  std::vector<slot_state> states_;
+  std::size_t next_ = 0;       ///< first frame not tried yet
+  std::size_t frame_count_ = 0;
+  std::size_t bad_ = 0;
+};
 
 /// The reference's flat-recalculation heuristic (planktoscope profile only).
 /// Feed it every frame in order; it tracks the cumulative mean object count.

@@ -8,6 +8,7 @@
 #include <opencv2/core.hpp>
 
 using seg::kernels::flat_recalc_heuristic;
+using seg::kernels::flat_window;
 using seg::kernels::initial_flat_indices;
 using seg::kernels::median_flat;
 using seg::kernels::median_flat_rows;
@@ -194,3 +195,126 @@ TEST_CASE("median_flat rejects bad input", "[kernel][flat]") {
   CHECK_THROWS_AS(median_flat_rows(ok, 3, 5, flat), cv::Exception);
   CHECK_THROWS_AS(median_flat_rows(ok, 3, 2, flat), cv::Exception);
 }
+
+namespace {
+
+// Runs the window as the reader does, settling pending slots in a random
+// order (workers answer in any order); returns the chosen frames.
+std::vector<std::uint32_t> run_window(std::size_t n, std::size_t flat_frames,
+                                      const std::vector<bool>& bad, std::mt19937& rng) {
+  flat_window w(n, flat_frames);
+  std::vector<std::size_t> pending;
+  for (std::size_t s = 0; s < w.slots(); ++s)
+    pending.push_back(s);
+  while (!pending.empty()) {
+    std::size_t i = rng() % pending.size();
+    auto slot = pending[i];
+    if (bad[w.frame(slot)]) {
+      if (!w.replace(slot))
+        pending.erase(pending.begin() + std::ptrdiff_t(i));
+    } else {
+      w.accept(slot);
+      pending.erase(pending.begin() + std::ptrdiff_t(i));
+    }
+  }
+  REQUIRE(w.complete());
+  std::vector<std::uint32_t> frames;
+  for (auto s : w.chosen())
+    frames.push_back(w.frame(s));
+  return frames;
+}
+
+} // namespace
+
+TEST_CASE("flat window: the flat of the acquisition without its bad files", "[kernel][flat]") {
+  std::mt19937 rng(42);
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::size_t n = 1 + rng() % 30;
+    std::size_t flat_frames = std::vector<std::size_t>{10, 10, 1, 2, 5, 11}[rng() % 6];
+    double p = std::vector<double>{0, 0.1, 0.3, 0.7, 1}[rng() % 5];
+    std::vector<bool> bad(n);
+    std::vector<std::uint32_t> good;
+    for (std::size_t f = 0; f < n; ++f) {
+      bad[f] = std::uniform_real_distribution<double>(0, 1)(rng) < p;
+      if (!bad[f])
+        good.push_back(std::uint32_t(f));
+    }
+    // What the reference's rule gives on the good frames alone (SPEC §2.1).
+    std::vector<std::uint32_t> expected;
+    for (auto i : seg::kernels::initial_flat_indices(good.size(), flat_frames))
+      expected.push_back(good[i]);
+    INFO("n=" << n << " flat_frames=" << flat_frames << " good=" << good.size());
+    CHECK(run_window(n, flat_frames, bad, rng) == expected);
+  }
+}
+
+TEST_CASE("flat window: replacements come in frame order after the window", "[kernel][flat]") {
+  flat_window w(20, 10);
+  REQUIRE(w.slots() == 9);
+  CHECK(w.frame(3) == 3);
+  CHECK(w.replace(3) == 9u);
+  CHECK(w.replace(3) == 10u); // the replacement was bad too
+  CHECK(w.replace(0) == 11u);
+  for (std::size_t s = 0; s < 9; ++s)
+    w.accept(s);
+  CHECK(w.replace(3) == std::nullopt); // settled slots stay as they are
+  CHECK(w.bad_frames() == 3);
+  std::vector<std::uint32_t> frames;
+  for (auto s : w.chosen())
+    frames.push_back(w.frame(s));
+  CHECK(frames == std::vector<std::uint32_t>{1, 2, 4, 5, 6, 7, 8, 10, 11});
+}
+
+TEST_CASE("flat window: fewer good frames than the flat needs", "[kernel][flat]") {
+  // 6 frames: the reference takes 5 (odd). Frames 1 and 4 are bad: 4 good
+  // frames remain, an even count, so 3 are used: 0, 2, 3.
+  flat_window w(6, 10);
+  REQUIRE(w.slots() == 5);
+  CHECK(w.replace(1) == 5u);
+  CHECK_FALSE(w.replace(4));
+  for (auto s : {0, 1, 2, 3})
+    w.accept(std::size_t(s));
+  REQUIRE(w.complete());
+  std::vector<std::uint32_t> frames;
+  for (auto s : w.chosen())
+    frames.push_back(w.frame(s));
+  CHECK(frames == std::vector<std::uint32_t>{0, 2, 3});
+  // No good frame at all: nothing to compute a flat from.
+  flat_window none(2, 10); // 2 frames: 1 slot (odd count)
+  REQUIRE(none.slots() == 1);
+  CHECK(none.replace(0) == 1u);
+  CHECK_FALSE(none.replace(0));
+  CHECK(none.complete());
+  CHECK(none.chosen().empty());
+}
+
+TEST_CASE("flat window: a recalculation window replaces bad frames after it", "[kernel][flat]") {
+  // Frame 12's window in 24 frames is 12..20 (SPEC §2.1); 15 is bad: 21 takes
+  // its place.
+  flat_window w(seg::kernels::recalc_flat_indices(12, 24), 24);
+  REQUIRE(w.slots() == 9);
+  CHECK(w.frame(0) == 12);
+  CHECK(w.replace(3) == 21u);
+  for (std::size_t s = 0; s < 9; ++s)
+    w.accept(s);
+  std::vector<std::uint32_t> frames;
+  for (auto s : w.chosen())
+    frames.push_back(w.frame(s));
+  CHECK(frames == std::vector<std::uint32_t>{12, 13, 14, 16, 17, 18, 19, 20, 21});
+  // Frame 22's window in 23 frames is the previous ten, 12..20 (9 used); with
+  // 13 bad, 21 and 22 follow (22 bad too); then nothing is left: 8 good
+  // frames, an even count, so 7 are used.
+  flat_window end(seg::kernels::recalc_flat_indices(22, 23), 23);
+  REQUIRE(end.slots() == 9);
+  CHECK(end.frame(0) == 12);
+  CHECK(end.replace(1) == 21u);
+  CHECK(end.replace(1) == 22u);
+  CHECK_FALSE(end.replace(1));
+  for (std::size_t s = 0; s < 9; ++s)
+    end.accept(s);
+  frames.clear();
+  for (auto s : end.chosen())
+    frames.push_back(end.frame(s));
+  CHECK(frames == std::vector<std::uint32_t>{12, 14, 15, 16, 17, 18, 19});
+}
+

@@ -277,12 +277,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     trace::stop();
     return exit_usage;
   }
-  queue_config qcfg;
-  qcfg.reader.base = req.sources;
-  qcfg.reader.workers = workers;
-  qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
-  qcfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
-  qcfg.workers = workers;
+  auto qcfg = make_queue_config(settings, req.sources, workers, workers);
   auto q = spawn_queue(sys, qcfg, hub, *locks);
   if (!req.stop_after_frames.empty()) {
     auto injector = sys.spawn(stop_injector, q, req.stop_after_frames);

@@ -337,12 +337,7 @@ int run_serve(int argc, char** argv) {
     trace::stop();
     return exit_usage;
   }
-  queue_config qcfg;
-  qcfg.reader.base = sources;
-  qcfg.reader.workers = n_workers;
-  qcfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
-  qcfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
-  qcfg.workers = in_process;
+  auto qcfg = make_queue_config(settings, sources, n_workers, in_process);
   qcfg.state_file = queue_file.string();
   qcfg.initial = restored;
   qcfg.prepare_next = !no_prepare_next;

@@ -412,11 +412,9 @@ int replay_serve(const replay_setup& setup) {
     std::cout << "replay: lock manager: " << sys.render(locks.error()) << "\n";
     return exit_usage;
   }
-  queue_config qcfg;
-  qcfg.reader.base = setup.sources;
-  qcfg.reader.workers = std::uint32_t(in_process + processes);
-  qcfg.reader.reads_ahead = std::uint32_t(setup.settings.pipeline.reads_in_flight);
-  qcfg.workers = std::uint32_t(in_process);
+  auto qcfg = make_queue_config(setup.settings, setup.sources,
+                                std::uint32_t(in_process + processes),
+                                std::uint32_t(in_process));
   qcfg.state_file = (setup.dir / "queue.json").string();
   qcfg.prepare_next = prepare_next;
   auto q = spawn_queue(sys, qcfg, hub, *locks);

@@ -1,152 +1,23 @@
-// The reader's CAF-free parts: the flat window's replacement rule, and
-// resolve_plan on hostile metadata.json files (fuzz: no crash, every error a
-// std::runtime_error naming the file).
-#include "actors/reader.hpp"
+// resolve_job on real folders and hostile metadata.json files (fuzz: no
+// crash, every error a std::runtime_error naming the file).
+#include "actors/io/job_plan.hpp"
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/io/acquisition.hpp"
-#include "kernels/flat_field.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
-using seg::flat_window;
 
 namespace {
 
 using seg::test::temp_dir;
-
-// Runs the window as the reader does, settling pending slots in a random
-// order (workers answer in any order); returns the chosen frames.
-std::vector<std::uint32_t> run_window(std::size_t n, std::size_t flat_frames,
-                                      const std::vector<bool>& bad, std::mt19937& rng) {
-  flat_window w(n, flat_frames);
-  std::vector<std::size_t> pending;
-  for (std::size_t s = 0; s < w.slots(); ++s)
-    pending.push_back(s);
-  while (!pending.empty()) {
-    std::size_t i = rng() % pending.size();
-    auto slot = pending[i];
-    if (bad[w.frame(slot)]) {
-      if (!w.replace(slot))
-        pending.erase(pending.begin() + std::ptrdiff_t(i));
-    } else {
-      w.accept(slot);
-      pending.erase(pending.begin() + std::ptrdiff_t(i));
-    }
-  }
-  REQUIRE(w.complete());
-  std::vector<std::uint32_t> frames;
-  for (auto s : w.chosen())
-    frames.push_back(w.frame(s));
-  return frames;
-}
-
-} // namespace
-
-TEST_CASE("flat window: the flat of the acquisition without its bad files", "[reader]") {
-  std::mt19937 rng(42);
-  for (int trial = 0; trial < 5000; ++trial) {
-    std::size_t n = 1 + rng() % 30;
-    std::size_t flat_frames = std::vector<std::size_t>{10, 10, 1, 2, 5, 11}[rng() % 6];
-    double p = std::vector<double>{0, 0.1, 0.3, 0.7, 1}[rng() % 5];
-    std::vector<bool> bad(n);
-    std::vector<std::uint32_t> good;
-    for (std::size_t f = 0; f < n; ++f) {
-      bad[f] = std::uniform_real_distribution<double>(0, 1)(rng) < p;
-      if (!bad[f])
-        good.push_back(std::uint32_t(f));
-    }
-    // What the reference's rule gives on the good frames alone (SPEC §2.1).
-    std::vector<std::uint32_t> expected;
-    for (auto i : seg::kernels::initial_flat_indices(good.size(), flat_frames))
-      expected.push_back(good[i]);
-    INFO("n=" << n << " flat_frames=" << flat_frames << " good=" << good.size());
-    CHECK(run_window(n, flat_frames, bad, rng) == expected);
-  }
-}
-
-TEST_CASE("flat window: replacements come in frame order after the window", "[reader]") {
-  flat_window w(20, 10);
-  REQUIRE(w.slots() == 9);
-  CHECK(w.frame(3) == 3);
-  CHECK(w.replace(3) == 9u);
-  CHECK(w.replace(3) == 10u); // the replacement was bad too
-  CHECK(w.replace(0) == 11u);
-  for (std::size_t s = 0; s < 9; ++s)
-    w.accept(s);
-  CHECK(w.replace(3) == std::nullopt); // settled slots stay as they are
-  CHECK(w.bad_frames() == 3);
-  std::vector<std::uint32_t> frames;
-  for (auto s : w.chosen())
-    frames.push_back(w.frame(s));
-  CHECK(frames == std::vector<std::uint32_t>{1, 2, 4, 5, 6, 7, 8, 10, 11});
-}
-
-TEST_CASE("flat window: fewer good frames than the flat needs", "[reader]") {
-  // 6 frames: the reference takes 5 (odd). Frames 1 and 4 are bad: 4 good
-  // frames remain, an even count, so 3 are used: 0, 2, 3.
-  flat_window w(6, 10);
-  REQUIRE(w.slots() == 5);
-  CHECK(w.replace(1) == 5u);
-  CHECK_FALSE(w.replace(4));
-  for (auto s : {0, 1, 2, 3})
-    w.accept(std::size_t(s));
-  REQUIRE(w.complete());
-  std::vector<std::uint32_t> frames;
-  for (auto s : w.chosen())
-    frames.push_back(w.frame(s));
-  CHECK(frames == std::vector<std::uint32_t>{0, 2, 3});
-  // No good frame at all: nothing to compute a flat from.
-  flat_window none(2, 10); // 2 frames: 1 slot (odd count)
-  REQUIRE(none.slots() == 1);
-  CHECK(none.replace(0) == 1u);
-  CHECK_FALSE(none.replace(0));
-  CHECK(none.complete());
-  CHECK(none.chosen().empty());
-}
-
-TEST_CASE("flat window: a recalculation window replaces bad frames after it", "[reader]") {
-  // Frame 12's window in 24 frames is 12..20 (SPEC §2.1); 15 is bad: 21 takes
-  // its place.
-  flat_window w(seg::kernels::recalc_flat_indices(12, 24), 24);
-  REQUIRE(w.slots() == 9);
-  CHECK(w.frame(0) == 12);
-  CHECK(w.replace(3) == 21u);
-  for (std::size_t s = 0; s < 9; ++s)
-    w.accept(s);
-  std::vector<std::uint32_t> frames;
-  for (auto s : w.chosen())
-    frames.push_back(w.frame(s));
-  CHECK(frames == std::vector<std::uint32_t>{12, 13, 14, 16, 17, 18, 19, 20, 21});
-  // Frame 22's window in 23 frames is the previous ten, 12..20 (9 used); with
-  // 13 bad, 21 and 22 follow (22 bad too); then nothing is left: 8 good
-  // frames, an even count, so 7 are used.
-  flat_window end(seg::kernels::recalc_flat_indices(22, 23), 23);
-  REQUIRE(end.slots() == 9);
-  CHECK(end.frame(0) == 12);
-  CHECK(end.replace(1) == 21u);
-  CHECK(end.replace(1) == 22u);
-  CHECK_FALSE(end.replace(1));
-  for (std::size_t s = 0; s < 9; ++s)
-    end.accept(s);
-  frames.clear();
-  for (auto s : end.chosen())
-    frames.push_back(end.frame(s));
-  CHECK(frames == std::vector<std::uint32_t>{12, 14, 15, 16, 17, 18, 19});
-}
-
-namespace {
 
 // An acquisition folder with one (unread) frame; metadata.json is written by
 // each case.
@@ -173,7 +44,7 @@ nlohmann::ordered_json valid_metadata() {
     "process_pixel": 0.75, "other": {"nested": [1, 2, 3]}})");
 }
 
-// Outcome of resolve_plan: "" if it succeeded, else the error text. Fails
+// Outcome of resolve_job: "" if it succeeded, else the error text. Fails
 // the test if anything but a std::runtime_error naming the folder escapes.
 std::string resolve(const acquisition_dir& a, std::vector<std::string> overrides = {}) {
   seg::job_spec spec;
@@ -181,7 +52,7 @@ std::string resolve(const acquisition_dir& a, std::vector<std::string> overrides
   spec.path = a.dir.string();
   spec.overrides = std::move(overrides);
   try {
-    seg::resolve_plan(spec, {});
+    seg::resolve_job(spec, {});
     return "";
   } catch (const std::runtime_error& e) {
     std::string what = e.what();
@@ -224,7 +95,7 @@ nlohmann::ordered_json random_value(std::mt19937& rng, int depth) {
 
 } // namespace
 
-TEST_CASE("resolve_plan names the problem with metadata.json", "[reader]") {
+TEST_CASE("resolve_job names the problem with metadata.json", "[job_plan]") {
   acquisition_dir a;
   auto m = valid_metadata();
   a.write_metadata(m.dump());
@@ -250,7 +121,7 @@ TEST_CASE("resolve_plan names the problem with metadata.json", "[reader]") {
   CHECK(resolve(a).find("path separator") != std::string::npos);
 }
 
-TEST_CASE("resolve_plan: process_pixel warns, or fails when required", "[reader]") {
+TEST_CASE("resolve_job: process_pixel warns, or fails when required", "[job_plan]") {
   acquisition_dir a;
   for (auto bad : {nlohmann::ordered_json(0), nlohmann::ordered_json(-0.5),
                    nlohmann::ordered_json("abc"), nlohmann::ordered_json(nullptr)}) {
@@ -260,7 +131,7 @@ TEST_CASE("resolve_plan: process_pixel warns, or fails when required", "[reader]
     INFO(bad.dump());
     seg::job_spec spec;
     spec.path = a.dir.string();
-    auto plan = seg::resolve_plan(spec, {});
+    auto plan = seg::resolve_job(spec, {}).plan;
     REQUIRE(plan.warnings.size() == 1);
     CHECK(plan.warnings[0].find("sizes are in pixels") != std::string::npos);
     CHECK(plan.params.pixel_size_um == 0);
@@ -278,7 +149,7 @@ TEST_CASE("resolve_plan: process_pixel warns, or fails when required", "[reader]
           .find("not in metadata.json") != std::string::npos);
 }
 
-TEST_CASE("resolve_plan refuses metadata EcoTaxa would not import", "[reader]") {
+TEST_CASE("resolve_job refuses metadata EcoTaxa would not import", "[job_plan]") {
   acquisition_dir a;
   auto m = valid_metadata();
   m["sample_comment"] = std::string(251, 'c');
@@ -294,7 +165,7 @@ TEST_CASE("resolve_plan refuses metadata EcoTaxa would not import", "[reader]") 
   CHECK(resolve(a).find("[column-prefix]") != std::string::npos);
 }
 
-TEST_CASE("resolve_plan survives random metadata.json files", "[reader][fuzz]") {
+TEST_CASE("resolve_job survives random metadata.json files", "[job_plan][fuzz]") {
   acquisition_dir a;
   std::mt19937 rng(2024);
   int ok = 0, refused = 0;
@@ -355,4 +226,29 @@ TEST_CASE("resolve_plan survives random metadata.json files", "[reader][fuzz]") 
   INFO("accepted " << ok << ", refused " << refused);
   CHECK(ok > 0);
   CHECK(refused > 0);
+}
+
+TEST_CASE("resolve_job loads the job's settings once, overrides on top", "[job_plan]") {
+  acquisition_dir a;
+  a.write_metadata(valid_metadata().dump());
+  seg::job_spec spec;
+  spec.path = a.dir.string();
+  auto plain = seg::resolve_job(spec, {});
+  CHECK_FALSE(plain.flat_recalculate);
+  CHECK(plain.plan.params.remove_previous_mask == false);
+  CHECK(plain.plan.flat_frames == std::vector<std::uint32_t>{0});
+  spec.overrides = {"segmentation.flat_recalculate=true",
+                    "segmentation.remove_previous_mask=true", "export.ecotaxa=false"};
+  auto job = seg::resolve_job(spec, {});
+  CHECK(job.flat_recalculate);
+  CHECK(job.plan.params.remove_previous_mask);
+  CHECK_FALSE(job.plan.ecotaxa);
+  // The planktoscope profile turns the recalculation on by itself.
+  seg::config::sources profile;
+  profile.overrides = {{"profile", "planktoscope"}};
+  spec.overrides.clear();
+  CHECK(seg::resolve_job(spec, profile).flat_recalculate);
+  spec.overrides = {"segmentation.flat_recalculate"};
+  CHECK_THROWS_WITH(seg::resolve_job(spec, {}),
+                    Catch::Contains("'segmentation.flat_recalculate' is not key=value"));
 }

@@ -1,0 +1,331 @@
+#include "actors/reader_job.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/io/frame_file.hpp"
+#include "kernels/decode.hpp"
+#include "shm/image_segment.hpp"
+
+namespace seg {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Reads frame `name` of the job's acquisition; throws io_error with the
+// reason (name refused, symlink out of the acquisition, empty, unreadable).
+std::vector<std::uint8_t> read_frame(const job_plan& plan, const std::string& name,
+                                     double& ms) {
+  auto t0 = clock_type::now();
+  auto bytes = io::read_frame_file(plan.acquisition, name,
+                                   io::max_frame_file_bytes(plan.params.max_frame_pixels));
+  ms += ms_since(t0);
+  return bytes;
+}
+
+std::string size_text(int w, int h) {
+  return std::to_string(w) + "x" + std::to_string(h);
+}
+
+// How many earlier frames a worker may try for frame k's previous mask
+// (remove_previous_mask). The reference keeps the step-0 mask of the last
+// frame that got that far, however long ago; a worker rebuilds it from the
+// files, so the search is bounded: a frame preceded by more than this many
+// unusable frames (bad, or not the flat's size) gets no previous mask. Only
+// bad frames cost extra attempts.
+constexpr std::uint32_t previous_mask_lookback = 3;
+
+// The frames a worker may use for frame `index`'s previous mask, nearest
+// first: names only, the worker reads them (each work item holds one
+// frame's bytes, whatever the option). None for frame 0: the state is per
+// job, so the first frame of an acquisition is never masked by another
+// acquisition's last frame (the reference's global state is).
+std::vector<std::string> previous_frames(const job_plan& plan, std::uint32_t index) {
+  std::vector<std::string> names;
+  if (!plan.params.remove_previous_mask)
+    return names;
+  for (std::uint32_t k = index; k > 0 && names.size() < previous_mask_lookback; --k)
+    names.push_back(plan.frames[k - 1]);
+  return names;
+}
+
+// Why the encoded frame cannot go into the stack, or "" if it can.
+std::string flat_frame_problem(const reader_job& job, const std::string& path,
+                               const std::vector<std::uint8_t>& bytes) {
+  auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+  if (!info)
+    return path + ": not a JPEG image (or its headers are corrupt)";
+  if (kernels::pixels(info->coded) > job.plan.params.max_frame_pixels)
+    return path + ": " + size_text(info->coded.width, info->coded.height)
+           + " exceeds pipeline.max_frame_pixels ("
+           + std::to_string(job.plan.params.max_frame_pixels) + ")";
+  if (info->decoded.width != job.frame_width || info->decoded.height != job.frame_height)
+    return path + ": size " + size_text(info->decoded.width, info->decoded.height)
+           + " differs from the acquisition's " + size_text(job.frame_width, job.frame_height);
+  return {};
+}
+
+// Decides the acquisition's frame size from the headers of the flat window's
+// frames (the most common size; ties go to the earliest frame), reading
+// further frames only when none of those is a usable JPEG. Keeps the bytes
+// read for the decodes.
+bool size_frames(reader_job& job, std::string& problem) {
+  auto& plan = job.plan;
+  auto& w = *job.window;
+  std::map<std::pair<int, int>, std::pair<int, std::uint32_t>> votes; // size -> count, first
+  auto look = [&](std::uint32_t frame, bool keep) {
+    double ms = 0;
+    std::vector<std::uint8_t> bytes;
+    try {
+      bytes = read_frame(plan, plan.frames[frame], ms);
+    } catch (const std::exception& e) {
+      if (problem.empty())
+        problem = e.what();
+      return;
+    }
+    auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+    if (!info || kernels::pixels(info->coded) > plan.params.max_frame_pixels) {
+      if (problem.empty())
+        problem = frame_path(plan, frame)
+                  + (info ? ": exceeds pipeline.max_frame_pixels" : ": not a JPEG image");
+    } else {
+      auto& v = votes[{info->decoded.width, info->decoded.height}];
+      if (v.first++ == 0)
+        v.second = frame;
+    }
+    if (keep)
+      job.flat_bytes[frame] = std::move(bytes);
+  };
+  for (std::size_t s = 0; s < w.slots(); ++s)
+    look(w.frame(s), true);
+  for (auto f = std::uint32_t(w.slots()); votes.empty() && f < plan.frames.size(); ++f)
+    look(f, false);
+  if (votes.empty())
+    return false;
+  auto best = votes.begin();
+  for (auto it = votes.begin(); it != votes.end(); ++it)
+    if (it->second.first > best->second.first
+        || (it->second.first == best->second.first && it->second.second < best->second.second))
+      best = it;
+  job.frame_width = best->first.first;
+  job.frame_height = best->first.second;
+  return true;
+}
+
+} // namespace
+
+double ms_since(clock_type::time_point t) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
+}
+
+std::string frame_path(const job_plan& plan, std::uint32_t index) {
+  return (std::filesystem::path(plan.acquisition) / plan.frames[index]).string();
+}
+
+work_item job_item(const reader_job& job, work_kind kind) {
+  work_item item;
+  item.kind = std::uint8_t(kind);
+  item.job_id = job.plan.id;
+  item.generation = job.generation;
+  item.params = job.plan.params;
+  return item;
+}
+
+work_item frame_item(const reader_job& job, std::uint32_t index) {
+  auto item = job_item(job, work_kind::segment);
+  item.index = index;
+  item.name = job.plan.frames[index];
+  item.path = frame_path(job.plan, index);
+  item.flat_segment = job.flat->name();
+  item.previous = previous_frames(job.plan, index);
+  try {
+    item.bytes = read_frame(job.plan, item.name, item.read_ms);
+  } catch (const std::exception&) {
+    item.bytes.clear();
+  }
+  return item;
+}
+
+std::optional<std::string> start_flat(reader_job& job) {
+  auto& plan = job.plan;
+  if (job.flat_from)
+    job.window.emplace(kernels::recalc_flat_indices(*job.flat_from, plan.frames.size()),
+                       plan.frames.size());
+  else
+    job.window.emplace(plan.frames.size(), plan.flat_frames.size());
+  std::string problem;
+  // A recalculated flat keeps the size the first flat decided.
+  if (job.frame_width == 0 && !size_frames(job, problem))
+    return "flat field: no frame of the acquisition is a usable JPEG (" + problem + ")";
+  try {
+    auto count = int(job.window->slots());
+    job.stack = shm::image_segment::create(
+      shm::segment_name(plan.id, job.generation, "stack"), job.frame_height, job.frame_width,
+      CV_8UC3, count);
+    job.flat = shm::image_segment::create(
+      shm::segment_name(plan.id, job.generation, "flat"), job.frame_height, job.frame_width,
+      CV_8UC3, 1);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  job.current = reader_job::phase::flat_decode;
+  job.flat_started = clock_type::now();
+  for (std::uint32_t i = 0; i < job.window->slots(); ++i)
+    job.decodes.push_back(i);
+  spdlog::info("flat_started job={} frames={} size={}x{}", plan.id, job.window->slots(),
+               job.frame_width, job.frame_height);
+  return std::nullopt;
+}
+
+void flat_frame_bad(reader_job& job, std::uint32_t slot, const std::string& why) {
+  auto& w = *job.window;
+  auto bad = w.frame(slot);
+  if (job.first_flat_problem.empty())
+    job.first_flat_problem = why;
+  if (auto next = w.replace(slot)) {
+    spdlog::warn("flat_frame_replaced job={} frame={} replacement={} reason=\"{}\"",
+                 job.plan.id, job.plan.frames[bad], job.plan.frames[*next], why);
+    job.decodes.push_front(slot);
+  } else {
+    spdlog::warn("flat_frame_dropped job={} frame={} reason=\"{}\" (no untried frame left)",
+                 job.plan.id, job.plan.frames[bad], why);
+  }
+}
+
+std::optional<work_item> next_flat_decode(reader_job& job) {
+  while (!job.decodes.empty()) {
+    auto slot = job.decodes.front();
+    job.decodes.pop_front();
+    auto frame = job.window->frame(slot);
+    auto item = job_item(job, work_kind::flat_decode);
+    item.index = slot;
+    item.name = job.plan.frames[frame];
+    item.path = frame_path(job.plan, frame);
+    item.stack_segment = job.stack->name();
+    item.stack_count = std::uint32_t(job.stack->count());
+    std::string problem;
+    if (auto it = job.flat_bytes.find(frame); it != job.flat_bytes.end()) {
+      item.bytes = std::move(it->second);
+      job.flat_bytes.erase(it);
+    } else {
+      try {
+        item.bytes = read_frame(job.plan, item.name, item.read_ms);
+      } catch (const std::exception& e) {
+        problem = e.what();
+      }
+    }
+    if (problem.empty())
+      problem = flat_frame_problem(job, item.path, item.bytes);
+    if (!problem.empty()) {
+      flat_frame_bad(job, slot, problem);
+      continue;
+    }
+    ++job.outstanding;
+    return item;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> finish_flat_decodes(reader_job& job, std::uint32_t workers) {
+  auto& w = *job.window;
+  auto chosen = w.chosen();
+  if (chosen.empty())
+    return "flat field: none of the acquisition's " + std::to_string(job.plan.frames.size())
+           + " frames can be used (first problem: " + job.first_flat_problem + ")";
+  std::string names;
+  for (auto s : chosen)
+    names += (names.empty() ? "" : ",") + job.plan.frames[w.frame(s)];
+  if (w.bad_frames() > 0)
+    spdlog::warn("flat_frames_chosen job={} frames={} of={} bad={} names={}", job.plan.id,
+                 chosen.size(), w.slots(), w.bad_frames(), names);
+  // The median takes the first stack_used slots: move the chosen ones there.
+  std::vector<std::size_t> where(chosen.begin(), chosen.end()); // slot of chosen[j]
+  for (std::size_t j = 0; j < where.size(); ++j) {
+    if (where[j] == j)
+      continue;
+    auto a = job.stack->image(int(j));
+    auto b = job.stack->image(int(where[j]));
+    std::swap_ranges(a.data, a.data + a.total() * a.elemSize(), b.data);
+    for (std::size_t k = j + 1; k < where.size(); ++k)
+      if (where[k] == j)
+        where[k] = where[j];
+    where[j] = j;
+  }
+  job.stack_used = std::uint32_t(chosen.size());
+  // Cut the median into bands, a few per worker so a slow worker does not
+  // hold the others up.
+  int rows = job.flat->rows();
+  int bands = int(std::max<std::uint32_t>(1, workers)) * 2;
+  int step = std::max(1, (rows + bands - 1) / bands);
+  for (int b = 0; b < rows; b += step)
+    job.bands.emplace_back(b, std::min(rows, b + step));
+  job.current = reader_job::phase::flat_bands;
+  return std::nullopt;
+}
+
+std::optional<work_item> next_flat_band(reader_job& job) {
+  if (job.bands.empty())
+    return std::nullopt;
+  auto [begin, end] = job.bands.front();
+  job.bands.pop_front();
+  ++job.outstanding;
+  auto item = job_item(job, work_kind::flat_band);
+  item.stack_segment = job.stack->name();
+  item.flat_segment = job.flat->name();
+  item.stack_count = job.stack_used;
+  item.row_begin = begin;
+  item.row_end = end;
+  return item;
+}
+
+std::optional<work_item> next_frame(reader_job& job) {
+  if (!job.read_ahead.empty()) {
+    auto item = std::move(job.read_ahead.front());
+    job.read_ahead.pop_front();
+    return item;
+  }
+  if (!job.frames.empty()) {
+    auto index = job.frames.front();
+    job.frames.pop_front();
+    return frame_item(job, index);
+  }
+  return std::nullopt;
+}
+
+bool drained(const reader_job& job) {
+  return job.frames.empty() && job.read_ahead.empty();
+}
+
+std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint32_t from) {
+  std::set<std::uint32_t> not_out(job.frames.begin(), job.frames.end());
+  for (auto& item : job.read_ahead)
+    not_out.insert(item.index);
+  std::uint32_t redo = 0;
+  job.frames.clear();
+  for (auto k : job.todo) {
+    if (k < from)
+      continue;
+    redo += not_out.count(k) == 0 ? 1 : 0;
+    job.frames.push_back(k);
+  }
+  job.read_ahead.clear();
+  job.generation = generation;
+  job.flat_from = from;
+  if (job.flat)
+    job.previous_flat = std::move(job.flat);
+  job.stack.reset();
+  job.window.reset();
+  job.decodes.clear();
+  job.bands.clear();
+  job.outstanding = 0;
+  job.stack_used = 0;
+  job.flat_bytes.clear();
+  job.first_flat_problem.clear();
+  return redo;
+}
+
+} // namespace seg

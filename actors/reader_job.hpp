@@ -1,0 +1,107 @@
+#pragma once
+
+// One job as the reader runs it, and the steps of its flat field and frame
+// hand-out that need no messaging: reading frames, sizing the acquisition,
+// replacing bad flat frames, cutting the median into bands. No CAF here;
+// the reader actor (reader.cpp) sends what these steps decide.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/flat_field.hpp"
+#include "messages/job.hpp"
+#include "messages/work_item.hpp"
+
+namespace seg::shm {
+class image_segment;
+}
+
+namespace seg {
+
+/// One job as the reader sees it.
+struct reader_job {
+  enum class phase { opened, recalc_asked, flat_decode, flat_bands, frames, stopped };
+  job_plan plan;
+  phase current = phase::opened;
+  std::uint32_t generation = 1;
+  std::shared_ptr<shm::image_segment> stack;
+  std::shared_ptr<shm::image_segment> flat;
+  std::optional<kernels::flat_window> window; ///< the flat's frames
+  std::map<std::uint32_t, std::vector<std::uint8_t>> flat_bytes; ///< read while sizing
+  std::int32_t frame_width = 0;       ///< the acquisition's frame size (decoded)
+  std::int32_t frame_height = 0;
+  std::uint32_t stack_used = 0;       ///< stack slots the median is taken over
+  std::string first_flat_problem;     ///< for the error when no frame is good
+  std::deque<std::uint32_t> decodes;  ///< stack slots still to hand out
+  std::deque<std::pair<int, int>> bands;
+  std::uint32_t outstanding = 0;      ///< flat steps handed out, not reported
+  std::deque<std::uint32_t> frames;   ///< frame indices still to hand out
+  std::deque<work_item> read_ahead;   ///< frames already read
+  std::chrono::steady_clock::time_point flat_started;
+
+  // -- flat recalculation (segmentation.flat_recalculate, SPEC §2.1) --
+  bool flat_recalculate = false;
+  std::vector<std::uint32_t> todo;        ///< frames not committed at run, in order
+  std::optional<std::uint32_t> flat_from; ///< the flat is frame j's recalculation
+                                          ///< window; nullopt: the initial flat
+  /// The superseded flat, kept until the new one is ready so that frames in
+  /// flight with it finish (their results are dropped) instead of failing.
+  std::shared_ptr<shm::image_segment> previous_flat;
+};
+
+/// Milliseconds since `t`.
+double ms_since(std::chrono::steady_clock::time_point t);
+
+/// Path of frame `index` of the job's acquisition.
+std::string frame_path(const job_plan& plan, std::uint32_t index);
+
+/// A work item of `kind` for `job`, with the fields every kind carries.
+work_item job_item(const reader_job& job, work_kind kind);
+
+/// A segment work item for frame `index`, with its bytes read; empty bytes
+/// when the file cannot be read (the worker reads it itself and reports
+/// why, as this frame's failure).
+work_item frame_item(const reader_job& job, std::uint32_t index);
+
+/// Starts the job's flat (SPEC §2.1): the initial window, or frame
+/// flat_from's recalculation window; the acquisition's frame size (decided
+/// by the first flat, kept by a recalculated one); the stack and flat
+/// segments; the decodes to hand out. Returns why the job fails, if it does.
+std::optional<std::string> start_flat(reader_job& job);
+
+/// The next flat decode to hand out; frames that are unreadable or of the
+/// wrong size are replaced here already, without a round trip to a worker.
+std::optional<work_item> next_flat_decode(reader_job& job);
+
+/// The frame in flat slot `slot` cannot be used: another frame takes its
+/// place, or the slot is dropped when every frame has been tried.
+void flat_frame_bad(reader_job& job, std::uint32_t slot, const std::string& why);
+
+/// Every flat slot is decoded or dropped: compacts the chosen frames to the
+/// front of the stack and cuts the median into bands, a few per worker of
+/// `workers`. Returns why the job fails (no frame is good), if it does.
+std::optional<std::string> finish_flat_decodes(reader_job& job, std::uint32_t workers);
+
+/// The next band of the median to hand out, if any is left.
+std::optional<work_item> next_flat_band(reader_job& job);
+
+/// The next frame to segment: a frame read ahead first, else one read now.
+std::optional<work_item> next_frame(reader_job& job);
+
+/// The job's last frame is handed out.
+bool drained(const reader_job& job);
+
+/// The flat becomes frame `from`'s recalculation window as generation
+/// `generation`: every frame from `from` on that is not committed is to be
+/// handed out again, and the old flat is kept until the new one is ready.
+/// Returns how many of them were handed out already. start_flat follows.
+std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint32_t from);
+
+} // namespace seg
