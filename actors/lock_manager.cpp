@@ -24,12 +24,13 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "shm/process.hpp"
 
 // Why the lease file is safe against other processes:
 //
@@ -132,11 +133,6 @@ std::string host_name() {
   return buf.data();
 }
 
-bool pid_alive(std::int64_t pid) {
-  // EPERM: it exists but belongs to another user.
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
-}
-
 caf::error lock_error(std::string text) {
   return caf::make_error(caf::sec::runtime_error, std::move(text));
 }
@@ -183,7 +179,7 @@ caf::error judge(const io::file_snapshot& snap, const std::string& key,
                + std::to_string(l->pid) + " on " + l->host;
       return {};
     }
-    if (l->host == cfg.host && !pid_alive(l->pid)) {
+    if (l->host == cfg.host && !shm::process_alive(l->pid)) {
       reason = "holder pid " + std::to_string(l->pid) + " on " + l->host + " is dead";
       return {};
     }

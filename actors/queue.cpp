@@ -194,15 +194,22 @@ void announce(self_ptr self, run_slot& s) {
   self->send(self->state.hub, ev);
 }
 
-// Takes a run off the pipeline and gives its lease back. Every stop is
-// idempotent and names the run, so this is safe for a run that already ended.
-void detach(self_ptr self, run_slot& s) {
+// Stops a run down the pipeline: the reader hands out no more of its work,
+// the workers drop its items at their next step, and the exporter (once it
+// began the run) ends it. Every stop is idempotent and names the run, so this
+// is safe for a run that already ended.
+void send_stops(self_ptr self, const run_slot& s) {
   auto& st = self->state;
   self->send(st.reader, atom::stop::value, s.run);
-  for (auto& w : st.workers)
-    self->send(w, atom::stop::value, s.run);
+  stop_workers(self, st.workers, s.run);
   if (s.exporter_began)
     self->send(st.exporter, atom::stop::value, s.run, std::string{});
+}
+
+// Takes a run off the pipeline and gives its lease back.
+void detach(self_ptr self, run_slot& s) {
+  auto& st = self->state;
+  send_stops(self, s);
   if (s.held) {
     auto job = s.job;
     self->request(st.locks, request_timeout, atom::release::value, *s.held)
@@ -507,12 +514,9 @@ void stop_current(self_ptr self) {
     return;
   s.stopping = true;
   spdlog::info("job_stopping job={} run={}", s.job, s.run);
-  // No more work handed out, in-flight frames dropped at the next step; the
-  // exporter answers with finished(interrupted).
-  self->send(st.reader, atom::stop::value, s.run);
-  for (auto& w : st.workers)
-    self->send(w, atom::stop::value, s.run);
-  self->send(st.exporter, atom::stop::value, s.run, std::string{});
+  // The exporter (it began the run: s.began) answers with
+  // finished(interrupted).
+  send_stops(self, s);
 }
 
 void interrupt_pending(self_ptr self, job_record& j, const std::string& why) {

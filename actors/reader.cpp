@@ -11,6 +11,7 @@
 
 #include "actors/io/job_plan.hpp"
 #include "actors/reader_internal.hpp"
+#include "actors/segment_worker.hpp"
 #include "actors/trace.hpp"
 #include "shm/image_segment.hpp"
 
@@ -336,12 +337,12 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       st.ledger.forget_job(id);
       // The queue stops its own workers; workers of other processes and
       // replacements are known here only.
-      for (auto& w : st.replacements)
-        self->send(w, atom::stop::value, id);
+      auto workers = st.replacements;
       for (auto& who : st.ledger.workers())
         if (who.node() != self->node())
           if (auto w = caf::actor_cast<segment_worker_actor>(who))
-            self->send(w, atom::stop::value, id);
+            workers.push_back(w);
+      stop_workers(self, workers, id);
     },
     [=](atom::join, caf::actor& supervisor) {
       if (!supervisor)

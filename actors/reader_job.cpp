@@ -27,10 +27,6 @@ std::vector<std::uint8_t> read_frame(const job_plan& plan, const std::string& na
   return bytes;
 }
 
-std::string size_text(int w, int h) {
-  return std::to_string(w) + "x" + std::to_string(h);
-}
-
 // How many earlier frames a worker may try for frame k's previous mask
 // (remove_previous_mask). The reference keeps the step-0 mask of the last
 // frame that got that far, however long ago; a worker rebuilds it from the
@@ -59,13 +55,14 @@ std::string flat_frame_problem(const reader_job& job, const std::string& path,
   auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
   if (!info)
     return path + ": not a JPEG image (or its headers are corrupt)";
-  if (kernels::pixels(info->coded) > job.plan.params.max_frame_pixels)
-    return path + ": " + size_text(info->coded.width, info->coded.height)
-           + " exceeds pipeline.max_frame_pixels ("
-           + std::to_string(job.plan.params.max_frame_pixels) + ")";
+  if (auto problem =
+        io::frame_size_problem(path, info->coded, job.plan.params.max_frame_pixels);
+      !problem.empty())
+    return problem;
   if (info->decoded.width != job.frame_width || info->decoded.height != job.frame_height)
-    return path + ": size " + size_text(info->decoded.width, info->decoded.height)
-           + " differs from the acquisition's " + size_text(job.frame_width, job.frame_height);
+    return path + ": size " + io::size_text(info->decoded.width, info->decoded.height)
+           + " differs from the acquisition's "
+           + io::size_text(job.frame_width, job.frame_height);
   return {};
 }
 
@@ -88,10 +85,12 @@ bool size_frames(reader_job& job, std::string& problem) {
       return;
     }
     auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
-    if (!info || kernels::pixels(info->coded) > plan.params.max_frame_pixels) {
+    auto oversize = info ? io::frame_size_problem(frame_path(plan, frame), info->coded,
+                                                  plan.params.max_frame_pixels)
+                         : std::string();
+    if (!info || !oversize.empty()) {
       if (problem.empty())
-        problem = frame_path(plan, frame)
-                  + (info ? ": exceeds pipeline.max_frame_pixels" : ": not a JPEG image");
+        problem = info ? oversize : frame_path(plan, frame) + ": not a JPEG image";
     } else {
       auto& v = votes[{info->decoded.width, info->decoded.height}];
       if (v.first++ == 0)

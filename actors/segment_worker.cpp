@@ -25,10 +25,6 @@ double ms_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
 }
 
-std::string size_text(int w, int h) {
-  return std::to_string(w) + "x" + std::to_string(h);
-}
-
 // Decodes a work item's bytes (reading the file when the reader could not)
 // into `out`; throws with a reason naming the file.
 void decode(work_item& item, cv::Mat& out) {
@@ -42,10 +38,9 @@ void decode(work_item& item, cv::Mat& out) {
   auto size = kernels::jpeg_size(item.bytes.data(), item.bytes.size());
   if (!size)
     throw std::runtime_error(item.path + ": not a JPEG image");
-  if (kernels::pixels(*size) > item.params.max_frame_pixels)
-    throw std::runtime_error(item.path + ": " + size_text(size->width, size->height)
-                             + " exceeds pipeline.max_frame_pixels ("
-                             + std::to_string(item.params.max_frame_pixels) + ")");
+  if (auto problem = io::frame_size_problem(item.path, *size, item.params.max_frame_pixels);
+      !problem.empty())
+    throw std::runtime_error(problem);
   try {
     kernels::decode_jpeg(item.bytes.data(), item.bytes.size(), item.params.max_frame_pixels,
                          out);
@@ -168,9 +163,9 @@ void flat_decode_step(self_ptr self) {
   cv::Mat frame = slot;
   decode(*st.item, frame);
   if (frame.rows != stack->rows() || frame.cols != stack->cols())
-    throw std::runtime_error(st.item->path + ": size " + size_text(frame.cols, frame.rows)
+    throw std::runtime_error(st.item->path + ": size " + io::size_text(frame.cols, frame.rows)
                              + " differs from the acquisition's "
-                             + size_text(stack->cols(), stack->rows()));
+                             + io::size_text(stack->cols(), stack->rows()));
   if (frame.data != slot.data)
     frame.copyTo(slot);
   st.result.timings.decode_ms = ms_since(t0);
@@ -229,9 +224,9 @@ void previous_step(self_ptr self) {
     decode(prev, st.frame);
     auto& flat = flat_for(self, item.flat_segment);
     if (st.frame.size() != flat.size())
-      throw std::runtime_error(prev.path + ": size " + size_text(st.frame.cols, st.frame.rows)
+      throw std::runtime_error(prev.path + ": size " + io::size_text(st.frame.cols, st.frame.rows)
                                + " differs from the flat field's "
-                               + size_text(flat.cols, flat.rows));
+                               + io::size_text(flat.cols, flat.rows));
     t.decode_ms += ms_since(t0);
     auto t1 = clock_type::now();
     // In place, as the frame's own; gray and histogram in the same pass.
@@ -285,9 +280,9 @@ bool segment_step(self_ptr self) {
       auto& flat = flat_for(self, item.flat_segment);
       if (st.frame.size() != flat.size())
         throw std::runtime_error(item.path + ": size "
-                                 + size_text(st.frame.cols, st.frame.rows)
+                                 + io::size_text(st.frame.cols, st.frame.rows)
                                  + " differs from the flat field's "
-                                 + size_text(flat.cols, flat.rows));
+                                 + io::size_text(flat.cols, flat.rows));
       t.decode_ms = ms_since(t0);
       st.next = frame_step::correct;
       return false;

@@ -65,4 +65,12 @@ segment_worker_actor::behavior_type
 segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
                reader_actor reader, exporter_actor exporter);
 
+/// Tells each of `workers` to drop run `run`'s item at its next step
+/// boundary (atom::stop: idempotent, other runs' work goes on).
+template <class Self, class Workers>
+void stop_workers(Self* self, const Workers& workers, std::uint64_t run) {
+  for (auto& w : workers)
+    self->send(w, atom::stop::value, run);
+}
+
 } // namespace seg

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -11,6 +10,8 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "shm/process.hpp"
 
 namespace bip = boost::interprocess;
 
@@ -158,9 +159,7 @@ std::size_t remove_matching(Predicate remove_it) {
 } // namespace
 
 std::size_t sweep_stale_segments() {
-  return remove_matching([](long pid) {
-    return ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
-  });
+  return remove_matching([](long pid) { return !process_alive(pid); });
 }
 
 std::size_t remove_own_segments() {

@@ -6,11 +6,11 @@
 #include <sstream>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/io/io_error.hpp"
+#include "shm/process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -233,7 +233,7 @@ std::size_t remove_stale_temp_files(const fs::path& dir, bool include_live_owner
       continue;
     if (!it->is_regular_file(ec))
       continue;
-    bool alive = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+    bool alive = shm::process_alive(pid);
     if (alive && !include_live_owners)
       continue;
     stale.push_back(it->path());

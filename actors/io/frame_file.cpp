@@ -47,6 +47,18 @@ void check_frame_name(const fs::path& dir, std::string_view name) {
     throw io_error(path, "frame name starts with '.' (hidden or relative names are refused)");
 }
 
+std::string size_text(int width, int height) {
+  return std::to_string(width) + "x" + std::to_string(height);
+}
+
+std::string frame_size_problem(const std::string& path, cv::Size coded,
+                               std::int64_t max_pixels) {
+  if (std::int64_t(coded.width) * std::int64_t(coded.height) <= max_pixels)
+    return {};
+  return path + ": " + size_text(coded.width, coded.height)
+         + " exceeds pipeline.max_frame_pixels (" + std::to_string(max_pixels) + ")";
+}
+
 std::uint64_t max_frame_file_bytes(std::int64_t max_pixels) {
   return std::uint64_t(std::max<std::int64_t>(max_pixels, 0)) * 4 + (16u << 20);
 }

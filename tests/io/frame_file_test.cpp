@@ -104,3 +104,14 @@ TEST_CASE("max_frame_file_bytes bounds a frame of the pixel limit", "[io][frame_
   CHECK(seg::io::max_frame_file_bytes(100'000'000) == 400'000'000ull + (16u << 20));
   CHECK(seg::io::max_frame_file_bytes(0) == (16u << 20));
 }
+
+TEST_CASE("frame_size_problem: the one pixel-limit check, naming the file", "[io][frame_file]") {
+  using seg::io::frame_size_problem;
+  CHECK(frame_size_problem("a.jpg", cv::Size(4056, 3040), 4056 * 3040).empty());
+  CHECK(frame_size_problem("a.jpg", cv::Size(0, 0), 0).empty());
+  CHECK(frame_size_problem("/d/a.jpg", cv::Size(20000, 20000), 100'000'000)
+        == "/d/a.jpg: 20000x20000 exceeds pipeline.max_frame_pixels (100000000)");
+  // 65535 x 65535 does not fit in 32 bits.
+  CHECK_FALSE(frame_size_problem("a.jpg", cv::Size(65535, 65535), 4'000'000'000).empty());
+  CHECK(seg::io::size_text(640, 480) == "640x480");
+}

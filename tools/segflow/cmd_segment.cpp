@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/io/acquisition.hpp"
+#include "actors/io/frame_file.hpp"
 #include "actors/io/output_layout.hpp"
 #include "actors/io/preflight.hpp"
 #include "actors/io/trace_file.hpp"
@@ -99,7 +100,7 @@ std::optional<cv::Size> header_size(const std::filesystem::path& file,
   in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
   head.resize(std::size_t(in.gcount()));
   auto size = kernels::jpeg_size(head.data(), head.size());
-  if (!size || kernels::pixels(*size) > max_pixels)
+  if (!size || !io::frame_size_problem(file.string(), *size, max_pixels).empty())
     return std::nullopt;
   return size;
 }
