@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/error.hpp"
 #include "actors/trace.hpp"
 #include "actors/feature_vector.hpp"
 #include "actors/io/iso_time.hpp"
@@ -327,8 +328,7 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         done = begin_job(self, plan);
       } catch (const std::exception& e) {
         self->state.jobs.erase(plan.id);
-        return caf::make_error(caf::sec::runtime_error,
-                               std::string("preparing outputs: ") + e.what());
+        return make_error(ec::output_failed, std::string("preparing outputs: ") + e.what());
       }
       auto& job = self->state.jobs[plan.id];
       if (job.committed.size() == plan.frames.size())
@@ -362,8 +362,8 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
     [=](atom::recalc, std::uint64_t id) -> caf::result<std::uint32_t, std::uint32_t> {
       auto it = self->state.jobs.find(id);
       if (it == self->state.jobs.end())
-        return caf::make_error(caf::sec::runtime_error, "flat recalculation: unknown job "
-                                                          + std::to_string(id));
+        return make_error(ec::unknown_job, "flat recalculation: unknown job "
+                                             + std::to_string(id));
       auto& job = it->second;
       job.in_order = true;
       // Replays the frames committed by an earlier run; with no reader known

@@ -1,5 +1,6 @@
 #include "actors/lock_manager.hpp"
 #include "actors/trace.hpp"
+#include "actors/error.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/iso_time.hpp"
 
@@ -133,8 +134,14 @@ std::string host_name() {
   return buf.data();
 }
 
+// Refused: someone holds the lease.
+caf::error held_error(std::string text) {
+  return make_error(ec::lease_held, std::move(text));
+}
+
+// Failed for another reason: the lease could not be taken.
 caf::error lock_error(std::string text) {
-  return caf::make_error(caf::sec::runtime_error, std::move(text));
+  return make_error(ec::lock_failed, std::move(text));
 }
 
 std::string holder_text(const lease& l) {
@@ -183,7 +190,7 @@ caf::error judge(const io::file_snapshot& snap, const std::string& key,
       reason = "holder pid " + std::to_string(l->pid) + " on " + l->host + " is dead";
       return {};
     }
-    return lock_error(holder_text(*l));
+    return held_error(holder_text(*l));
   }
   auto mtime_ms = static_cast<std::int64_t>(snap.mtime.tv_sec) * 1000
                   + snap.mtime.tv_nsec / 1000000;
@@ -191,7 +198,7 @@ caf::error judge(const io::file_snapshot& snap, const std::string& key,
     reason = "unreadable lease file last written " + io::utc_iso_ms(mtime_ms);
     return {};
   }
-  return lock_error("acquisition " + key
+  return held_error("acquisition " + key
                     + " is being locked by another process (its lease file is "
                       "incomplete)");
 }
@@ -205,7 +212,7 @@ caf::expected<lease> acquire(lock_manager_state& st, const std::string& folder) 
     return lock_error("cannot lock acquisition " + folder + ": not a folder");
   auto key = dir.string();
   if (auto i = st.held.find(key); i != st.held.end())
-    return lock_error(holder_text(i->second));
+    return held_error(holder_text(i->second));
   auto file = dir / lease_file_name;
   // Each round either creates the file or removes a stale one; a file that
   // changes between judging and removing is judged again.
@@ -261,7 +268,7 @@ bool release(lock_manager_state& st, const lease& l) {
   auto removed = remove_if_unchanged(file, snap, st.tag);
   if (!removed) {
     spdlog::warn("lease_release_failed {} key={} error=\"{}\"", st.tag, key,
-                 lock_error_text(removed.error()));
+                 error_text(removed.error()));
     return false;
   }
   if (*removed != removal::removed)
@@ -345,10 +352,12 @@ lock_manager_state::~lock_manager_state() {
 
 caf::error validate(const lock_manager_config& cfg) {
   if (cfg.lease_duration.count() <= 0)
-    return lock_error("lock manager: lease_duration must be > 0");
+    return caf::make_error(caf::sec::runtime_error,
+                           "lock manager: lease_duration must be > 0");
   if (cfg.renew_interval.count() <= 0 || cfg.renew_interval >= cfg.lease_duration)
-    return lock_error("lock manager: renew_interval must be > 0 and shorter than "
-                      "lease_duration");
+    return caf::make_error(caf::sec::runtime_error,
+                           "lock manager: renew_interval must be > 0 and shorter than "
+                           "lease_duration");
   return {};
 }
 
@@ -397,14 +406,6 @@ spawn_lock_manager(caf::actor_system& sys, const lock_manager_config& cfg) {
   if (auto err = validate(cfg))
     return err;
   return sys.spawn(lock_manager, cfg);
-}
-
-std::string lock_error_text(const caf::error& err) {
-  const auto& ctx = err.context();
-  for (std::size_t i = 0; i < ctx.size(); ++i)
-    if (ctx.match_element<std::string>(i))
-      return ctx.get_as<std::string>(i);
-  return caf::to_string(err);
 }
 
 } // namespace seg
