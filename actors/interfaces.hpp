@@ -50,6 +50,8 @@ using shutdown = caf::atom_constant<caf::atom("shutdown")>;
 using join = caf::atom_constant<caf::atom("join")>;
 using tick = caf::atom_constant<caf::atom("tick")>;
 using abandon = caf::atom_constant<caf::atom("abandon")>;
+using received = caf::atom_constant<caf::atom("received")>;
+using online = caf::atom_constant<caf::atom("online")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -208,5 +210,19 @@ using queue_actor = queue_control_actor::extend<
   caf::reacts_to<atom::drained, std::uint64_t>,
   // Internal: a status event from the hub (the queue is a subscriber).
   caf::reacts_to<job_event>>;
+
+/// The MQTT BRIDGE speaks the PlanktoScope segmenter's MQTT protocol onto
+/// the queue's control interface (actors/mqtt_bridge.hpp): requests in,
+/// reference status strings out. It never talks to the broker itself: the
+/// MQTT client hands it messages and publishes what it says.
+using mqtt_bridge_actor = caf::typed_actor<
+  // A status event of the queue (the bridge subscribes as a sink).
+  caf::reacts_to<job_event>,
+  // A message from the broker: topic, payload.
+  caf::reacts_to<atom::received, std::string, std::string>,
+  // The client is connected (again): the first time, publishes Ready.
+  caf::reacts_to<atom::online>,
+  // Shutting down: publishes Dead; replies true once it is handed over.
+  caf::replies_to<atom::shutdown>::with<bool>>;
 
 } // namespace seg

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/io/mqtt_protocol.hpp"
+
 namespace seg {
 
 namespace {
@@ -13,10 +15,6 @@ std::string fixed1(double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f", x);
   return buf;
-}
-
-std::string dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace
@@ -128,15 +126,14 @@ std::string format_reference_status(const job_event& ev) {
       else if (ev.state == static_cast<std::uint8_t>(job_state::interrupted))
         status = "Interrupted";
       else
-        status = "An exception was raised during the segmentation: " + ev.message
-                 + ".";
+        status = io::mqtt::exception_text(ev.message);
       break;
     case event_kind::flat_ready:
       return {};
   }
   if (status.empty())
     return {};
-  return dump(nlohmann::json{{"status", status}});
+  return io::mqtt::status_json(status);
 }
 
 } // namespace seg

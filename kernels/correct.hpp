@@ -43,4 +43,11 @@ void gray_and_histogram(const cv::Mat& bgr, cv::Mat& gray, gray_histogram& hist)
 /// Computed once, on first use, with the exact float64 expression.
 const std::uint8_t* correction_lut();
 
+/// Which row kernels the correction and gray passes use. `best`: AVX2 where
+/// the CPU has it, else the 128-bit path (NEON on arm64, SSE on x86), else
+/// scalar; `simd128` and `scalar` cap it there. Every path gives the same
+/// bytes; tests and benchmarks compare them. Process-wide; default `best`.
+enum class vector_path { best, simd128, scalar };
+void use_vector_path(vector_path path);
+
 } // namespace seg::kernels

@@ -130,6 +130,15 @@ json job_json(const job_record& job) {
   return j;
 }
 
+json listing_json(const queue_listing& all) {
+  json out;
+  out["paused"] = all.paused;
+  out["jobs"] = json::array();
+  for (auto& j : all.jobs)
+    out["jobs"].push_back(job_json(j));
+  return out;
+}
+
 std::string format_queue(const queue_snapshot& q) {
   json j;
   j["format"] = format_name;

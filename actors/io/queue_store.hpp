@@ -52,6 +52,9 @@ void put_summary_outcome(nlohmann::ordered_json& j, const job_summary& s);
 /// never ran; "elapsed" is in seconds).
 nlohmann::ordered_json job_json(const job_record& job);
 
+/// A listing as `ctl list --json` prints it: {"paused": ..., "jobs": [job_json...]}.
+nlohmann::ordered_json listing_json(const queue_listing& all);
+
 /// The queue file's text for `q` (pretty-printed, ends with '\n'). Strings
 /// that are not valid UTF-8 have the bad bytes replaced by U+FFFD.
 std::string format_queue(const queue_snapshot& q);

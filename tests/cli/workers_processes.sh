@@ -20,7 +20,9 @@ mapfile -t PIDS < <(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SE
 [ "${#PIDS[@]}" -eq 2 ] || fail "expected 2 worker processes, serve started ${#PIDS[@]}"
 CHILDREN+=("${PIDS[@]}")
 for p in "${PIDS[@]}"; do
-  tr '\0' ' ' < "/proc/$p/cmdline" | grep -q "^segflow worker --connect $SERVE_ADDR" \
+  # Under qemu-user (the arm64 check) the interpreter and the binary's full
+  # path come first.
+  tr '\0' ' ' < "/proc/$p/cmdline" | grep -qE "(^|/)segflow worker --connect $SERVE_ADDR" \
     || fail "pid $p is not a segflow worker of this serve"
 done
 

@@ -13,6 +13,7 @@ using seg::kernels::correct_frame_gray;
 using seg::kernels::correction_lut;
 using seg::kernels::gray_and_histogram;
 using seg::kernels::gray_histogram;
+using seg::kernels::vector_path;
 
 namespace {
 
@@ -53,10 +54,26 @@ cv::Mat all_colours(int width) {
   return img;
 }
 
+// Runs a test section on one row-kernel path (AVX2, 128-bit, scalar: each
+// that this CPU has), back to the best path after.
+struct on_path {
+  explicit on_path(vector_path path) { seg::kernels::use_vector_path(path); }
+  ~on_path() { seg::kernels::use_vector_path(vector_path::best); }
+  on_path(const on_path&) = delete;
+  on_path& operator=(const on_path&) = delete;
+};
+
+vector_path any_path() {
+  return GENERATE(vector_path::best, vector_path::simd128, vector_path::scalar);
+}
+
 } // namespace
 
 TEST_CASE("gray_and_histogram equals cv::cvtColor BGR2GRAY on all 2^24 colours",
           "[kernel][correct][gray]") {
+  const vector_path path = any_path();
+  const on_path use(path);
+  INFO("path " << static_cast<int>(path));
   // 4096 wide: the vector path only; 13 wide: 13 = 0 blocks + scalar tail.
   for (int width : {4096, 13}) {
     const cv::Mat img = all_colours(width);
@@ -75,6 +92,9 @@ TEST_CASE("gray_and_histogram equals cv::cvtColor BGR2GRAY on all 2^24 colours",
 TEST_CASE("correct_frame_gray: the corrected frame, its cvtColor gray and histogram, "
           "in place or not",
           "[kernel][correct][gray]") {
+  const vector_path path = any_path();
+  const on_path use(path);
+  INFO("path " << static_cast<int>(path));
   std::mt19937 rng(17);
   // Widths around the 32-pixel blocks, and one past 255 blocks (8160 px)
   // where the histogram's byte counters are flushed mid-row.
@@ -171,6 +191,9 @@ TEST_CASE("correct_frame: per-element LUT, pixel (0,0) black, size and type kept
 }
 
 TEST_CASE("correct_frame is exact on all 65536 (raw, flat) pairs", "[kernel][correct]") {
+  const vector_path path = any_path();
+  const on_path use(path);
+  INFO("path " << static_cast<int>(path));
   // Row = raw value, column = flat value, on all three channels; a second
   // copy shifted by 5 columns puts every pair at other SIMD lane positions.
   for (int shift : {0, 5}) {

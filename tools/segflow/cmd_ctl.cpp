@@ -158,15 +158,6 @@ void print_json(const nlohmann::ordered_json& j) {
   std::fflush(stdout);
 }
 
-nlohmann::ordered_json listing_json(const queue_listing& all) {
-  nlohmann::ordered_json out;
-  out["paused"] = all.paused;
-  out["jobs"] = nlohmann::ordered_json::array();
-  for (auto& j : all.jobs)
-    out["jobs"].push_back(io::job_json(j));
-  return out;
-}
-
 std::optional<std::uint64_t> parse_id(const std::string& text) {
   std::uint64_t id = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
@@ -423,7 +414,7 @@ int run_ctl(int argc, char** argv) {
     return s.ask(
       [&](queue_listing& all) {
         if (json)
-          print_json(listing_json(all));
+          print_json(io::listing_json(all));
         else
           print_listing(all);
       },

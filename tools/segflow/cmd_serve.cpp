@@ -9,7 +9,8 @@
 //   listening: <host>:<port>
 // SIGINT/SIGTERM: stop listening, stop the running job cooperatively (it is
 // interrupted and resumes at the next start), save the queue, stop every
-// actor, exit 0, or 3 if a job was interrupted.
+// actor, exit 0, or 3 if a job was interrupted. With --mqtt it also runs the
+// PlanktoScope MQTT bridge (tools/segflow/mqtt_service.hpp) on its queue.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -45,6 +46,7 @@
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/endpoint.hpp"
+#include "tools/segflow/mqtt_service.hpp"
 
 namespace fs = std::filesystem;
 
@@ -207,6 +209,8 @@ int run_serve(int argc, char** argv) {
   bool no_prepare_next = false;
   std::string trace_file;
   bool trace_embed = false;
+  std::string mqtt_broker;
+  mqtt_options mqtt_opts;
   arg_parser parser(
     "segflow serve [--listen HOST:PORT] [--state DIR] [--workers N] "
     "[--worker-processes N] [--profile NAME] [--config FILE] [--trace FILE]",
@@ -242,8 +246,17 @@ int run_serve(int argc, char** argv) {
                 "to FILE (see segflow trace, segflow replay)");
   parser.flag("trace-embed", &trace_embed,
               "embed frame and crop bytes in the trace (default: hash + size)");
+  parser.option("mqtt", &mqtt_broker, "HOST[:PORT]",
+                "also speak the PlanktoScope segmenter's MQTT protocol through this broker "
+                "(e.g. 127.0.0.1:1883; see segflow mqtt --help)");
+  mqtt_opts.declare(parser);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
+  std::optional<endpoint> broker;
+  if (!mqtt_broker.empty() && !(broker = parse_broker(mqtt_broker, "--mqtt")))
+    return exit_usage;
+  if (!mqtt_opts.check())
+    return exit_usage;
   if (workers == 0 && worker_processes == 0) {
     std::cerr << "error: --workers 0 needs --worker-processes N\n";
     return exit_usage;
@@ -377,6 +390,9 @@ int run_serve(int argc, char** argv) {
                                child_host + ":" + std::to_string(bound.port), child_args);
   if (worker_processes > 0)
     children.start();
+  std::unique_ptr<mqtt_service> mqtt;
+  if (broker)
+    mqtt = mqtt_service::start(sys, control, *broker, mqtt_opts);
 
   int sig = 0;
   while (sigwait(&signals, &sig) != 0 || (sig != SIGINT && sig != SIGTERM)) {
@@ -400,6 +416,8 @@ int run_serve(int argc, char** argv) {
         rc = exit_failed;
       });
   children.stop();
+  if (mqtt)
+    mqtt->stop(self); // after the queue's last events: Interrupted, then Dead
   stop_actors();
   spdlog::info("serve_stopped exit={} peak_rss_mb={:.0f}", rc, peak_rss_mb());
   return rc;

@@ -26,6 +26,9 @@ int run_worker(int argc, char** argv);
 /// `segflow ctl`: one request to a running serve (or watch its events).
 int run_ctl(int argc, char** argv);
 
+/// `segflow mqtt`: the PlanktoScope segmenter's MQTT protocol onto a serve.
+int run_mqtt(int argc, char** argv);
+
 /// `segflow bench`: measures the pipeline against the decode floor and the reference.
 int run_bench(int argc, char** argv);
 

@@ -25,6 +25,7 @@ const command commands[] = {
   {"serve", seg::cli::run_serve, "run the queue service (published for ctl) until stopped"},
   {"worker", seg::cli::run_worker, "join a running serve on this host with segment workers"},
   {"ctl", seg::cli::run_ctl, "control a running serve: add, list, move, stop, watch, ..."},
+  {"mqtt", seg::cli::run_mqtt, "bridge the PlanktoScope's MQTT segmenter protocol onto serve"},
   {"bench", seg::cli::run_bench, "measure segflow against the decode floor and the reference"},
 };
 

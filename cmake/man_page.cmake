@@ -1,0 +1,32 @@
+# Writes segflow.1 (gzipped) from `segflow --help` and each command's --help,
+# so the man page never drifts from the program. Run as
+#   cmake -DSEGFLOW="[emulator;]path/to/segflow" -DVERSION=x.y.z -DOUT=segflow.1.gz -P man_page.cmake
+function(help_of out)
+  execute_process(COMMAND ${SEGFLOW} ${ARGN} --help OUTPUT_VARIABLE text RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "segflow ${ARGN} --help failed (${rc})")
+  endif()
+  # roff: a backslash is \e; a line starting with . or ' would be a request.
+  string(REPLACE "\\" "\\e" text "${text}")
+  string(REGEX REPLACE "(^|\n)([.'])" "\\1\\\\&\\2" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+help_of(overview)
+string(REGEX MATCH "commands:\n(.*)\n\n" listing "${overview}")
+string(REGEX MATCHALL "\n  [a-z-]+" names "\n${CMAKE_MATCH_1}")
+set(page ".TH SEGFLOW 1 \"\" \"segflow ${VERSION}\" \"User Commands\"\n")
+string(APPEND page ".SH NAME\nsegflow \\- segments plankton-imager acquisitions into object crops and EcoTaxa archives\n")
+string(APPEND page ".SH SYNOPSIS\n.B segflow\n\\fIcommand\\fR [\\fIoptions\\fR]\n")
+string(APPEND page ".SH DESCRIPTION\n.nf\n${overview}.fi\n.SH COMMANDS\n")
+foreach(name IN LISTS names)
+  string(STRIP "${name}" name)
+  help_of(text ${name})
+  string(APPEND page ".SS ${name}\n.nf\n${text}.fi\n")
+endforeach()
+string(APPEND page ".SH FILES\n.TP\n/etc/segflow/segflow.toml\nevery setting with its default (the serve unit reads it)\n")
+string(APPEND page ".SH SEE ALSO\n.BR systemctl (1)\n")
+get_filename_component(dir "${OUT}" DIRECTORY)
+set(plain "${dir}/segflow.1")
+file(WRITE "${plain}" "${page}")
+file(ARCHIVE_CREATE OUTPUT "${OUT}" PATHS "${plain}" FORMAT raw COMPRESSION GZip)
