@@ -1,27 +1,25 @@
-// The lock manager on a real actor system, with real lease files in
-// temporary folders. Other holders are simulated by writing lease files by
-// hand (the file format is the contract between processes) and, once, by a
-// second process: this binary re-run on the hidden test case below.
+// The lock manager on the deterministic scheduler, with real lease files in
+// temporary folders: renewal runs when the test moves the clock. Other
+// holders are simulated by writing lease files by hand (the file format is
+// the contract between processes) and, once, by a second process: the
+// lock_holder helper program (tests/tools/lock_holder.cpp).
 
 #include "actors/lock_manager.hpp"
 
 #include <array>
 #include <chrono>
-#include <cstdlib>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/scoped_actor.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -30,7 +28,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/type_ids.hpp"
+#include "tests/actors/fixture.hpp"
 #include "tests/support/temp_dir.hpp"
 
 extern char** environ;
@@ -39,26 +37,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-struct test_config : caf::actor_system_config {
-  test_config() {
-    seg::register_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
-
-struct fixture {
-  test_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  /// Stopped at the end even if a REQUIRE failed: a manager holding leases
-  /// keeps renewing, and the actor system would wait for it forever.
-  std::vector<caf::actor> spawned;
-  ~fixture() {
-    for (auto& a : spawned)
-      self->send_exit(a, caf::exit_reason::user_shutdown);
-  }
-};
+using seg::test::fixture;
 
 using seg::test::temp_dir;
 
@@ -148,35 +127,36 @@ struct outcome {
 
 outcome acquire(fixture& fx, const seg::lock_manager_actor& lm, const fs::path& dir) {
   outcome out;
-  fx.self->request(lm, std::chrono::seconds(5), seg::atom::acquire::value, dir.string())
-    .receive([&](seg::lease& l) { out.granted = std::move(l); },
-             [&](caf::error& err) {
-               out.error = seg::error_text(err);
-               out.rendered = fx.sys.render(err);
-               out.code = seg::code_of(err);
-             });
+  auto r = fx.ask<seg::lease>(lm, seg::atom::acquire::value, dir.string());
+  if (r) {
+    out.granted = std::move(*r);
+  } else {
+    out.error = seg::error_text(r.error());
+    out.rendered = fx.sys.render(r.error());
+    out.code = seg::code_of(r.error());
+  }
   return out;
 }
 
 std::optional<bool> release(fixture& fx, const seg::lock_manager_actor& lm,
                             const seg::lease& l) {
-  std::optional<bool> out;
-  fx.self->request(lm, std::chrono::seconds(5), seg::atom::release::value, l)
-    .receive([&](bool ok) { out = ok; },
-             [&](caf::error& err) { FAIL("release failed: " << fx.sys.render(err)); });
-  return out;
+  auto r = fx.ask<bool>(lm, seg::atom::release::value, l);
+  if (!r)
+    FAIL("release failed: " << fx.sys.render(r.error()));
+  return *r;
 }
 
 seg::lock_manager_actor spawn(fixture& fx, seg::lock_manager_config cfg = {}) {
   auto lm = seg::spawn_lock_manager(fx.sys, cfg);
   REQUIRE(lm);
-  fx.spawned.push_back(caf::actor_cast<caf::actor>(*lm));
-  return *lm;
+  return fx.adopt(*lm);
 }
 
 void stop(fixture& fx, const seg::lock_manager_actor& lm) {
-  fx.self->send_exit(lm, caf::exit_reason::user_shutdown);
-  fx.self->wait_for(lm);
+  auto down = fx.watch(lm);
+  caf::anon_send_exit(lm, caf::exit_reason::user_shutdown);
+  fx.run();
+  REQUIRE(down->has_value());
 }
 
 std::string expected_refusal(const fs::path& dir, long pid, const std::string& host,
@@ -308,24 +288,36 @@ TEST_CASE("lock manager: renewal moves expires forward and keeps others out",
   fixture fx;
   temp_dir tmp;
   seg::lock_manager_config cfg;
-  cfg.lease_duration = 200ms;
-  cfg.renew_interval = 50ms;
+  cfg.lease_duration = 200s;
+  cfg.renew_interval = 50s;
   auto lm = spawn(fx, cfg);
   auto file = tmp.path / seg::lease_file_name;
   auto r = acquire(fx, lm, tmp.path);
   REQUIRE(r.granted);
-  auto expires0 = read_json(file).at("expires").get<std::string>();
-  std::this_thread::sleep_for(500ms);
+  // As if the lease had not been renewed for a long time: expired an hour
+  // ago. Without renewal another manager would take it over.
+  auto now = std::time(nullptr);
+  auto& l = *r.granted;
+  auto since = read_json(file).at("since");
+  write_lease(tmp.path, l.token, l.pid, l.host, now - 7200, now - 3600);
+  auto stale = read_text(file);
+  fx.advance(cfg.renew_interval - 1ms);
+  CHECK(read_text(file) == stale); // not due yet
+  fx.advance(1ms);
   auto j = read_json(file);
+  CHECK(j.at("token") == l.token);
   // Same-format ISO 8601 UTC times compare like the times they denote.
-  CHECK(j.at("expires").get<std::string>() > expires0);
-  CHECK(j.at("token") == r.granted->token);
-  // The original expiry has passed, yet the renewed lease still excludes.
+  CHECK(j.at("expires").get<std::string>() >= iso_utc(now + 199));
+  CHECK(j.at("since") == since); // renewal moves only expires
   auto other = spawn(fx, cfg);
   auto r2 = acquire(fx, other, tmp.path);
   CHECK_FALSE(r2.granted);
   CHECK(r2.error.find("being segmented by pid " + std::to_string(::getpid()))
         != std::string::npos);
+  // Renewal goes on at every interval.
+  write_lease(tmp.path, l.token, l.pid, l.host, now - 7200, now - 3600);
+  fx.advance(cfg.renew_interval);
+  CHECK(read_json(file).at("expires").get<std::string>() >= iso_utc(now + 199));
   stop(fx, other);
   stop(fx, lm);
   CHECK_FALSE(fs::exists(file));
@@ -345,7 +337,9 @@ TEST_CASE("lock manager: a lease taken over is dropped at renewal", "[actor]") {
   // can take it over, which the manager only tries if it dropped its own.
   auto now = std::time(nullptr);
   write_lease(tmp.path, "intruder", 1, "elsewhere", now - 7200, now - 3600);
-  std::this_thread::sleep_for(300ms);
+  // Before the renewal the manager still counts it as its own.
+  CHECK_THAT(acquire(fx, lm, tmp.path).error, Catch::Contains("being segmented by pid"));
+  fx.advance(cfg.renew_interval);
   // Renewal did not overwrite the other lease...
   CHECK(read_json(file).at("token") == "intruder");
   // ...and forgot its own: acquiring again is not refused as "already held".
@@ -395,71 +389,87 @@ TEST_CASE("lock manager: bad folders and settings are errors", "[actor]") {
   CHECK_FALSE(seg::validate(seg::lock_manager_config{}));
 }
 
-// The other process of the next test: holds the lease on
-// $SEGFLOW_LOCK_CHILD_DIR, says so by creating "$SEGFLOW_LOCK_CHILD_CTL/ready",
-// and releases when "$SEGFLOW_LOCK_CHILD_CTL/stop" appears (or after 30 s).
-TEST_CASE("lock manager child process", "[.lock_child]") {
-  auto dir = std::getenv("SEGFLOW_LOCK_CHILD_DIR");
-  auto ctl = std::getenv("SEGFLOW_LOCK_CHILD_CTL");
-  if (dir == nullptr || ctl == nullptr)
-    return;
-  fixture fx;
-  auto lm = spawn(fx);
-  REQUIRE(acquire(fx, lm, dir).granted);
-  write_text(fs::path{ctl} / "ready", "");
-  for (int i = 0; i < 3000 && !fs::exists(fs::path{ctl} / "stop"); ++i)
-    std::this_thread::sleep_for(10ms);
-  stop(fx, lm);
-}
+/// The lock_holder helper, its standard input and output on pipes.
+struct lock_holder {
+  pid_t pid = -1;
+  std::FILE* out = nullptr; ///< its standard output
+  int in = -1;              ///< its standard input
+
+  explicit lock_holder(const fs::path& folder) {
+    int to_child[2];
+    int from_child[2];
+    REQUIRE(::pipe2(to_child, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(from_child, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
+    std::string exe = SEGFLOW_LOCK_HOLDER;
+    std::string arg = folder.string();
+    std::vector<char*> argv{exe.data(), arg.data(), nullptr};
+    int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    in = to_child[1];
+    out = ::fdopen(from_child[0], "r");
+    REQUIRE(rc == 0);
+    REQUIRE(out != nullptr);
+  }
+
+  /// Its answer, "held" or "refused: WHY", past its log lines (blocks
+  /// until it has written it, or exited: "").
+  std::string answer() {
+    char buf[4096] = {};
+    while (std::fgets(buf, sizeof buf, out) != nullptr) {
+      std::string line = buf;
+      if (!line.empty() && line.back() == '\n')
+        line.pop_back();
+      if (line == "held" || line.rfind("refused:", 0) == 0)
+        return line;
+    }
+    return "";
+  }
+
+  /// Lets it release and exit; returns its exit status (blocks until then).
+  int finish() {
+    if (in >= 0)
+      ::close(in);
+    in = -1;
+    int status = -1;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    pid = -1;
+    return status;
+  }
+
+  ~lock_holder() {
+    if (in >= 0)
+      ::close(in);
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out != nullptr)
+      std::fclose(out);
+  }
+};
 
 TEST_CASE("lock manager: a lease held by another process is refused", "[actor]") {
   temp_dir acq;
-  temp_dir ctl;
-  std::vector<std::string> env_strings{"SEGFLOW_LOCK_CHILD_DIR=" + acq.path.string(),
-                                       "SEGFLOW_LOCK_CHILD_CTL=" + ctl.path.string()};
-  std::vector<char*> envp;
-  for (auto& s : env_strings)
-    envp.push_back(s.data());
-  for (char** e = environ; *e != nullptr; ++e)
-    envp.push_back(*e);
-  envp.push_back(nullptr);
-  std::string self_exe = fs::read_symlink("/proc/self/exe").string();
-  std::string test_name = "lock manager child process";
-  std::string out_flag = "-o";
-  std::string out_file = (ctl.path / "child.log").string();
-  std::vector<char*> argv{self_exe.data(), test_name.data(), out_flag.data(),
-                          out_file.data(), nullptr};
-  pid_t child = -1;
-  REQUIRE(::posix_spawn(&child, self_exe.c_str(), nullptr, nullptr, argv.data(),
-                        envp.data())
-          == 0);
-  struct reaper {
-    pid_t pid;
-    ~reaper() {
-      if (::waitpid(pid, nullptr, WNOHANG) == 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-  } reap{child};
-  for (int i = 0; i < 2000 && !fs::exists(ctl.path / "ready"); ++i)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE(fs::exists(ctl.path / "ready"));
+  lock_holder holder(acq.path);
+  REQUIRE(holder.answer() == "held");
 
   fixture fx;
   auto lm = spawn(fx);
   auto r = acquire(fx, lm, acq.path);
   CHECK_FALSE(r.granted);
   auto since = read_json(acq.path / seg::lease_file_name).at("since").get<std::string>();
-  CHECK(r.error == expected_refusal(acq.path, child, this_host(), since));
+  CHECK(r.error == expected_refusal(acq.path, holder.pid, this_host(), since));
 
-  write_text(ctl.path / "stop", "");
-  int status = -1;
-  for (int i = 0; i < 2000 && ::waitpid(child, &status, WNOHANG) == 0; ++i)
-    std::this_thread::sleep_for(10ms);
+  int status = holder.finish();
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  // The child released its lease on exit: free for us.
+  // The holder released its lease on exit: free for us.
   CHECK_FALSE(fs::exists(acq.path / seg::lease_file_name));
   auto r2 = acquire(fx, lm, acq.path);
   CHECK(r2.granted);

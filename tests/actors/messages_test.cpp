@@ -1,7 +1,6 @@
 // Every message type round-trips through CAF's binary serializer (what goes
 // over the network) and through the msgpack codec (what traces hold).
 #include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <catch2/catch.hpp>
@@ -13,17 +12,19 @@
 #include "actors/interfaces.hpp"
 #include "actors/type_ids.hpp"
 #include "messages/msgpack_codec.hpp"
+#include "tests/actors/fixture.hpp"
 
 using namespace seg;
 
 namespace {
 
 // An actor system per use: CAF 0.17's actor_system must not outlive main.
+// Only its type registry is used: the deterministic scheduler starts no
+// threads.
 struct test_system {
-  caf::actor_system_config cfg;
+  seg::test::deterministic_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   test_system() {
-    register_message_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
   }
 };

@@ -1,55 +1,36 @@
-// The queue on a real actor system with the real pipeline (reader, workers,
-// exporter, lock manager) on small acquisitions written by the test:
-// checked adds, reordering, removal, stops that name their job, stop-queue,
-// the queue file and a restart that resumes the job that was running.
+// The queue on the deterministic scheduler with the real pipeline (reader,
+// workers, exporter, lock manager) on small acquisitions written by the
+// test: checked adds, reordering, removal, stops that name their job,
+// stop-queue, the queue file and a restart that resumes the job that was
+// running. The worker joins as a worker process's would (the queue's own
+// workers run detached, on threads of their own), so every message runs on
+// the test's thread and a test waits for nothing: it runs the actors until
+// none has anything left to do.
 #include "actors/queue.hpp"
 
-#include <atomic>
-#include <chrono>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <unistd.h>
 
 #include "actors/io/queue_store.hpp"
 #include "actors/lock_manager.hpp"
+#include "actors/segment_worker.hpp"
 #include "actors/status_hub.hpp"
-#include "actors/type_ids.hpp"
+#include "tests/actors/fixture.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace seg;
 
 namespace {
-
-using namespace std::chrono_literals;
-
-struct temp_root {
-  fs::path path;
-  temp_root() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("segflow-queue-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~temp_root() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // An acquisition folder <root>/img/20250101/sample/<name> with `frames` small
 // JPEG frames: a light background with dark discs that move between frames.
@@ -72,19 +53,9 @@ std::string make_acquisition(const fs::path& root, const std::string& name,
   return dir.string();
 }
 
-struct test_config : caf::actor_system_config {
-  test_config() {
-    register_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
-
-struct fixture {
-  temp_root root;
-  test_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  status_hub_actor hub = spawn_status_hub(sys);
+struct fixture : seg::test::fixture {
+  seg::test::temp_dir root{"segflow-queue-test"};
+  status_hub_actor hub = adopt(spawn_status_hub(sys));
   lock_manager_actor locks;
   queue_actor q;
   std::string state_file = (root.path / "state" / io::queue_file_name).string();
@@ -93,16 +64,19 @@ struct fixture {
     fs::create_directories(root.path / "state");
     auto l = spawn_lock_manager(sys, lock_manager_config{});
     REQUIRE(l);
-    locks = *l;
+    locks = adopt(*l);
   }
 
   void start(io::queue_snapshot initial) {
     queue_config qc;
-    qc.workers = 1;
+    qc.workers = 0; // the worker joins below
     qc.reader.workers = 1;
     qc.state_file = state_file;
     qc.initial = std::move(initial);
-    q = spawn_queue(sys, qc, hub, locks);
+    q = adopt(spawn_queue(sys, qc, hub, locks));
+    auto peers = request<reader_actor, exporter_actor>(q, atom::join::value);
+    REQUIRE(peers);
+    spawn(segment_worker, std::get<0>(*peers), std::get<1>(*peers));
   }
 
   void start_paused() {
@@ -112,33 +86,23 @@ struct fixture {
   }
 
   void stop_queue_actor() {
-    self->send_exit(q, caf::exit_reason::user_shutdown);
-    self->wait_for(q);
+    auto down = watch(q);
+    caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
+    run();
+    REQUIRE(down->has_value());
   }
 
-  ~fixture() {
-    if (q)
-      stop_queue_actor();
-    self->send_exit(locks, caf::exit_reason::user_shutdown);
-    self->wait_for(locks);
-    self->send_exit(hub, caf::exit_reason::user_shutdown);
-    self->wait_for(hub);
-  }
-
-  // Sends a request and waits for the answer: the value, or the error text.
+  // Sends a request and runs until it is answered: the value, or the error
+  // text.
   template <class T, class... Ts>
   std::pair<std::optional<T>, std::string> ask(Ts... xs) {
-    std::optional<T> value;
-    std::string error;
-    self->request(q, std::chrono::seconds(30), xs...)
-      .receive([&](T& x) { value = std::move(x); },
-               [&](caf::error& err) {
-                 auto& ctx = err.context();
-                 error = ctx.size() == 1 && ctx.match_element<std::string>(0)
-                           ? ctx.get_as<std::string>(0)
-                           : sys.render(err);
-               });
-    return {std::move(value), error};
+    auto r = seg::test::fixture::ask<T>(q, xs...);
+    if (r)
+      return {std::move(*r), ""};
+    auto& ctx = r.error().context();
+    return {std::nullopt, ctx.size() == 1 && ctx.template match_element<std::string>(0)
+                            ? ctx.template get_as<std::string>(0)
+                            : sys.render(r.error())};
   }
 
   queue_listing list() {
@@ -178,32 +142,20 @@ struct fixture {
     return err;
   }
 
-  // Polls job `id` until it reaches `state` (60 s at most).
-  job_record wait_state(std::uint64_t id, job_state state) {
-    auto end = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      auto j = status(id);
-      if (job_state(j.summary.state) == state)
-        return j;
-      if (std::chrono::steady_clock::now() > end) {
-        FAIL("job " << id << " is " << to_string(job_state(j.summary.state)) << ", not "
-                    << to_string(state));
-      }
-      std::this_thread::sleep_for(20ms);
-    }
+  // Runs the actors until none has anything left to do; job `id` must then
+  // be in `state`.
+  job_record run_until_state(std::uint64_t id, job_state state) {
+    run();
+    auto j = status(id);
+    INFO("job " << id << " is " << to_string(job_state(j.summary.state)));
+    REQUIRE(job_state(j.summary.state) == state);
+    return j;
   }
 
   std::vector<job_summary> wait_idle() {
-    std::vector<job_summary> out;
-    bool ok = false;
-    self->request(q, std::chrono::seconds(120), atom::wait::value)
-      .receive([&](std::vector<job_summary>& all) {
-                 out = std::move(all);
-                 ok = true;
-               },
-               [&](caf::error&) {});
-    REQUIRE(ok);
-    return out;
+    auto all = seg::test::fixture::ask<std::vector<job_summary>>(q, atom::wait::value);
+    REQUIRE(all);
+    return *all;
   }
 };
 
@@ -219,12 +171,6 @@ std::vector<std::uint32_t> positions_of(const queue_listing& all) {
   for (auto& j : all.jobs)
     out.push_back(j.position);
   return out;
-}
-
-// A status sink that forwards every event to `listener`.
-status_sink_actor::behavior_type forwarder(status_sink_actor::pointer,
-                                           caf::actor listener) {
-  return {[listener](const job_event& ev) { caf::anon_send(listener, ev); }};
 }
 
 job_state state_of(const job_record& j) {
@@ -342,12 +288,13 @@ TEST_CASE("stop-queue lets the running job finish and starts no other",
   auto a = make_acquisition(fx.root.path, "a", 12);
   auto b = make_acquisition(fx.root.path, "b");
   fx.add({a});
-  fx.ask<queue_listing>(atom::resume::value);
+  // Both in the queue's mailbox at once: job 1 starts, then the queue stops.
+  fx.send(fx.q, atom::resume::value);
   auto [stopped, err] = fx.ask<queue_listing>(atom::stop_queue::value);
   REQUIRE(stopped);
   CHECK(stopped->paused);
   fx.add({b});
-  auto first = fx.wait_state(1, job_state::done);
+  auto first = fx.run_until_state(1, job_state::done);
   CHECK(first.summary.frames_done == 12);
   auto all = fx.list();
   CHECK(all.paused);
@@ -363,29 +310,23 @@ TEST_CASE("subscribers get status events with job ids", "[actor][queue]") {
   fx.start_paused();
   auto a = make_acquisition(fx.root.path, "a");
   fx.add({a});
-  // Stands in for ctl's sink: forwards events to the scoped actor.
-  auto sink = fx.sys.spawn(forwarder, caf::actor_cast<caf::actor>(fx.self));
+  // Stands in for ctl's sink.
+  auto box = std::make_shared<seg::test::inbox>();
+  auto sink = fx.stand_in<status_sink_actor>(box);
   auto [ok, err] = fx.ask<bool>(atom::subscribe::value, sink);
   REQUIRE(ok);
   CHECK(*ok);
   fx.ask<queue_listing>(atom::resume::value);
+  fx.run();
   std::vector<std::uint8_t> kinds;
-  bool finished = false;
-  while (!finished) {
-    bool timed_out = false;
-    fx.self->receive(
-      [&](const job_event& ev) {
-        CHECK(ev.job_id == 1);
-        kinds.push_back(ev.kind);
-        finished = event_kind(ev.kind) == event_kind::job_finished;
-      },
-      caf::after(std::chrono::seconds(30)) >> [&] { timed_out = true; });
-    REQUIRE_FALSE(timed_out);
+  for (auto& ev : box->of<job_event>()) {
+    CHECK(ev.job_id == 1);
+    kinds.push_back(ev.kind);
   }
+  REQUIRE_FALSE(kinds.empty());
   CHECK(kinds.front() == std::uint8_t(event_kind::job_started));
+  CHECK(kinds.back() == std::uint8_t(event_kind::job_finished));
   CHECK(std::count(kinds.begin(), kinds.end(), std::uint8_t(event_kind::frame_done)) == 8);
-  fx.self->send_exit(sink, caf::exit_reason::user_shutdown);
-  fx.self->wait_for(sink);
 }
 
 TEST_CASE("the queue file follows every change and a restart resumes the running job "
@@ -411,7 +352,7 @@ TEST_CASE("the queue file follows every change and a restart resumes the running
   saved->jobs[1].summary.state = std::uint8_t(job_state::running);
   io::prepare_restart(*saved);
   fx.start(*saved); // still paused: only the resumed job runs
-  auto resumed = fx.wait_state(1, job_state::done);
+  auto resumed = fx.run_until_state(1, job_state::done);
   CHECK(resumed.summary.frames_done == 8);
   auto all = fx.list();
   CHECK(order_of(all) == std::vector<std::uint64_t>{2, 1});

@@ -1,5 +1,5 @@
-// Status text (pure functions), the status hub's fan-out on a real actor
-// system, and the three sinks writing to temporary files. Expected strings
+// Status text (pure functions), the status hub's fan-out on the
+// deterministic scheduler, and the three sinks writing to temporary files. Expected strings
 // are worked out by hand from the events in each test.
 
 #include "actors/status_format.hpp"
@@ -8,23 +8,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <caf/actor_control_block.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/type_ids.hpp"
+#include "tests/actors/fixture.hpp"
 
 namespace {
 
@@ -32,21 +26,10 @@ using namespace std::chrono_literals;
 using seg::event_kind;
 using seg::job_event;
 using seg::job_state;
+using seg::test::fixture;
+using seg::test::inbox;
 
 const seg::status_hub_actor no_hub{};
-
-struct test_config : caf::actor_system_config {
-  test_config() {
-    seg::register_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
-
-struct fixture {
-  test_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-};
 
 job_event make_event(event_kind kind, std::uint64_t job = 7) {
   job_event ev;
@@ -79,34 +62,12 @@ job_event finished(job_state state, std::string message = {}) {
   return ev;
 }
 
-// -- a test sink: forwards (its id, the event) to a listener -----------------
-
-struct recorder_state {
-  static inline const char* name = "test-recorder";
-};
-
-seg::status_sink_actor::behavior_type
-recorder(seg::status_sink_actor::stateful_pointer<recorder_state>,
-         caf::actor listener, int id) {
-  return {
-    // A typed actor may only send() to typed ones; the listener is untyped.
-    [listener, id](const job_event& ev) { caf::anon_send(listener, id, ev); },
-  };
-}
-
-/// Receives `n` forwarded events, per recorder id, in arrival order.
-std::vector<std::vector<std::uint64_t>> collect(fixture& fx, int n, int ids) {
-  std::vector<std::vector<std::uint64_t>> got(static_cast<std::size_t>(ids));
-  for (int i = 0; i < n; ++i) {
-    bool timed_out = false;
-    fx.self->receive(
-      [&](int id, const job_event& ev) {
-        got.at(static_cast<std::size_t>(id)).push_back(ev.job_id);
-      },
-      caf::after(std::chrono::seconds(5)) >> [&] { timed_out = true; });
-    REQUIRE_FALSE(timed_out);
-  }
-  return got;
+/// The job ids of the events a stand-in sink received, in order.
+std::vector<std::uint64_t> job_ids(const inbox& box) {
+  std::vector<std::uint64_t> out;
+  for (auto& ev : box.of<job_event>())
+    out.push_back(ev.job_id);
+  return out;
 }
 
 std::size_t strong_refs(const seg::status_sink_actor& h) {
@@ -142,10 +103,12 @@ struct temp_file {
 /// the exit has been handled once it is gone.
 void feed(fixture& fx, const seg::status_sink_actor& sink,
           const std::vector<job_event>& events) {
+  auto down = fx.watch(sink);
   for (auto& ev : events)
-    fx.self->send(sink, ev);
-  fx.self->send_exit(sink, caf::exit_reason::user_shutdown);
-  fx.self->wait_for(sink);
+    fx.send(sink, ev);
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+  fx.run();
+  REQUIRE(down->has_value());
 }
 
 } // namespace
@@ -258,49 +221,39 @@ TEST_CASE("status format: the reference segmenter's strings (SPEC 5.2)", "[actor
 
 TEST_CASE("status hub: every subscriber gets every event in order", "[actor]") {
   fixture fx;
-  auto hub = seg::spawn_status_hub(fx.sys);
-  auto listener = caf::actor_cast<caf::actor>(fx.self);
-  auto a = fx.sys.spawn(recorder, listener, 0);
-  auto b = fx.sys.spawn(recorder, listener, 1);
-  fx.self->send(hub, seg::atom::subscribe::value, a);
-  fx.self->send(hub, seg::atom::subscribe::value, b);
-  fx.self->send(hub, seg::atom::subscribe::value, a); // a repeat is ignored
+  auto hub = fx.adopt(seg::spawn_status_hub(fx.sys));
+  auto box_a = std::make_shared<inbox>();
+  auto box_b = std::make_shared<inbox>();
+  auto a = fx.stand_in<seg::status_sink_actor>(box_a);
+  auto b = fx.stand_in<seg::status_sink_actor>(box_b);
+  auto refs_of_b = strong_refs(b);
+  fx.send(hub, seg::atom::subscribe::value, a);
+  fx.send(hub, seg::atom::subscribe::value, b);
+  fx.send(hub, seg::atom::subscribe::value, a); // a repeat is ignored
   std::vector<std::uint64_t> sent;
   for (std::uint64_t i = 1; i <= 20; ++i) {
-    fx.self->send(hub, make_event(event_kind::frame_done, i));
+    fx.send(hub, make_event(event_kind::frame_done, i));
     sent.push_back(i);
   }
-  auto got = collect(fx, 40, 2);
-  CHECK(got[0] == sent);
-  CHECK(got[1] == sent);
-  // Nothing more: a was subscribed once.
-  bool extra = false;
-  fx.self->receive([&](int, const job_event&) { extra = true; },
-                   caf::after(std::chrono::milliseconds(100)) >> [] {});
-  CHECK_FALSE(extra);
+  fx.run();
+  // Each once, in order: a was subscribed once.
+  CHECK(job_ids(*box_a) == sent);
+  CHECK(job_ids(*box_b) == sent);
 
   SECTION("a subscriber that quits is dropped without error") {
-    // The hub holds a reference to b (besides ours) until it sees b go down.
-    CHECK(strong_refs(b) >= 2);
-    fx.self->monitor(hub);
-    fx.self->send_exit(b, caf::exit_reason::user_shutdown);
-    fx.self->wait_for(b);
-    for (int i = 0; i < 500 && strong_refs(b) > 1; ++i)
-      std::this_thread::sleep_for(10ms);
-    CHECK(strong_refs(b) == 1);
-    fx.self->send(hub, make_event(event_kind::job_finished, 99));
-    auto after = collect(fx, 1, 2);
-    CHECK(after[0] == std::vector<std::uint64_t>{99});
-    CHECK(after[1].empty());
-    // The hub is still alive: no down message for it.
-    bool hub_down = false;
-    fx.self->receive([&](caf::down_msg&) { hub_down = true; },
-                     caf::after(std::chrono::milliseconds(100)) >> [] {});
-    CHECK_FALSE(hub_down);
+    auto hub_down = fx.watch(hub);
+    // The hub holds a reference to b until it sees b go down.
+    CHECK(strong_refs(b) == refs_of_b + 1);
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+    fx.run();
+    CHECK(strong_refs(b) == refs_of_b);
+    fx.send(hub, make_event(event_kind::job_finished, 99));
+    fx.run();
+    CHECK(job_ids(*box_a).back() == 99);
+    CHECK(job_ids(*box_b) == sent);
+    // The hub is still alive.
+    CHECK_FALSE(hub_down->has_value());
   }
-  fx.self->send_exit(a, caf::exit_reason::user_shutdown);
-  fx.self->send_exit(b, caf::exit_reason::user_shutdown);
-  fx.self->send_exit(hub, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("status sinks: JSON lines and reference strings", "[actor]") {
@@ -310,7 +263,7 @@ TEST_CASE("status sinks: JSON lines and reference strings", "[actor]") {
   auto done = finished(job_state::done);
   SECTION("json sink: one parseable line per event, in order") {
     temp_file out;
-    auto sink = seg::spawn_json_sink(fx.sys, no_hub, out.f);
+    auto sink = fx.adopt(seg::spawn_json_sink(fx.sys, no_hub, out.f));
     feed(fx, sink, {started, f1, done});
     auto lines = out.lines();
     REQUIRE(lines.size() == 3);
@@ -321,7 +274,7 @@ TEST_CASE("status sinks: JSON lines and reference strings", "[actor]") {
   }
   SECTION("reference sink: the reference's strings, nothing for flat_ready") {
     temp_file out;
-    auto sink = seg::spawn_reference_sink(fx.sys, no_hub, out.f);
+    auto sink = fx.adopt(seg::spawn_reference_sink(fx.sys, no_hub, out.f));
     feed(fx, sink, {started, make_event(event_kind::flat_ready), f1, done});
     auto lines = out.lines();
     REQUIRE(lines.size() == 3);
@@ -332,13 +285,11 @@ TEST_CASE("status sinks: JSON lines and reference strings", "[actor]") {
   }
   SECTION("sinks subscribed through the hub see the hub's events") {
     temp_file out;
-    auto hub = seg::spawn_status_hub(fx.sys);
-    auto sink = seg::spawn_reference_sink(fx.sys, hub, out.f);
-    fx.self->send(hub, started);
-    fx.self->send(hub, done);
-    // The hub forwards everything before it handles its exit.
-    fx.self->send_exit(hub, caf::exit_reason::user_shutdown);
-    fx.self->wait_for(hub);
+    auto hub = fx.adopt(seg::spawn_status_hub(fx.sys));
+    auto sink = fx.adopt(seg::spawn_reference_sink(fx.sys, hub, out.f));
+    fx.send(hub, started);
+    fx.send(hub, done);
+    fx.run();
     feed(fx, sink, {});
     auto lines = out.lines();
     REQUIRE(lines.size() == 2);
@@ -358,7 +309,7 @@ TEST_CASE("status sinks: terminal progress", "[actor]") {
     cfg.out = out.f;
     cfg.tty = false;
     cfg.min_interval = 0ms;
-    auto sink = seg::spawn_progress_sink(fx.sys, no_hub, cfg);
+    auto sink = fx.adopt(seg::spawn_progress_sink(fx.sys, no_hub, cfg));
     auto all = events;
     all.push_back(finished(job_state::done));
     feed(fx, sink, all);
@@ -378,7 +329,7 @@ TEST_CASE("status sinks: terminal progress", "[actor]") {
     cfg.out = out.f;
     cfg.tty = false;
     cfg.min_interval = std::chrono::hours(1);
-    auto sink = seg::spawn_progress_sink(fx.sys, no_hub, cfg);
+    auto sink = fx.adopt(seg::spawn_progress_sink(fx.sys, no_hub, cfg));
     auto all = events;
     all.push_back(last);
     feed(fx, sink, all);
@@ -392,7 +343,7 @@ TEST_CASE("status sinks: terminal progress", "[actor]") {
     seg::progress_sink_config cfg;
     cfg.out = out.f;
     cfg.tty = true;
-    auto sink = seg::spawn_progress_sink(fx.sys, no_hub, cfg);
+    auto sink = fx.adopt(seg::spawn_progress_sink(fx.sys, no_hub, cfg));
     auto all = events;
     all.push_back(finished(job_state::done));
     feed(fx, sink, all);

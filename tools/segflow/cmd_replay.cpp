@@ -21,7 +21,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/output_layout.hpp"
 #include "actors/io/python_format.hpp"
-#include "actors/io/trace_compare.hpp"
+#include "tools/segflow/trace_compare.hpp"
 #include "actors/io/trace_file.hpp"
 #include "messages/job.hpp"
 #include "messages/msgpack_codec.hpp"
@@ -46,10 +46,10 @@ external_inputs read_inputs(const std::string& file) {
   external_inputs in;
   std::uint32_t frames = 0;
   while (auto r = reader.next()) {
-    auto receiver = io::role_of(r->receiver);
+    auto receiver = role_of(r->receiver);
     if (receiver == "exporter" && r->type == "seg::frame_result")
       ++frames;
-    if (receiver != "queue" || io::sender_role(r->sender, receiver) != "external")
+    if (receiver != "queue" || sender_role(r->sender, receiver) != "external")
       continue;
     if (r->type == "atom:add,seg::job_spec") {
       in.jobs.push_back(payload_element<job_spec>(file, *r, 1, 2));
@@ -111,7 +111,7 @@ void restore_committed_state(const replay_setup& setup) {
       order.push_back(folder);
   };
   while (auto r = reader.next()) {
-    auto receiver = io::role_of(r->receiver);
+    auto receiver = role_of(r->receiver);
     // Jobs added but never opened (refused, stopped early) start clean too.
     if (receiver == "queue" && r->type == "atom:add,seg::job_spec")
       note(remap(payload_element<job_spec>(setup.file, *r, 1, 2).path, setup));
@@ -184,7 +184,7 @@ int run_replay(int argc, char** argv) {
   external_inputs inputs;
   try {
     setup.header = io::trace_reader(file).header();
-    setup.recorded_root = io::recorded_data_root(file);
+    setup.recorded_root = recorded_data_root(file);
     serve = setup.header.command == "serve";
     if (!serve)
       inputs = read_inputs(file);
@@ -251,7 +251,7 @@ int run_replay(int argc, char** argv) {
 
   int rc = exit_ok;
   try {
-    auto cmp = io::compare_traces(file, setup.own_trace);
+    auto cmp = compare_traces(file, setup.own_trace);
     if (cmp.equal)
       std::cout << "replay: same messages (" << cmp.compared << " compared)\n";
     else {

@@ -21,7 +21,6 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/frame_file.hpp"
 #include "actors/io/output_layout.hpp"
-#include "actors/io/preflight.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
@@ -35,6 +34,7 @@
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
+#include "tools/segflow/preflight.hpp"
 #include "tools/segflow/segment_run.hpp"
 #include "tools/segflow/summary_json.hpp"
 
@@ -109,8 +109,8 @@ std::optional<cv::Size> header_size(const std::filesystem::path& file,
 // the first 10 frames the run will not refuse), frame count and bytes, and
 // the output device of each acquisition that will run. Folders that cannot
 // be opened are left to their job to report.
-std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
-  std::vector<io::preflight_job> jobs;
+std::vector<preflight_job> measure_jobs(const segment_request& req) {
+  std::vector<preflight_job> jobs;
   for (auto& folder : req.folders) {
     io::acquisition acq;
     try {
@@ -120,7 +120,7 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
     }
     if (!req.force && io::has_done_marker(io::output_layout(acq)))
       continue;
-    io::preflight_job j;
+    preflight_job j;
     j.name = acq.dir.string();
     j.frames = acq.frames.size();
     j.flat_frames = kernels::initial_flat_indices(
@@ -139,7 +139,7 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
         j.height = size->height;
       }
     }
-    j.space = io::output_space_of(io::output_layout(acq).objects_dir());
+    j.space = output_space_of(io::output_layout(acq).objects_dir());
     jobs.push_back(std::move(j));
   }
   return jobs;
@@ -147,9 +147,9 @@ std::vector<io::preflight_job> measure_jobs(const segment_request& req) {
 
 // True if the run may start: the preflight passed or was overridden.
 bool preflight(const segment_request& req, std::uint32_t workers) {
-  io::preflight_settings ps;
+  preflight_settings ps;
   ps.workers = workers;
-  auto report = io::check_preflight(measure_jobs(req), ps, io::memory_available());
+  auto report = check_preflight(measure_jobs(req), ps, memory_available());
   for (auto& e : report.estimates)
     spdlog::info("preflight {}", e);
   if (report.problems.empty())

@@ -1,7 +1,7 @@
 // `segflow trace dump FILE` and `segflow trace diff A B`.
 #include <iostream>
 
-#include "actors/io/trace_compare.hpp"
+#include "tools/segflow/trace_compare.hpp"
 #include "actors/io/trace_file.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/args.hpp"
@@ -33,7 +33,7 @@ int dump(const std::string& file) {
 }
 
 int diff(const std::string& a, const std::string& b) {
-  auto cmp = io::compare_traces(a, b);
+  auto cmp = compare_traces(a, b);
   if (cmp.equal) {
     std::cout << "equal: " << cmp.compared
               << " messages match (times, ids and locations ignored)\n";

@@ -38,7 +38,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/io/trace_compare.hpp"
+#include "tools/segflow/trace_compare.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
 #include "actors/segment_worker.hpp"
@@ -145,7 +145,7 @@ serve_recording read_recording(const replay_setup& setup) {
       out.options[kv.substr(0, eq)] = kv.substr(eq + 1);
   io::trace_reader reader(setup.file);
   while (auto r = reader.next()) {
-    auto receiver = io::role_of(r->receiver);
+    auto receiver = role_of(r->receiver);
     if (receiver == "status-hub" && r->type == "seg::job_event") {
       if (counts(payload_element<job_event>(setup.file, *r, 0, 1)))
         ++out.events;
@@ -155,7 +155,7 @@ serve_recording read_recording(const replay_setup& setup) {
         throw io::trace_error(setup.file + ": record " + std::to_string(r->seq)
                               + ": a worker loss note has 4 values");
       out.losses.push_back({std::uint64_t(v[0]), v[1], v[2], v[3]});
-    } else if (receiver == "queue" && io::sender_role(r->sender, receiver) == "external"
+    } else if (receiver == "queue" && sender_role(r->sender, receiver) == "external"
                && r->type.compare(0, 14, "atom:subscribe") != 0) {
       out.inputs.push_back(decode_input(setup, *r, out.events));
       // Each join is a worker thread in the replay: bounded.

@@ -1,4 +1,4 @@
-#include "actors/io/preflight.hpp"
+#include "tools/segflow/preflight.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 
 namespace fs = std::filesystem;
 
-namespace seg::io {
+namespace seg::cli {
 
 namespace {
 
@@ -169,4 +169,4 @@ std::optional<output_space> output_space_of(const fs::path& dir) {
   return out;
 }
 
-} // namespace seg::io
+} // namespace seg::cli

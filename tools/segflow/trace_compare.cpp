@@ -1,4 +1,4 @@
-#include "actors/io/trace_compare.hpp"
+#include "tools/segflow/trace_compare.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -12,7 +12,12 @@
 #include "messages/msgpack_codec.hpp"
 #include "messages/work_item.hpp"
 
-namespace seg::io {
+namespace seg::cli {
+
+using io::trace_error;
+using io::trace_reader;
+using io::trace_record;
+using io::payload_text;
 
 namespace {
 
@@ -414,4 +419,4 @@ trace_comparison compare_traces(const std::filesystem::path& a,
   return result;
 }
 
-} // namespace seg::io
+} // namespace seg::cli

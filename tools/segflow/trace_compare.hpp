@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace seg::io {
+namespace seg::cli {
 
 /// One message reduced to what must be equal between two runs.
 struct canonical_message {
@@ -73,4 +73,4 @@ struct trace_comparison {
 trace_comparison compare_traces(const std::filesystem::path& a,
                                 const std::filesystem::path& b);
 
-} // namespace seg::io
+} // namespace seg::cli

@@ -9,7 +9,7 @@
 // Before a run starts: will it fit in memory, will its outputs fit on disk?
 // The estimates are pure functions of what is measured, so tests can feed
 // them any machine.
-namespace seg::io {
+namespace seg::cli {
 
 /// Free space of the filesystem outputs go to.
 struct output_space {
@@ -73,4 +73,4 @@ std::optional<output_space> output_space_of(const std::filesystem::path& dir);
 /// "1.5 GiB", "320 MiB", "12 KiB", "100 B".
 std::string format_bytes(std::uint64_t bytes);
 
-} // namespace seg::io
+} // namespace seg::cli

@@ -1,5 +1,5 @@
 // Preflight estimates: the numbers, when they refuse, and the fix they name.
-#include "actors/io/preflight.hpp"
+#include "tools/segflow/preflight.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 
 namespace fs = std::filesystem;
-using namespace seg::io;
+using namespace seg::cli;
 
 namespace {
 

@@ -1,0 +1,203 @@
+// The exporter on the deterministic scheduler with real files: each frame
+// committed (crops, then its record) as its result is handled, the EcoTaxa
+// TSV, zip and done.txt after the last one, a failed frame recorded with its
+// error artifact, and a stop that keeps committed frames for a resume.
+#include "actors/exporter.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "actors/io/job_plan.hpp"
+#include "actors/io/output_layout.hpp"
+#include "tests/actors/fixture.hpp"
+#include "tests/actors/synth_frames.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using seg::test::inbox;
+
+struct exporter_fixture : seg::test::fixture {
+  seg::test::synth_acquisition acq{4, 6};
+  seg::job_plan plan;
+  cv::Mat flat;
+  std::shared_ptr<inbox> queue_box = std::make_shared<inbox>();
+  std::shared_ptr<inbox> hub_box = std::make_shared<inbox>();
+  seg::queue_actor queue = stand_in<seg::queue_actor>(queue_box);
+  seg::status_hub_actor hub = stand_in<seg::status_hub_actor>(hub_box);
+  seg::exporter_actor exporter = spawn(seg::exporter, queue, hub);
+
+  exporter_fixture() {
+    seg::job_spec spec;
+    spec.id = 3;
+    spec.path = acq.dir();
+    plan = seg::resolve_job(spec, {}).plan;
+    REQUIRE(plan.frames.size() == 4);
+    flat = acq.flat();
+  }
+
+  seg::io::output_layout layout() const {
+    return seg::io::output_layout(plan);
+  }
+
+  fs::path objects_dir() const {
+    return layout().objects_dir();
+  }
+
+  fs::path record_of(std::size_t i) const {
+    return layout().records_dir() / (acq.acq.frames.at(i).stem().string() + ".jsonl");
+  }
+
+  fs::path zip() const {
+    return layout().zip_file();
+  }
+
+  fs::path done_marker() const {
+    return layout().done_file();
+  }
+
+  seg::frame_indices begin() {
+    auto done = ask<seg::frame_indices>(exporter, seg::atom::begin::value, plan);
+    REQUIRE(done);
+    return *done;
+  }
+
+  seg::frame_result result_of(std::uint32_t i) const {
+    seg::frame_result r;
+    r.job_id = plan.id;
+    r.generation = 1;
+    r.kind = std::uint8_t(seg::work_kind::segment);
+    r.index = i;
+    r.name = plan.frames.at(i);
+    r.objects = seg::test::segment_directly(acq.bytes(i), flat, plan.params);
+    return r;
+  }
+
+  /// Sends a result and lets the exporter handle it, that message only.
+  void deliver(seg::frame_result r) {
+    send(exporter, std::move(r));
+    expect<seg::frame_result>(exporter);
+  }
+
+  std::vector<seg::job_summary> finished() const {
+    std::vector<seg::job_summary> out;
+    for (auto& [atom, s] : queue_box->all<seg::atom::finished, seg::job_summary>())
+      out.push_back(s);
+    return out;
+  }
+
+  std::size_t crops_on_disk() const {
+    std::size_t n = 0;
+    for (auto& e : fs::directory_iterator(objects_dir()))
+      n += e.path().extension() == ".jpg";
+    return n;
+  }
+};
+
+} // namespace
+
+TEST_CASE("exporter: frames are committed as they arrive, exported after the last",
+          "[actor][exporter]") {
+  exporter_fixture fx;
+  CHECK(fx.begin().empty());
+  std::size_t objects = 0;
+  // Out of order on purpose: the default profile commits as results come.
+  for (std::uint32_t i : {2u, 0u, 3u, 1u}) {
+    INFO("frame " << i);
+    CHECK(fx.finished().empty());
+    CHECK_FALSE(fs::exists(fx.record_of(i)));
+    auto r = fx.result_of(i);
+    objects += r.objects.size();
+    fx.deliver(r);
+    CHECK(fs::exists(fx.record_of(i)));
+  }
+  REQUIRE(objects > 0);
+  fx.run();
+  auto done = fx.finished();
+  REQUIRE(done.size() == 1);
+  CHECK(seg::job_state(done[0].state) == seg::job_state::done);
+  CHECK(done[0].frames_done == 4);
+  CHECK(done[0].frames_failed == 0);
+  CHECK(done[0].objects == objects);
+  CHECK(done[0].zip == fx.zip().string());
+  CHECK(fx.crops_on_disk() == objects);
+  CHECK(fs::exists(fx.zip()));
+  CHECK(fs::exists(fx.objects_dir() / ("ecotaxa_" + fx.plan.acq_id + ".tsv")));
+  CHECK(fs::exists(fx.done_marker()));
+  // One frame_done event per frame, then nothing else of this job.
+  std::size_t frame_events = 0;
+  for (auto& ev : fx.hub_box->of<seg::job_event>())
+    frame_events += seg::event_kind(ev.kind) == seg::event_kind::frame_done;
+  CHECK(frame_events == 4);
+  // A late duplicate of a settled frame changes nothing.
+  fx.send(fx.exporter, fx.result_of(1));
+  fx.run();
+  CHECK(fx.finished().size() == 1);
+}
+
+TEST_CASE("exporter: a failed frame leaves its error artifact and no done.txt",
+          "[actor][exporter]") {
+  exporter_fixture fx;
+  fx.begin();
+  auto bad = fx.result_of(1);
+  bad.ok = false;
+  bad.objects.clear();
+  bad.error = fx.acq.acq.frames[1].string() + ": not a JPEG image";
+  fx.deliver(bad);
+  auto artifact = fs::path(fx.plan.data_root) / "errors" / fx.plan.rel
+                  / (fx.acq.acq.frames[1].stem().string() + ".json");
+  REQUIRE(fs::exists(artifact));
+  auto text = seg::test::file_bytes(artifact);
+  CHECK_THAT(std::string(text.begin(), text.end()), Catch::Contains("not a JPEG image"));
+  CHECK_FALSE(fs::exists(fx.record_of(1)));
+  for (std::uint32_t i : {0u, 2u, 3u})
+    fx.deliver(fx.result_of(i));
+  fx.run();
+  auto done = fx.finished();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].frames_done == 3);
+  CHECK(done[0].frames_failed == 1);
+  REQUIRE(done[0].failures.size() == 1);
+  CHECK_THAT(done[0].failures[0], Catch::Contains(fx.plan.frames[1]));
+  CHECK_FALSE(fs::exists(fx.done_marker()));
+}
+
+TEST_CASE("exporter: a stop keeps committed frames, a new begin resumes from them",
+          "[actor][exporter]") {
+  exporter_fixture fx;
+  fx.begin();
+  fx.deliver(fx.result_of(0));
+  fx.deliver(fx.result_of(2));
+  fx.send(fx.exporter, seg::atom::stop::value, fx.plan.id, std::string{});
+  fx.expect<seg::atom::stop, std::uint64_t, std::string>(fx.exporter);
+  fx.run(); // the queue's stand-in takes the summary
+  auto stopped = fx.finished();
+  REQUIRE(stopped.size() == 1);
+  CHECK(seg::job_state(stopped[0].state) == seg::job_state::interrupted);
+  CHECK(stopped[0].frames_done == 2);
+  CHECK_FALSE(fs::exists(fx.zip()));
+  CHECK_FALSE(fs::exists(fx.done_marker()));
+  // Results after the stop are dropped: the job is gone.
+  fx.deliver(fx.result_of(1));
+  CHECK_FALSE(fs::exists(fx.record_of(1)));
+  // A repeated stop is harmless.
+  fx.send(fx.exporter, seg::atom::stop::value, fx.plan.id, std::string{});
+  fx.run();
+  CHECK(fx.finished().size() == 1);
+
+  CHECK(fx.begin() == seg::frame_indices{0, 2});
+  fx.deliver(fx.result_of(1));
+  fx.deliver(fx.result_of(3));
+  fx.run();
+  auto all = fx.finished();
+  REQUIRE(all.size() == 2);
+  CHECK(seg::job_state(all[1].state) == seg::job_state::done);
+  CHECK(all[1].frames_resumed == 2);
+  CHECK(all[1].frames_done == 4);
+  CHECK(fs::exists(fx.done_marker()));
+}
