@@ -59,6 +59,12 @@ std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
       io::add_object(objects, plan, io::object_name(plan, rec.frame, std::uint32_t(obj.index)),
                      obj.features, obj.crop_file, job.layout.crop_file(obj.crop_file));
   }
+  // A job without objects still gets its archive (the TSV's two header
+  // rows, which EcoTaxa imports as an empty acquisition): no archive would
+  // look like a failed export.
+  if (objects.rows.empty())
+    spdlog::warn("job_no_objects job={} acquisition=\"{}\" frames={}", plan.id,
+                 plan.acquisition, job.committed.size());
   zip_written = io::write_ecotaxa_export(plan, job.layout, objects);
   return std::uint32_t(objects.rows.size());
 }
@@ -113,7 +119,17 @@ void complete(self_ptr self, std::uint64_t id) {
   self->send(self->state.queue, atom::finished::value, std::move(summary));
 }
 
+// The job follows an acquisition being written: `frames` so far.
+void follow_job(export_job& job, std::uint32_t frames, bool sealed) {
+  job.following = true;
+  job.sealed = job.sealed || sealed;
+  if (frames > job.plan.frames.size())
+    job.plan.frames.resize(frames);
+}
+
 void maybe_complete(self_ptr self, export_job& job) {
+  if (job.following && !job.sealed)
+    return;
   if (job.committed.size() + job.failed.size() >= job.plan.frames.size())
     complete(self, job.plan.id);
 }
@@ -331,7 +347,12 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         return make_error(ec::output_failed, std::string("preparing outputs: ") + e.what());
       }
       auto& job = self->state.jobs[plan.id];
-      if (job.committed.size() == plan.frames.size())
+      auto& pending = self->state.follow_pending;
+      if (auto f = pending.find(plan.id); f != pending.end()) {
+        follow_job(job, f->second.first, f->second.second);
+        pending.erase(f);
+      }
+      if (job.committed.size() == plan.frames.size() && (!job.following || job.sealed))
         complete(self, plan.id); // everything was committed by an earlier run
       return done;
     },
@@ -342,6 +363,13 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
       auto& job = it->second;
       if (job.committed.count(r.index) > 0 || job.failed.count(r.index) > 0)
         return;
+      if (job.following) {
+        // A followed job's names arrive with its frames.
+        if (r.index >= job.plan.frames.size())
+          job.plan.frames.resize(r.index + 1u);
+        if (job.plan.frames[r.index].empty())
+          job.plan.frames[r.index] = r.name;
+      }
       if (!job.in_order) {
         if (settle(self, job, r))
           maybe_complete(self, job);
@@ -373,7 +401,18 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
       auto from = job.generation > 1 ? job.flat_from : std::uint32_t(job.plan.frames.size());
       return caf::result<std::uint32_t, std::uint32_t>(job.generation, from);
     },
+    [=](atom::follow, std::uint64_t id, std::uint32_t frames, bool sealed) {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end()) {
+        self->state.follow_pending[id] = {frames, sealed};
+        return;
+      }
+      follow_job(it->second, frames, sealed);
+      if (sealed)
+        maybe_complete(self, it->second);
+    },
     [=](atom::stop, std::uint64_t id, const std::string& reason) {
+      self->state.follow_pending.erase(id);
       auto it = self->state.jobs.find(id);
       if (it == self->state.jobs.end())
         return;

@@ -44,6 +44,10 @@ struct export_job {
   std::uint32_t stale = 0;               ///< results dropped: superseded flat
   std::size_t ahead_max = 0;             ///< most results held at once
   std::uint32_t recalculations = 0;
+
+  // -- following an acquisition still being written (pipeline.follow) --
+  bool following = false;                ///< plan.frames grows (names from results)
+  bool sealed = false;                   ///< no more frames come: may finish
 };
 
 struct exporter_state {
@@ -51,6 +55,8 @@ struct exporter_state {
   queue_actor queue;
   status_hub_actor hub;
   std::map<std::uint64_t, export_job> jobs;
+  /// follow messages of jobs not begun yet: frames so far, sealed.
+  std::map<std::uint64_t, std::pair<std::uint32_t, bool>> follow_pending;
 };
 
 /// The exporter: see exporter_actor in interfaces.hpp.

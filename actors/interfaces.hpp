@@ -52,6 +52,9 @@ using tick = caf::atom_constant<caf::atom("tick")>;
 using abandon = caf::atom_constant<caf::atom("abandon")>;
 using received = caf::atom_constant<caf::atom("received")>;
 using online = caf::atom_constant<caf::atom("online")>;
+using follow = caf::atom_constant<caf::atom("follow")>;
+using seal = caf::atom_constant<caf::atom("seal")>;
+using poll = caf::atom_constant<caf::atom("poll")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -107,6 +110,12 @@ using reader_actor = caf::typed_actor<
   // as generation `generation` and hands out every uncommitted frame from j
   // on again with it; a generation not newer than the job's is ignored.
   caf::reacts_to<atom::reflat, std::uint64_t, std::uint32_t, std::uint32_t>,
+  // A followed job's acquisition is complete (the imager said Done): its
+  // last frames are added and it ends once they are done; idempotent,
+  // unknown jobs are ignored.
+  caf::reacts_to<atom::seal, std::uint64_t>,
+  // Internal: reads followed jobs' integrity.check again.
+  caf::reacts_to<atom::poll>,
   // Internal: reads one frame ahead.
   caf::reacts_to<atom::prefetch>,
   // Internal: checks held items against pipeline.frame_timeout_s.
@@ -130,7 +139,11 @@ using exporter_actor = caf::typed_actor<
   caf::replies_to<atom::recalc, std::uint64_t>::with<std::uint32_t, std::uint32_t>,
   // The job's work will not complete (stop or failure): finish as
   // interrupted or failed without exporting; idempotent.
-  caf::reacts_to<atom::stop, std::uint64_t, std::string>>;
+  caf::reacts_to<atom::stop, std::uint64_t, std::string>,
+  // From the reader, for a job that follows an acquisition being written
+  // (sent first before its begin): the job has `frames` frames so far, and
+  // no more come once `sealed`; it is not finished before it is sealed.
+  caf::reacts_to<atom::follow, std::uint64_t, std::uint32_t, bool>>;
 
 /// A SEGMENT WORKER pulls work from the reader and does one step per
 /// message (decode, correct, mask, label, features, crops), so a stop takes
@@ -191,7 +204,11 @@ using queue_control_actor = caf::typed_actor<
   caf::replies_to<atom::subscribe, status_sink_actor>::with<bool>,
   // A worker process joins (`segflow worker`, same host): replies with the
   // reader its workers pull from and the exporter they send results to.
-  caf::replies_to<atom::join>::with<reader_actor, exporter_actor>>;
+  caf::replies_to<atom::join>::with<reader_actor, exporter_actor>,
+  // The acquisition a following job (pipeline.follow) segments is complete,
+  // e.g. the imager said Done: the job ends once its last frames are done.
+  // Replies false for a job that has ended or is unknown; idempotent.
+  caf::replies_to<atom::seal, std::uint64_t>::with<bool>>;
 
 /// The QUEUE runs jobs one at a time, in queue order. While the running
 /// job's last frames are in flight it already prepares the next job (lease,

@@ -85,7 +85,8 @@ std::string to_file_text(const lease& l) {
                    {"pid", l.pid},
                    {"host", l.host},
                    {"since", io::utc_iso_ms(l.since_unix_ms)},
-                   {"expires", io::utc_iso_ms(l.expires_unix_ms)}};
+                   {"expires", io::utc_iso_ms(l.expires_unix_ms)},
+                   {"path", l.key}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -116,6 +117,16 @@ std::optional<lease> parse_lease(const std::string& text, const std::string& key
   l.since_unix_ms = *s;
   l.expires_unix_ms = *e;
   return l;
+}
+
+/// The folder a lease file says it was taken for ("path"); empty if it does
+/// not say (files of older versions).
+std::string lease_path(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_object())
+    if (auto p = j.find("path"); p != j.end() && p->is_string())
+      return p->get<std::string>();
+  return {};
 }
 
 std::string random_token() {
@@ -190,6 +201,12 @@ caf::error judge(const io::file_snapshot& snap, const std::string& key,
       reason = "holder pid " + std::to_string(l->pid) + " on " + l->host + " is dead";
       return {};
     }
+    // A folder renamed (or moved) while locked carries its holder's lease
+    // along; the holder still works on the old path, not on this one.
+    if (auto taken_for = lease_path(snap.bytes); !taken_for.empty() && taken_for != key) {
+      reason = "taken for " + taken_for + ", not for this folder (renamed while locked)";
+      return {};
+    }
     return held_error(holder_text(*l));
   }
   auto mtime_ms = static_cast<std::int64_t>(snap.mtime.tv_sec) * 1000
@@ -251,6 +268,36 @@ caf::expected<lease> acquire(lock_manager_state& st, const std::string& folder) 
   return lock_error("cannot lock acquisition " + key + ": its lease file "
                     + file.string() + " keeps changing");
 }
+
+} // namespace
+
+std::size_t release_dead_leases(const std::vector<std::string>& folders, std::string host) {
+  if (host.empty())
+    host = host_name();
+  std::size_t released = 0;
+  for (auto& folder : folders) {
+    std::error_code ec;
+    auto dir = fs::canonical(folder, ec);
+    if (ec)
+      continue;
+    auto file = dir / lease_file_name;
+    auto snap = io::snapshot_file(file);
+    if (snap.error != 0)
+      continue;
+    auto l = parse_lease(snap.bytes, dir.string());
+    if (!l || l->host != host || shm::process_alive(l->pid))
+      continue;
+    auto removed = remove_if_unchanged(file, snap, "lock-manager");
+    if (removed && *removed == removal::removed) {
+      spdlog::info("lease_released_dead key={} pid={} since={}", dir.string(), l->pid,
+                   io::utc_iso_ms(l->since_unix_ms));
+      ++released;
+    }
+  }
+  return released;
+}
+
+namespace {
 
 bool release(lock_manager_state& st, const lease& l) {
   std::error_code ec;

@@ -5,16 +5,18 @@
 //
 // A lease is the file `<folder>/.segflow.lock`, a JSON object
 //   {"token":"<32 hex>","pid":1234,"host":"pi","since":"2025-09-11T16:51:00.618Z",
-//    "expires":"2025-09-11T16:51:30.618Z"}
+//    "expires":"2025-09-11T16:51:30.618Z","path":"/data/img/d/s/a"}
 // (times in UTC, ISO 8601 with milliseconds). Whoever created the file holds
 // the lease until it removes the file or stops renewing it: a lease whose
-// `expires` has passed, or whose holder is a dead pid on this host, may be
-// taken over by anyone.
+// `expires` has passed, whose holder is a dead pid on this host, or whose
+// "path" is not the folder it is found in (the folder was renamed while
+// locked), may be taken over by anyone.
 
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -82,5 +84,12 @@ lock_manager(lock_manager_actor::stateful_pointer<lock_manager_state> self,
 /// renew timer keeps it alive while it holds leases).
 caf::expected<lock_manager_actor>
 spawn_lock_manager(caf::actor_system& sys, const lock_manager_config& cfg);
+
+/// Removes the lease files of `folders` whose holder is a dead pid on `host`
+/// (empty: this host): a process killed between a job's end and its lease
+/// release leaves one in a folder nothing revisits. Value-matched like a
+/// takeover. Returns how many were removed.
+std::size_t release_dead_leases(const std::vector<std::string>& folders,
+                                std::string host = {});
 
 } // namespace seg

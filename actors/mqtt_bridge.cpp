@@ -100,7 +100,7 @@ void stop_request(self_ptr self, mqtt_request_track& r) {
 // The jobs of a segment request: every acquisition below its folders (or
 // img/ when it names none) without done.txt unless forced.
 std::vector<job_spec> specs_of(self_ptr self, const std::vector<fs::path>& paths,
-                               const proto::segment_settings& s) {
+                               const proto::segment_settings& s, bool follow) {
   std::vector<fs::path> inputs;
   if (paths.empty())
     inputs.push_back(proto::checked_request_path(self->state.cfg.data_root / "img"));
@@ -114,7 +114,7 @@ std::vector<job_spec> specs_of(self_ptr self, const std::vector<fs::path>& paths
     throw proto::protocol_error(all);
   }
   auto overrides = self->state.cfg.overrides;
-  for (auto& o : proto::job_overrides(s))
+  for (auto& o : proto::job_overrides(s, follow))
     overrides.push_back(o);
   std::vector<job_spec> specs;
   for (auto& dir : found.dirs) {
@@ -177,7 +177,7 @@ void add_request(self_ptr self, std::vector<job_spec> specs, F on_done) {
 void on_segment(self_ptr self, const proto::request& req) {
   std::vector<job_spec> specs;
   try {
-    specs = specs_of(self, req.paths, req.settings);
+    specs = specs_of(self, req.paths, req.settings, req.follow);
   } catch (const std::exception& e) {
     spdlog::warn("mqtt_request_refused error=\"{}\"", e.what());
     publish_status(self, proto::exception_text(e.what()));
@@ -231,6 +231,82 @@ void on_reference_message(self_ptr self, const std::string& topic,
   }
 }
 
+// -- following the imager ---------------------------------------------------
+
+void seal(self_ptr self, std::uint64_t job) {
+  self->request(self->state.queue, self->state.cfg.timeout, atom::seal::value, job)
+    .then([job](bool ok) { spdlog::info("mqtt_follow_sealed job={} ok={}", job, ok); },
+          [self, job](caf::error& err) {
+            spdlog::warn("mqtt_seal_failed job={} error=\"{}\"", job, error_text(self, err));
+          });
+}
+
+// The imager's first frame names its folder: follow it as one request.
+void follow_folder(self_ptr self, const std::string& folder) {
+  auto& st = self->state;
+  if (st.followed.count(folder) > 0)
+    return;
+  std::vector<job_spec> specs;
+  try {
+    specs = specs_of(self, {fs::path(folder)}, proto::segment_settings{}, true);
+  } catch (const std::exception& e) {
+    spdlog::warn("mqtt_follow_refused path={} error=\"{}\"", folder, e.what());
+    return;
+  }
+  if (specs.empty())
+    return;
+  st.followed[folder] = 0;
+  spdlog::info("mqtt_follow path={}", folder);
+  add_request(self, std::move(specs),
+              [self, folder](const std::vector<std::uint64_t>& ids, const std::string& why) {
+                auto& st = self->state;
+                if (ids.empty()) {
+                  spdlog::warn("mqtt_follow_refused path={} error=\"{}\"", folder, why);
+                  st.followed.erase(folder);
+                  return;
+                }
+                st.followed[folder] = ids.front();
+                if (st.seal_on_add.erase(folder) > 0) {
+                  st.followed.erase(folder);
+                  seal(self, ids.front());
+                }
+              });
+}
+
+void on_imager(self_ptr self, const std::string& payload) {
+  auto& st = self->state;
+  auto msg = proto::parse_imager_status(payload);
+  if (!msg || !st.cfg.follow_imager)
+    return;
+  if (msg->status == "Started") {
+    st.imager_started = true;
+    return;
+  }
+  if (msg->status == "Done" || msg->status == "Interrupted") {
+    st.imager_started = false;
+    // Done names the acquisition; Interrupted does not: every followed one ends.
+    auto folder = fs::path(msg->path).lexically_normal().string();
+    for (auto it = st.followed.begin(); it != st.followed.end();) {
+      if (!msg->path.empty() && it->first != folder) {
+        ++it;
+        continue;
+      }
+      if (it->second == 0) {
+        st.seal_on_add.insert(it->first);
+        ++it;
+      } else {
+        seal(self, it->second);
+        it = st.followed.erase(it);
+      }
+    }
+    return;
+  }
+  if (st.imager_started && !msg->path.empty()) {
+    st.imager_started = false;
+    follow_folder(self, fs::path(msg->path).lexically_normal().parent_path().string());
+  }
+}
+
 // -- segflow's own commands ---------------------------------------------------
 
 template <class T>
@@ -265,7 +341,7 @@ void on_command(self_ptr self, const std::string& payload) {
   if (c.name == "add") {
     std::vector<job_spec> specs;
     try {
-      specs = specs_of(self, c.paths, c.settings);
+      specs = specs_of(self, c.paths, c.settings, c.follow);
     } catch (const std::exception& e) {
       publish(self, proto::segflow_reply_topic, proto::command_error(c, e.what()));
       return;
@@ -397,6 +473,8 @@ mqtt_bridge(mqtt_bridge_actor::stateful_pointer<mqtt_bridge_state> self,
         on_command(self, payload);
       else if (topic.rfind("segmenter/", 0) == 0)
         on_reference_message(self, topic, payload);
+      else if (topic == proto::imager_topic)
+        on_imager(self, payload);
     },
     [self](atom::online) {
       if (self->state.announced)

@@ -7,7 +7,8 @@
 // Calculating flat and one "Segmenting image" per frame, then Done,
 // Interrupted or the exception text, once every job of the request ended.
 // stop stops the request that runs (its running job and its pending jobs);
-// later requests go on.
+// later requests go on. With follow_imager, the acquisition the imager is
+// writing is segmented while it is acquired (pipeline.follow).
 
 #include <chrono>
 #include <cstdint>
@@ -34,6 +35,10 @@ struct mqtt_bridge_config {
   std::filesystem::path data_root = "/home/pi/data";
   /// Per-object status/segmenter/object_id and status/segmenter/metric.
   bool object_messages = true;
+  /// Follow the acquisition the imager writes: status/imager Started, then
+  /// its first frame's path, adds a job with pipeline.follow; the imager's
+  /// Done (or Interrupted) seals it.
+  bool follow_imager = false;
   /// Settings of every job ("section.key=value"), before the request's.
   std::vector<std::string> overrides;
   /// Bound on each request to the queue.
@@ -57,6 +62,10 @@ struct mqtt_bridge_state {
   std::deque<mqtt_request_track> requests; ///< in arrival order; the front reports
   std::map<std::uint64_t, std::uint64_t> next_label; ///< per running job (object ids)
   bool announced = false;            ///< Ready published
+  bool imager_started = false;       ///< Started seen, its folder not yet known
+  /// Followed acquisitions: folder -> job id (0 while the add is on its way).
+  std::map<std::string, std::uint64_t> followed;
+  std::set<std::string> seal_on_add; ///< Done came before the add's reply
 
   static inline const char* name = "mqtt-bridge";
 };

@@ -15,6 +15,7 @@
 #include "actors/exporter.hpp"
 #include "actors/io/job_plan.hpp"
 #include "actors/io/output_layout.hpp"
+#include "actors/job_report.hpp"
 #include "actors/segment_worker.hpp"
 
 namespace seg {
@@ -259,6 +260,8 @@ void end_running(self_ptr self, job_summary summary) {
       j->summary.error = "serve stopped; the job resumes when serve starts again";
     }
     summary = j->summary;
+    if (slot.exporter_began)
+      report_job_end(st.cfg.reader.base, j->spec, summary); // logs; never fails the job
   }
   spdlog::info("job_finished job={} state={} frames={}/{} failed={} objects={} s={:.2f}",
                slot.job, to_string(job_state(summary.state)), summary.frames_done,
@@ -329,6 +332,8 @@ void began(self_ptr self, std::uint64_t run, const frame_indices& committed) {
     j->summary.frames_resumed = std::uint32_t(committed.size());
   }
   self->send(self->state.reader, atom::run::value, run, committed);
+  if (self->state.sealed.count(s->job) > 0)
+    self->send(self->state.reader, atom::seal::value, run);
   if (is_current(self, s))
     announce(self, *s);
   save(self);
@@ -763,6 +768,20 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
         w.push_back(sink);
         spdlog::info("watcher_joined watchers={}", w.size());
       }
+      return true;
+    },
+    [=](atom::seal, std::uint64_t id) -> bool {
+      auto& st = self->state;
+      auto* j = find_job(self, id);
+      if (j == nullptr || (job_state(j->summary.state) != job_state::pending
+                           && job_state(j->summary.state) != job_state::running))
+        return false;
+      st.sealed.insert(id);
+      spdlog::info("job_sealed job={}", id);
+      // A run already begun hears it now; a later one when it begins.
+      for (auto* s : {st.current ? &*st.current : nullptr, st.next ? &*st.next : nullptr})
+        if (s != nullptr && s->job == id && s->began)
+          self->send(st.reader, atom::seal::value, s->run);
       return true;
     },
     [=](atom::join) -> caf::result<reader_actor, exporter_actor> {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,6 +86,7 @@ struct queue_state {
   std::optional<run_slot> current;         ///< the running job
   std::optional<run_slot> next;            ///< the next job, being prepared
   std::map<std::uint64_t, std::uint32_t> attempts; ///< runs handed out per job
+  std::set<std::uint64_t> sealed;          ///< following jobs whose acquisition is complete
   bool paused = false;                     ///< stop-queue in effect
   bool shutting_down = false;              ///< shutdown received: nothing starts
   std::uint64_t next_id = 1;

@@ -11,6 +11,7 @@
 
 #include "actors/error.hpp"
 #include "actors/io/job_plan.hpp"
+#include "actors/io/report/thumbnail.hpp"
 #include "actors/reader_internal.hpp"
 #include "actors/segment_worker.hpp"
 #include "actors/trace.hpp"
@@ -21,13 +22,6 @@ namespace seg::detail {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-// Tells the queue when a job's last frame is handed out, so it can prepare
-// the next job while the last frames are in flight.
-void notify_if_drained(reader_ptr self, const reader_job& job) {
-  if (drained(job))
-    self->send(self->state.queue, atom::drained::value, job.plan.id);
-}
 
 // With the recalculation heuristic the exporter settles frames in order and
 // holds the results that are ahead of the lowest frame still in flight.
@@ -101,13 +95,6 @@ void worker_asks(reader_ptr self, const caf::actor_addr& who) {
     self->monitor(self->current_sender());
 }
 
-// Starts the job's flat, or fails the job.
-void begin_flat(reader_ptr self, reader_job& job) {
-  if (auto why = start_flat(job))
-    return fail_job(self, job, *why);
-  serve_waiting(self);
-}
-
 // Logs that job's flat is now frame j's recalculation window.
 void log_recalculated(const reader_job& job, std::uint32_t redo) {
   auto& w = *job.window;
@@ -161,6 +148,17 @@ void recalculate_flat(reader_ptr self, std::uint64_t id, std::uint32_t generatio
     log_recalculated(*job, redo);
 }
 
+// The reports show the first flat; the full one lives in shared memory only.
+void save_flat_thumbnail(const reader_job& job) {
+  try {
+    auto objects = std::filesystem::path(job.plan.data_root) / "objects" / job.plan.rel;
+    io::report::write_flat_thumbnail(job.flat->image(),
+                                     io::report::flat_thumbnail_file(objects));
+  } catch (const std::exception& e) {
+    spdlog::warn("flat_thumbnail_failed job={} error=\"{}\"", job.plan.id, e.what());
+  }
+}
+
 void flat_step_done(reader_ptr self, const frame_result& r) {
   auto* job = find_job(self, r.job_id);
   if (job == nullptr || job->generation != r.generation
@@ -191,6 +189,8 @@ void flat_step_done(reader_ptr self, const frame_result& r) {
   // As the reference, a recalculated flat is not announced.
   bool superseding = job->previous_flat != nullptr;
   job->previous_flat.reset();
+  if (!job->flat_from)
+    save_flat_thumbnail(*job);
   if (superseding)
     return serve_waiting(self);
   job_event ev;
@@ -205,6 +205,21 @@ void flat_step_done(reader_ptr self, const frame_result& r) {
 }
 
 } // namespace
+
+// Tells the queue when a job's last frame is handed out, so it can prepare
+// the next job while the last frames are in flight.
+void notify_if_drained(reader_ptr self, const reader_job& job) {
+  if (drained(job))
+    self->send(self->state.queue, atom::drained::value, job.plan.id);
+}
+
+void begin_flat(reader_ptr self, reader_job& job) {
+  if (!begin_flat_when_ready(self, job))
+    return;
+  if (auto why = start_flat(job))
+    return fail_job(self, job, *why);
+  serve_waiting(self);
+}
 
 reader_job* find_job(reader_ptr self, std::uint64_t id) {
   for (auto& j : self->state.jobs)
@@ -278,6 +293,16 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         reader_job job;
         job.plan = setup.plan;
         job.flat_recalculate = setup.flat_recalculate;
+        job.following = setup.follow;
+        job.follow_idle_s = setup.follow_idle_s;
+        job.flat_frames = setup.flat_frames;
+        job.last_growth = std::chrono::steady_clock::now();
+        // Sent before the reply, so the exporter knows before the queue's
+        // begin: it must not finish the job when the frames listed so far
+        // are done.
+        if (job.following)
+          self->send(self->state.cfg.exporter, atom::follow::value, job.plan.id,
+                     std::uint32_t(job.plan.frames.size()), false);
         self->state.jobs.push_back(std::move(job));
         return std::move(setup.plan);
       } catch (const std::exception& e) {
@@ -292,10 +317,12 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       for (std::uint32_t i = 0; i < job->plan.frames.size(); ++i)
         if (done.count(i) == 0)
           job->frames.push_back(i);
-      if (job->frames.empty()) {
+      if (job->frames.empty() && !job->following) {
         job->current = reader_job::phase::stopped; // all committed before
         return;
       }
+      if (job->following)
+        schedule_poll(self);
       if (job->flat_recalculate)
         return ask_recalc(self, *job);
       begin_flat(self, *job);
@@ -351,6 +378,14 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       spdlog::info("worker_supervisor_joined node={}", to_string(supervisor.node()));
       self->monitor(supervisor);
       self->state.supervisors[supervisor.node()] = std::move(supervisor);
+    },
+    [=](atom::seal, std::uint64_t id) {
+      if (auto* job = find_job(self, id))
+        seal_job(self, *job);
+    },
+    [=](atom::poll) {
+      self->state.poll_scheduled = false;
+      poll_followed(self);
     },
     [=](atom::tick) {
       self->state.tick_scheduled = false;

@@ -51,6 +51,7 @@ struct reader_state {
   std::vector<segment_worker_actor> replacements;
   bool prefetch_scheduled = false;
   bool tick_scheduled = false;
+  bool poll_scheduled = false;  ///< a followed job's integrity.check is re-read
 };
 
 /// How far past the lowest frame in flight a job with the recalculation

@@ -35,6 +35,31 @@ void serve_waiting(reader_ptr self);
 /// Forgets the pull of `who` that is waiting, if any.
 void drop_waiting(reader_ptr self, const caf::actor_addr& who);
 
+/// Starts the job's flat, or fails the job; a followed job whose flat frames
+/// do not exist yet waits for them (begin_flat_when_ready).
+void begin_flat(reader_ptr self, reader_job& job);
+
+/// Tells the queue when the job's last frame is handed out.
+void notify_if_drained(reader_ptr self, const reader_job& job);
+
+// -- reader_follow.cpp --------------------------------------------------------
+
+/// Begins the job's flat now if its frames exist (a job that does not follow
+/// always); else defers it until they do. Returns true if begun.
+bool begin_flat_when_ready(reader_ptr self, reader_job& job);
+
+/// Schedules the next read of followed jobs' integrity.check files.
+void schedule_poll(reader_ptr self);
+
+/// Reads every followed job's integrity.check: new frames are handed out; a
+/// job idle longer than pipeline.follow_idle_s is sealed.
+void poll_followed(reader_ptr self);
+
+/// The job's acquisition is complete: frames on disk that integrity.check
+/// did not list are added, the exporter learns the final count, a deferred
+/// flat begins. Idempotent.
+void seal_job(reader_ptr self, reader_job& job);
+
 // -- reader_supervision.cpp ---------------------------------------------------
 
 /// Schedules the next check of held items against pipeline.frame_timeout_s

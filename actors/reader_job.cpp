@@ -296,7 +296,7 @@ std::optional<work_item> next_frame(reader_job& job) {
 }
 
 bool drained(const reader_job& job) {
-  return job.frames.empty() && job.read_ahead.empty();
+  return job.frames.empty() && job.read_ahead.empty() && (!job.following || job.sealed);
 }
 
 std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint32_t from) {

@@ -54,6 +54,14 @@ struct reader_job {
   /// The superseded flat, kept until the new one is ready so that frames in
   /// flight with it finish (their results are dropped) instead of failing.
   std::shared_ptr<shm::image_segment> previous_flat;
+
+  // -- following an acquisition still being written (pipeline.follow) --
+  bool following = false;       ///< frames may still appear in integrity.check
+  bool sealed = false;          ///< the acquisition is complete: no frame comes
+  bool flat_deferred = false;   ///< run came before the flat's frames exist
+  int flat_frames = 10;         ///< segmentation.flat_frames
+  double follow_idle_s = 300;   ///< complete after this long without a new frame
+  std::chrono::steady_clock::time_point last_growth; ///< a frame last appeared
 };
 
 /// Milliseconds since `t`.

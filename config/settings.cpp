@@ -154,6 +154,14 @@ const std::vector<spec>& schema() {
     int_key("pipeline.opencv_threads", "threads", 1, 256, "1", "",
             "OpenCV's own threads per worker",
             [](settings& s, std::int64_t v) { s.pipeline.opencv_threads = int(v); }),
+    bool_key("pipeline.follow", "false", "",
+             "follow an acquisition still being written: segment each frame once "
+             "integrity.check lists it; the job ends when the imager says Done (MQTT) "
+             "or after follow_idle_s without a new frame",
+             [](settings& s, bool v) { s.pipeline.follow = v; }),
+    real_key("pipeline.follow_idle_s", "s", 0.1, 86400, "300", "",
+             "a followed acquisition without a new frame for this long is complete",
+             [](settings& s, double v) { s.pipeline.follow_idle_s = v; }),
     bool_key("export.ecotaxa", "true", "",
              "write export/ecotaxa/ecotaxa_<acq_id>.zip when the job is done",
              [](settings& s, bool v) { s.exports.ecotaxa = v; }),
@@ -168,6 +176,10 @@ const std::vector<spec>& schema() {
                  s.exports.ids = v == "per_frame" ? object_ids::per_frame
                                                   : object_ids::unique;
                }),
+    bool_key("export.report", "true", "",
+             "write objects/<rel>/report.html and the index objects/report.html when a "
+             "job ends",
+             [](settings& s, bool v) { s.exports.report = v; }),
     choice_key("log.level", {"trace", "debug", "info", "warn", "error", "off"}, "info",
                "", "log level on stderr",
                [](settings& s, const std::string& v) { s.log.level = v; }),
@@ -432,11 +444,14 @@ std::string to_toml(const settings& s) {
      << "reads_in_flight = " << s.pipeline.reads_in_flight << "\n"
      << "frame_timeout_s = " << fmt_num(s.pipeline.frame_timeout_s) << "\n"
      << "max_frame_pixels = " << s.pipeline.max_frame_pixels << "\n"
-     << "opencv_threads = " << s.pipeline.opencv_threads << "\n\n";
+     << "opencv_threads = " << s.pipeline.opencv_threads << "\n"
+     << "follow = " << b(s.pipeline.follow) << "\n"
+     << "follow_idle_s = " << fmt_num(s.pipeline.follow_idle_s) << "\n\n";
   os << "[export]\n"
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"
-     << "object_ids = " << q(to_string(s.exports.ids)) << "\n\n";
+     << "object_ids = " << q(to_string(s.exports.ids)) << "\n"
+     << "report = " << b(s.exports.report) << "\n\n";
   os << "[log]\n"
      << "level = " << q(s.log.level) << "\n"
      << "json = " << b(s.log.json) << "\n";

@@ -43,6 +43,8 @@ struct pipeline_settings {
   double frame_timeout_s = 120;     ///< a frame taking longer fails
   std::int64_t max_frame_pixels = 100'000'000; ///< larger frames are refused unread
   int opencv_threads = 1;           ///< OpenCV threads per worker
+  bool follow = false;              ///< follow an acquisition still being written
+  double follow_idle_s = 300;       ///< a followed acquisition with no new frame ends
 };
 
 /// What is exported.
@@ -50,6 +52,7 @@ struct export_settings {
   bool ecotaxa = true;              ///< write the EcoTaxa zip
   std::string process_id;           ///< process_id column; empty = the run's uuid
   object_ids ids = object_ids::unique;
+  bool report = true;               ///< write the HTML reports when a job ends
 };
 
 /// Logging.

@@ -8,6 +8,8 @@
 
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
+#include <fcntl.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -34,6 +36,26 @@ struct header {
 
 std::size_t image_bytes(int rows, int cols, int type) {
   return std::size_t(rows) * std::size_t(cols) * CV_ELEM_SIZE(type);
+}
+
+std::string mib(std::uint64_t bytes) {
+  return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB";
+}
+
+// Reserves the segment's pages now: a sparse segment on a full /dev/shm
+// would kill the process with SIGBUS at the first write to a page that
+// cannot be had. Throws naming the shortage and the fixes.
+void allocate_pages(int fd, std::size_t bytes) {
+  int err = ::posix_fallocate(fd, 0, off_t(bytes));
+  if (err == 0)
+    return;
+  std::string why = "cannot allocate " + mib(bytes) + " in /dev/shm: " + std::strerror(err);
+  struct statvfs vfs {};
+  if (err == ENOSPC && ::statvfs("/dev/shm", &vfs) == 0)
+    why += " (" + mib(std::uint64_t(vfs.f_bavail) * vfs.f_frsize)
+           + " free; give /dev/shm more room, e.g. docker run --shm-size, or use a smaller "
+             "flat stack, segmentation.flat_frames)";
+  throw std::runtime_error(why);
 }
 
 } // namespace
@@ -74,10 +96,14 @@ std::shared_ptr<image_segment> image_segment::create(const std::string& name, in
                                           bip::read_write, perm);
     auto bytes = header_size + image_bytes(rows, cols, type) * std::size_t(count);
     p->object.truncate(bip::offset_t(bytes));
+    allocate_pages(p->object.get_mapping_handle().handle, bytes);
     p->region = bip::mapped_region(p->object, bip::read_write);
   } catch (const bip::interprocess_exception& e) {
     bip::shared_memory_object::remove(name.c_str());
     throw std::runtime_error("shm segment " + name + ": cannot create: " + e.what());
+  } catch (const std::runtime_error& e) {
+    bip::shared_memory_object::remove(name.c_str());
+    throw std::runtime_error("shm segment " + name + ": " + e.what());
   }
   auto* h = static_cast<header*>(p->region.get_address());
   *h = header{magic, ::getpid(), rows, cols, type, count};

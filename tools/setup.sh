@@ -33,6 +33,9 @@ packages=(
   debootstrap
   dpkg-dev
   file
+  python3
+  chromium
+  imagemagick
 )
 
 missing=()

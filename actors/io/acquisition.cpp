@@ -93,7 +93,7 @@ std::vector<std::string> list_frames(const fs::path& dir) {
   return frames;
 }
 
-acquisition open_acquisition(const fs::path& dir) {
+acquisition locate_acquisition(const fs::path& dir) {
   acquisition acq;
   acq.dir = normal_absolute(dir);
   std::error_code ec;
@@ -118,6 +118,11 @@ acquisition open_acquisition(const fs::path& dir) {
     acq.data_root /= parts[k];
   for (std::size_t k = img + 1; k < parts.size(); ++k)
     acq.rel /= parts[k];
+  return acq;
+}
+
+acquisition open_acquisition(const fs::path& dir) {
+  auto acq = locate_acquisition(dir);
   acq.frames = list_frames(acq.dir);
   if (acq.frames.empty())
     throw io_error(acq.dir, "no frames (file names ending with jpg, JPG, jpeg or JPEG)");
@@ -161,6 +166,61 @@ discovery find_acquisition_dirs(const std::vector<fs::path>& inputs, bool recurs
   return out;
 }
 
+namespace {
+
+// Plausible ranges: a number outside them is a typo or a unit mix-up that
+// would give absurd (even infinite) sizes, so it fails the acquisition.
+constexpr double min_um_per_px = 0.01;
+constexpr double max_um_per_px = 1000;
+constexpr double max_resolution_side = 65535;
+
+// acq_camera_resolution "WxH" or [W, H]: each side 1..65535 px. A string in
+// another form is kept as it is (the reference exports it unchanged).
+void check_plausible_resolution(const fs::path& file, const ordered_json& res) {
+  std::vector<double> sides;
+  if (res.is_array()) {
+    for (auto& side : res) {
+      if (!side.is_number() || side.is_boolean())
+        throw io_error(file, "acq_camera_resolution: sides must be numbers (found "
+                               + res.dump() + ")");
+      sides.push_back(side.get<double>());
+    }
+  } else {
+    auto& text = res.get_ref<const std::string&>();
+    auto x = text.find('x');
+    if (x == std::string::npos)
+      return;
+    double w = 0;
+    double h = 0;
+    auto [wend, wec] = std::from_chars(text.data(), text.data() + x, w);
+    auto [hend, hec] = std::from_chars(text.data() + x + 1, text.data() + text.size(), h);
+    if (wec != std::errc() || hec != std::errc() || wend != text.data() + x
+        || hend != text.data() + text.size())
+      return;
+    sides = {w, h};
+  }
+  for (double side : sides)
+    if (!(side >= 1 && side <= max_resolution_side) || side != std::floor(side))
+      throw io_error(file, "acq_camera_resolution " + res.dump()
+                             + " is not plausible: each side must be a whole number of "
+                               "pixels from 1 to 65535");
+}
+
+// process_pixel, when it is a valid size (a finite number > 0): 0.01..1000
+// µm per pixel. An invalid one (not a number, <= 0) is left to
+// parse_process_pixel: a warning and sizes in pixels, or an error with
+// segmentation.require_process_pixel.
+void check_plausible_pixel_size(const fs::path& file, const ordered_json& doc) {
+  auto px = parse_process_pixel(doc);
+  if (!px.um_per_px)
+    return;
+  if (!(*px.um_per_px >= min_um_per_px && *px.um_per_px <= max_um_per_px))
+    throw io_error(file, "process_pixel " + doc["process_pixel"].dump()
+                           + " is not plausible: it must be from 0.01 to 1000 µm per pixel");
+}
+
+} // namespace
+
 ordered_json read_metadata(const fs::path& file) {
   const std::string text = read_file(file);
   ordered_json doc;
@@ -189,6 +249,8 @@ ordered_json read_metadata(const fs::path& file) {
     throw io_error(file, std::string("acq_camera_resolution must be a string or a "
                                      "[width, height] list (found ")
                            + res.dump() + ")");
+  check_plausible_resolution(file, res);
+  check_plausible_pixel_size(file, doc);
   return doc;
 }
 

@@ -40,6 +40,11 @@ std::vector<std::string> list_frames(const std::filesystem::path& dir);
 ///         img/ folder, or holds no frame.
 acquisition open_acquisition(const std::filesystem::path& dir);
 
+/// open_acquisition without listing frames (frames stays empty): for a
+/// folder whose frames are still being written. @throws io_error as
+/// open_acquisition, but for the frames.
+acquisition locate_acquisition(const std::filesystem::path& dir);
+
 /// Result of find_acquisition_dirs: what was found and every problem met.
 struct discovery {
   std::vector<std::filesystem::path> dirs;  ///< acquisition folders, absolute, no duplicates

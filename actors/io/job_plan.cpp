@@ -10,6 +10,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/ecotaxa/ecotaxa_tsv.hpp"
 #include "actors/io/ecotaxa/ecotaxa_validate.hpp"
+#include "actors/io/integrity.hpp"
 #include "actors/io/iso_time.hpp"
 #include "actors/io/output_layout.hpp"
 #include "actors/io/python_format.hpp"
@@ -17,9 +18,6 @@
 
 namespace seg {
 
-namespace {
-
-// The job's settings: the reader's sources with the job's overrides on top.
 config::settings job_settings(const job_spec& spec, const config::sources& base) {
   auto src = base;
   for (auto& o : spec.overrides) {
@@ -30,6 +28,8 @@ config::settings job_settings(const job_spec& spec, const config::sources& base)
   }
   return config::load(src);
 }
+
+namespace {
 
 // Refuses metadata that would make the EcoTaxa archive fail to import
 // (column names, value lengths, too many columns, ids), before any frame is
@@ -70,8 +70,14 @@ void check_ecotaxa_metadata(const job_plan& plan, const nlohmann::ordered_json& 
 
 job_setup resolve_job(const job_spec& spec, const config::sources& base) {
   auto st = job_settings(spec, base);
-  auto acq = io::open_acquisition(spec.path);
-  if (acq.frames.empty())
+  io::acquisition acq;
+  if (st.pipeline.follow) {
+    acq = io::locate_acquisition(spec.path);
+    acq.frames = io::integrity_frames(acq.dir);
+  } else {
+    acq = io::open_acquisition(spec.path);
+  }
+  if (acq.frames.empty() && !st.pipeline.follow)
     throw std::runtime_error(acq.dir.string()
                              + ": no frames (files ending in jpg, JPG, jpeg or JPEG)");
   auto meta_file = acq.dir / "metadata.json";
@@ -80,6 +86,9 @@ job_setup resolve_job(const job_spec& spec, const config::sources& base) {
 
   job_setup setup;
   setup.flat_recalculate = st.segmentation.flat_recalculate;
+  setup.follow = st.pipeline.follow;
+  setup.follow_idle_s = st.pipeline.follow_idle_s;
+  setup.flat_frames = st.segmentation.flat_frames;
   auto& plan = setup.plan;
   plan.id = spec.id;
   plan.acquisition = acq.dir.string();

@@ -16,7 +16,17 @@ struct job_setup {
   /// job_plan: the plan is traced, and a new field would change the wire
   /// form of every recorded trace (the golden traces among them).
   bool flat_recalculate = false;
+  /// pipeline.follow: plan.frames are those integrity.check lists so far
+  /// (maybe none); more come until the acquisition is complete.
+  bool follow = false;
+  double follow_idle_s = 300; ///< pipeline.follow_idle_s
+  int flat_frames = 10;       ///< segmentation.flat_frames, for a flat started later
 };
+
+/// A job's settings: `base` with the job's overrides ("key=value") on top.
+/// Throws config::config_error, or std::runtime_error for an override that
+/// is not key=value.
+config::settings job_settings(const job_spec& spec, const config::sources& base);
 
 /// Resolves a job from its folder, metadata and settings (`base` with the
 /// job's overrides on top, loaded once). Throws std::runtime_error naming

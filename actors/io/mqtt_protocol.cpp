@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/io/feature_table.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace fs = std::filesystem;
 
@@ -133,7 +134,7 @@ request parse_request(std::string_view payload) {
   return r;
 }
 
-std::vector<std::string> job_overrides(const segment_settings& s) {
+std::vector<std::string> job_overrides(const segment_settings& s, bool follow) {
   std::vector<std::string> out = {
     std::string("export.ecotaxa=") + (s.ecotaxa ? "true" : "false"),
     "segmentation.min_esd=" + number_text(s.min_esd),
@@ -142,6 +143,20 @@ std::vector<std::string> job_overrides(const segment_settings& s) {
   };
   if (s.process_id)
     out.push_back("export.process_id=" + *s.process_id);
+  if (follow)
+    out.push_back("pipeline.follow=true");
+  return out;
+}
+
+std::optional<imager_status> parse_imager_status(std::string_view payload) {
+  json j = json::parse(payload.begin(), payload.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return std::nullopt;
+  imager_status out;
+  if (auto it = j.find("status"); it != j.end() && it->is_string())
+    out.status = it->get<std::string>();
+  if (auto it = j.find("path"); it != j.end() && it->is_string())
+    out.path = it->get<std::string>();
   return out;
 }
 
@@ -189,11 +204,8 @@ object_messages(const frame_record& record, std::uint64_t first_label) {
       else
         meta[key] = obj.features.*col.real_member;
     }
-    auto name = obj.crop_file;
-    if (auto dot = name.rfind('.'); dot != std::string::npos)
-      name.resize(dot);
     ojson metric;
-    metric["name"] = name;
+    metric["name"] = frame_stem(obj.crop_file);
     metric["metadata"] = std::move(meta);
     out.emplace_back(metric_topic, dump(metric));
     ++label;
@@ -211,16 +223,12 @@ std::optional<fs::path> frame_record_path(const fs::path& acq, std::string_view 
     }
   if (img + 1 >= parts.size())
     return std::nullopt;
-  fs::path out;
+  fs::path root, rel;
   for (std::size_t k = 0; k < img; ++k)
-    out /= parts[k];
-  out /= "objects";
+    root /= parts[k];
   for (std::size_t k = img + 1; k < parts.size(); ++k)
-    out /= parts[k];
-  std::string stem(frame_name);
-  if (auto dot = stem.rfind('.'); dot != std::string::npos)
-    stem.resize(dot);
-  return out / ".segflow" / "frames" / (stem + ".jsonl");
+    rel /= parts[k];
+  return output_layout(root, rel).record_file(frame_name);
 }
 
 command parse_command(std::string_view payload) {

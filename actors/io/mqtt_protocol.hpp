@@ -80,8 +80,19 @@ struct request {
 request parse_request(std::string_view payload);
 
 /// The per-job settings ("section.key=value") a segment request's settings
-/// stand for.
-std::vector<std::string> job_overrides(const segment_settings& s);
+/// stand for; `follow` adds pipeline.follow=true.
+std::vector<std::string> job_overrides(const segment_settings& s, bool follow = false);
+
+/// What the bridge reads of a status/imager message (controller/imager/
+/// main.py): {"status":"Started"}, progress {"type":"progress","path":
+/// "<frame file>",...}, {"status":"Done","path":"<acquisition>"},
+/// {"status":"Interrupted"}. Fields absent are empty; nullopt if the payload
+/// is not a JSON object.
+struct imager_status {
+  std::string status;
+  std::string path;
+};
+std::optional<imager_status> parse_imager_status(std::string_view payload);
 
 /// Checks that a requested folder lies in or below an img/ folder and is
 /// absolute; returns it lexically normal. @throws protocol_error naming it.

@@ -475,3 +475,47 @@ TEST_CASE("lock manager: a lease held by another process is refused", "[actor]")
   CHECK(r2.granted);
   stop(fx, lm);
 }
+
+TEST_CASE("lock manager: a lease records its folder; found in another, it is stale",
+          "[actor]") {
+  fixture fx;
+  temp_dir tmp;
+  auto a = tmp.path / "a";
+  fs::create_directories(a);
+  auto lm = spawn(fx);
+  auto held = acquire(fx, lm, a);
+  REQUIRE(held.granted);
+  CHECK(read_json(a / seg::lease_file_name)["path"] == fs::canonical(a).string());
+
+  // Renamed while locked: the live lease moved along, but it is for a/.
+  auto b = tmp.path / "b";
+  fs::rename(a, b);
+  auto other = spawn(fx);
+  auto taken = acquire(fx, other, b);
+  REQUIRE(taken.granted);
+  CHECK(read_json(b / seg::lease_file_name)["path"] == fs::canonical(b).string());
+  // In the folder it was taken for, a live lease is still refused.
+  auto c = tmp.path / "c";
+  fs::create_directories(c);
+  REQUIRE(acquire(fx, other, c).granted);
+  auto third = spawn(fx);
+  CHECK_FALSE(acquire(fx, third, c).granted);
+}
+
+TEST_CASE("release_dead_leases removes only the leases of dead pids on this host",
+          "[actor]") {
+  temp_dir tmp;
+  auto now = std::time(nullptr);
+  std::vector<std::string> folders;
+  for (auto name : {"dead", "alive", "other-host", "none"}) {
+    fs::create_directories(tmp.path / name);
+    folders.push_back((tmp.path / name).string());
+  }
+  write_lease(tmp.path / "dead", "t1", dead_pid(), this_host(), now, now + 3600);
+  write_lease(tmp.path / "alive", "t2", ::getpid(), this_host(), now, now + 3600);
+  write_lease(tmp.path / "other-host", "t3", dead_pid(), "elsewhere", now, now + 3600);
+  CHECK(seg::release_dead_leases(folders) == 1);
+  CHECK_FALSE(fs::exists(tmp.path / "dead" / seg::lease_file_name));
+  CHECK(fs::exists(tmp.path / "alive" / seg::lease_file_name));
+  CHECK(fs::exists(tmp.path / "other-host" / seg::lease_file_name));
+}

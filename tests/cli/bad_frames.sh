@@ -94,6 +94,6 @@ grep -q '"event":"job_finished".*"state":"done"' "$WORK/status.jsonl" \
 "$TOOLS/tsv_compare" "$(tsv_of "$WORK/a")" "$(tsv_of "$WORK/b")" --rel-tol 0 \
   --ignore process_datetime --ignore process_uuid --ignore process_id \
   || fail "objects differ from segmenting the good frames alone"
-diff -r -x '*.tsv' -x '.segflow' "$WORK/a/objects" "$WORK/b/objects" \
+diff_outputs "$WORK/a/objects" "$WORK/b/objects" \
   || fail "crops differ from segmenting the good frames alone"
 echo "bad_frames: ok ($nbad bad frames, $good_frames good)"

@@ -46,6 +46,13 @@ synth_acquisition() {
   "$SEGFLOW" synth --out "$dest" "$@" | sed -n 's/^acquisition: //p'
 }
 
+# diff_outputs DIFF-ARGS... A B: diff -r of two output trees without what
+# differs between equal runs: the TSV (run time, uuid), segflow's own files
+# (.segflow: records, run record) and the HTML reports (times).
+diff_outputs() {
+  diff -r -x '*.tsv' -x '.segflow' -x 'report*.html' "$@"
+}
+
 # tsv_of ROOT: the single EcoTaxa TSV under ROOT/objects.
 tsv_of() {
   find "$1/objects" -name 'ecotaxa_*.tsv' | head -1

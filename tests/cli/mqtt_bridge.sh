@@ -46,7 +46,7 @@ diff "$WORK/expected.txt" "$WORK/got.txt" || fail "status sequence differs from 
   --set segmentation.min_esd=20 "$ref_acq" > "$WORK/segment.txt" || fail "segment failed"
 "$TOOLS/tsv_compare" "$(tsv_of "$WORK/d")" "$(tsv_of "$WORK/ref")" --rel-tol 0 \
   --ignore process_datetime --ignore process_uuid || fail "MQTT TSV differs from segment's"
-diff -r -x '*.tsv' -x '.segflow' "$WORK/d/objects" "$WORK/ref/objects" \
+diff_outputs "$WORK/d/objects" "$WORK/ref/objects" \
   || fail "MQTT crops differ from segment's"
 "$TOOLS/zip_list" "$(ls "$WORK"/d/export/ecotaxa/*.zip)" > "$WORK/zip.mqtt"
 "$TOOLS/zip_list" "$(ls "$WORK"/ref/export/ecotaxa/*.zip)" > "$WORK/zip.segment"

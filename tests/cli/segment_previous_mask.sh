@@ -90,6 +90,6 @@ echo "interrupted after $n committed frames"
 "$TOOLS/tsv_compare" "$(tsv_of "$WORK/a")" "$(tsv_of "$WORK/b")" --rel-tol 0 \
   --ignore process_datetime --ignore process_uuid --ignore process_id \
   || fail "resumed output differs from an uninterrupted run"
-diff -r -x '*.tsv' -x '.segflow' "$WORK/a/objects" "$WORK/b/objects" \
+diff_outputs "$WORK/a/objects" "$WORK/b/objects" \
   || fail "resumed crops differ from an uninterrupted run"
 echo "segment_previous_mask: ok"

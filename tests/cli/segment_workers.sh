@@ -11,7 +11,7 @@ for n in 2 4; do
   "$TOOLS/tsv_compare" "$(tsv_of "$WORK/w1")" "$(tsv_of "$WORK/w$n")" --rel-tol 0 \
     --ignore process_datetime --ignore process_uuid --ignore process_id \
     || fail "TSV with $n workers differs from 1 worker"
-  diff -r -x '*.tsv' -x '.segflow' "$WORK/w1/objects" "$WORK/w$n/objects" \
+  diff_outputs "$WORK/w1/objects" "$WORK/w$n/objects" \
     || fail "crops with $n workers differ from 1 worker"
 done
 echo "segment_workers: ok"

@@ -95,6 +95,6 @@ same_outputs() {
   "$TOOLS/tsv_compare" "$(tsv_of "$1")" "$(tsv_of "$2")" --rel-tol 0 \
     --ignore process_datetime --ignore process_uuid --ignore process_id \
     || fail "$3: TSV differs from an uninterrupted run"
-  diff -r -x '*.tsv' -x '.segflow' "$1/objects" "$2/objects" \
+  diff_outputs "$1/objects" "$2/objects" \
     || fail "$3: crops differ from an uninterrupted run"
 }

@@ -25,7 +25,7 @@ same_but_frame() {
   ! ls "$got" | grep -q "_${STEM}_" || fail "$2: the failed frame has crops"
   diff -r -x "$STEM.jsonl" "$got/.segflow/frames" "$want/.segflow/frames" \
     || fail "$2: frame records differ from a clean run"
-  diff -r -x '*.tsv' -x '.segflow' -x "*_${STEM}_*" "$got" "$want" \
+  diff_outputs -x "*_${STEM}_*" "$got" "$want" \
     || fail "$2: crops differ from a clean run"
 }
 

@@ -19,10 +19,13 @@ wait_for 30 log_count 2 worker_process_joined \
 mapfile -t PIDS < <(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG")
 [ "${#PIDS[@]}" -eq 2 ] || fail "expected 2 worker processes, serve started ${#PIDS[@]}"
 CHILDREN+=("${PIDS[@]}")
+# Serve's own workers join CAF's loopback port behind the control gate.
+workers_address="$(sed -n 's/.*serve_listening .*workers_address=\([^ ]*\).*/\1/p' "$SERVE_LOG")"
+[ -n "$workers_address" ] || fail "serve did not log its workers' address"
 for p in "${PIDS[@]}"; do
   # Under qemu-user (the arm64 check) the interpreter and the binary's full
   # path come first.
-  tr '\0' ' ' < "/proc/$p/cmdline" | grep -qE "(^|/)segflow worker --connect $SERVE_ADDR" \
+  tr '\0' ' ' < "/proc/$p/cmdline" | grep -qE "(^|/)segflow worker --connect $workers_address" \
     || fail "pid $p is not a segflow worker of this serve"
 done
 

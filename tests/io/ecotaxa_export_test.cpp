@@ -1,5 +1,6 @@
 #include "actors/io/ecotaxa/ecotaxa_export.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -69,9 +70,19 @@ TEST_CASE("features are scaled to micrometres when the plan has a pixel size", "
   CHECK(scaled.rows[0].features.area == 200);
 }
 
-TEST_CASE("no archive without objects or with export.ecotaxa off", "[io]") {
+TEST_CASE("a job without objects gets a header-only archive; export.ecotaxa off none",
+          "[io]") {
   export_fixture x;
-  CHECK(seg::io::write_ecotaxa_export(x.plan, x.layout, {}).empty());
+  auto zip = seg::io::write_ecotaxa_export(x.plan, x.layout, {});
+  REQUIRE(zip == x.layout.zip_file().string());
+  CHECK(seg::io::validate_ecotaxa_zip(zip).empty());
+  auto entries = seg::io::list_zip_entries(zip);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].name == "ecotaxa_a_1.tsv");
+  auto tsv = seg::io::read_file(x.layout.tsv_file());
+  CHECK(std::count(tsv.begin(), tsv.end(), '\n') == 2); // the names and types rows
+  fs::remove(x.layout.zip_file());
+  fs::remove(x.layout.tsv_file());
   x.plan.ecotaxa = false;
   CHECK(seg::io::write_ecotaxa_export(x.plan, x.layout, x.objects).empty());
   CHECK_FALSE(fs::exists(x.layout.zip_file()));

@@ -60,7 +60,7 @@ struct tsv_builder {
   std::vector<std::string> types{"[t]", "[t]", "[t]", "[t]", "[f]", "[f]", "[t]", "[f]"};
   std::vector<std::vector<std::string>> rows{
     {"s1", "a1", "p1", "o1", "12", "0.5", "a.jpg", "1"},
-    {"s1", "a1", "p1", "o2", "13", "nan", "b.png", "1"},
+    {"s1", "a1", "p1", "o2", "13", "", "b.png", "1"}, // NaN, as pandas writes it
   };
   std::string text() const {
     std::string t = row(names) + row(types);
@@ -195,6 +195,16 @@ TEST_CASE("each broken rule is reported under its name", "[io][ecotaxa]") {
   SECTION("numeric-value") {
     b.rows[1][4] = "12px";
     CHECK(contains(only(check(b), "numeric-value"), "column 'object_area': '12px'"));
+  }
+  SECTION("finite-value") {
+    for (auto bad : {"inf", "-inf", "nan", "1e999", " Infinity"}) {
+      b.rows[1][4] = bad;
+      CHECK(contains(only(check(b), "finite-value"),
+                     "column 'object_area': '" + std::string(bad) + "' is not a finite number"));
+    }
+    b.rows[1][4] = "12";
+    b.rows[1][7] = "inf"; // img_rank: every [f] column
+    CHECK(contains(only(check(b), "finite-value"), "column 'img_rank'"));
   }
   SECTION("object-id") {
     b.rows[1][3] = "o1";

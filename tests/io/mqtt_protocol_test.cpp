@@ -132,3 +132,21 @@ TEST_CASE("segflow's queue commands", "[mqtt]") {
   CHECK_THROWS_WITH(mqtt::parse_command(R"({"command":"add"})"), Catch::Contains("path"));
   CHECK(mqtt::parse_command(R"({"command":"list"})").request_id_json == "null");
 }
+
+TEST_CASE("the imager's statuses and follow requests", "[mqtt]") {
+  auto done = mqtt::parse_imager_status(R"({"status":"Done","path":"/d/img/a"})");
+  REQUIRE(done);
+  CHECK(done->status == "Done");
+  CHECK(done->path == "/d/img/a");
+  auto progress =
+    mqtt::parse_imager_status(R"({"type":"progress","path":"/d/img/a/f.jpg","current":1})");
+  REQUIRE(progress);
+  CHECK(progress->status.empty());
+  CHECK(progress->path == "/d/img/a/f.jpg");
+  CHECK_FALSE(mqtt::parse_imager_status("Image 1/3 saved"));
+  auto r = mqtt::parse_request(R"({"action":"segment","path":["/d/img/a"],"follow":true})");
+  CHECK(r.follow);
+  CHECK(mqtt::job_overrides(r.settings, r.follow).back() == "pipeline.follow=true");
+  CHECK_THROWS_WITH(mqtt::parse_request(R"({"action":"segment","follow":1})"),
+                    Catch::Contains("follow"));
+}

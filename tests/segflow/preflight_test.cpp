@@ -118,3 +118,27 @@ TEST_CASE("format_bytes", "[io][preflight]") {
   CHECK(format_bytes(300ull << 20) == "300 MiB");
   CHECK(format_bytes(5ull << 30) == "5.0 GiB");
 }
+
+TEST_CASE("shared memory: the flat stack and the flat must fit in /dev/shm",
+          "[io][preflight]") {
+  preflight_settings s;
+  auto need = 10 * hq_frame + 2 * 4096; // 9 stack frames, the flat, two headers
+  auto unknown = check_preflight({hq_job(100)}, s, std::nullopt, std::nullopt);
+  CHECK(unknown.shm_needed == need);
+  CHECK(unknown.problems.empty());
+
+  CHECK(check_preflight({hq_job(100)}, s, std::nullopt, need).problems.empty());
+  // Docker's default 64 MB: 1 frame fits, not a stack.
+  auto docker = check_preflight({hq_job(100)}, s, std::nullopt, 64ull << 20);
+  REQUIRE(docker.problems.size() == 1);
+  auto& p = docker.problems[0];
+  CHECK(p.find("not enough shared memory") != std::string::npos);
+  CHECK(p.find("353 MiB") != std::string::npos);   // the need
+  CHECK(p.find("64 MiB is free") != std::string::npos);
+  CHECK(p.find("--shm-size=384m") != std::string::npos);
+  CHECK(p.find("flat_frames=") == std::string::npos); // 1 frame is no stack
+  // 256 MiB: 7 frames fit, so a stack asked for 6 (5 frames + the flat).
+  auto some = check_preflight({hq_job(100)}, s, std::nullopt, 256ull << 20);
+  REQUIRE(some.problems.size() == 1);
+  CHECK(some.problems[0].find("segmentation.flat_frames=6 fits") != std::string::npos);
+}

@@ -8,6 +8,9 @@
 
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -198,24 +201,69 @@ int exit_code_of(const caf::error& err) {
   return exit_usage;
 }
 
+// Bounds a blocking call that has no timeout of its own (CAF's remote_actor
+// waits forever for the handshake of a peer that accepts and never answers):
+// if the guard is still alive at the deadline, the process prints `what` and
+// exits 2.
+class deadline_guard {
+public:
+  deadline_guard(clock_type::time_point deadline, std::string what)
+    : thread_([this, deadline, what = std::move(what)] {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!done_cv_.wait_until(lock, deadline, [this] { return done_; })) {
+          std::fprintf(stderr, "error: %s\n", what.c_str());
+          std::_Exit(exit_usage);
+        }
+      }) {
+    // nop
+  }
+  ~deadline_guard() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    thread_.join();
+  }
+  deadline_guard(const deadline_guard&) = delete;
+  deadline_guard& operator=(const deadline_guard&) = delete;
+
+private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_; // last: starts once the members it uses exist
+};
+
 struct session {
   caf::actor_system& sys;
   caf::scoped_actor& self;
   queue_control_actor q;
   endpoint where;
+  clock_type::time_point deadline; ///< of the whole call (--timeout)
   std::chrono::seconds timeout;
+
+  /// What is left of --timeout (at least 1 ms: a request needs some time).
+  std::chrono::milliseconds remaining() const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline
+                                                                      - clock_type::now());
+    return std::max(left, std::chrono::milliseconds(1));
+  }
 
   // Sends a request, waits for the answer and runs `ok` on it; reports
   // errors. Returns an exit code.
   template <class F, class... Ts>
-  int ask(F ok, std::chrono::seconds limit, Ts&&... xs) {
+  int ask(F ok, std::chrono::milliseconds limit, Ts&&... xs) {
     int rc = exit_ok;
     self->request(q, limit, std::forward<Ts>(xs)...)
       .receive(ok, [&](caf::error& err) {
         rc = exit_usage;
         if (err == caf::sec::request_timeout) {
           std::cerr << "error: segflow serve at " << where.text()
-                    << " did not answer within " << limit.count() << " s\n";
+                    << " did not answer within "
+                    << std::max(timeout, std::chrono::duration_cast<std::chrono::seconds>(limit))
+                         .count()
+                    << " s\n";
           return;
         }
         rc = exit_code_of(err);
@@ -229,7 +277,7 @@ int do_stop(session& s, std::uint64_t id) {
   // A finished job stays finished: say so without sending a stop.
   std::optional<job_state> before;
   if (auto rc = s.ask([&](job_record& j) { before = job_state(j.summary.state); },
-                      s.timeout, atom::status::value, id);
+                      s.remaining(), atom::status::value, id);
       rc != exit_ok)
     return rc;
   if (before != job_state::pending && before != job_state::running) {
@@ -247,12 +295,12 @@ int do_stop(session& s, std::uint64_t id) {
         std::printf("job %" PRIu64 " is %s: nothing to stop (answered in %.1f ms)\n", id,
                     to_string(state), ms);
     },
-    std::max(s.timeout, std::chrono::seconds(60)), atom::stop::value, id);
+    std::max(s.remaining(), std::chrono::milliseconds(60'000)), atom::stop::value, id);
 }
 
 int do_watch(session& s, bool json, sigset_t& signals) {
   auto sink = s.sys.spawn(watch_sink, json);
-  int rc = s.ask([](bool) {}, s.timeout, atom::subscribe::value, sink);
+  int rc = s.ask([](bool) {}, s.remaining(), atom::subscribe::value, sink);
   if (rc != exit_ok) {
     s.self->send_exit(sink, caf::exit_reason::user_shutdown);
     return rc;
@@ -322,7 +370,7 @@ int run_ctl(int argc, char** argv) {
   parser.repeated("set", &sets, "KEY=VALUE", "add: one setting of the jobs");
   parser.option("to", &to, "POS", "move: the new position among pending jobs (1 = next)", 1,
                 1'000'000);
-  parser.option("timeout", &timeout, "S", "seconds to wait for an answer (default 10)", 1,
+  parser.option("timeout", &timeout, "S", "seconds the whole call may take, connecting included (default 10)", 1,
                 3600);
   parser.positionals(&words, "COMMAND", 1);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
@@ -367,6 +415,9 @@ int run_ctl(int argc, char** argv) {
     if (!id)
       return usage(cmd + ": '" + args.front() + "' is not a job id (a number >= 1)");
   }
+  for (auto& p : args)
+    if (cmd == "add" && p.empty())
+      return usage("add: an empty PATH");
   for (auto& kv : sets)
     if (kv.find('=') == std::string::npos || kv.front() == '=')
       return usage("--set expects KEY=VALUE, got '" + kv + "'");
@@ -380,17 +431,24 @@ int run_ctl(int argc, char** argv) {
   if (cmd == "watch")
     signals = take_stop_signals();
 
+  // --timeout bounds the whole call, connecting and CAF's handshake included.
+  auto deadline = clock_type::now() + std::chrono::seconds(timeout);
   caf::actor_system_config cfg;
   configure_actor_system(cfg, true);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  auto remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+  auto remote = [&] {
+    deadline_guard guard(deadline, "segflow serve at " + where->text()
+                                     + " did not complete the connection within "
+                                     + std::to_string(timeout) + " s");
+    return sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+  }();
   if (!remote) {
     std::cerr << "error: cannot reach segflow serve at " << where->text() << ": "
               << sys.render(remote.error()) << "\n";
     return exit_usage;
   }
-  session s{sys, self, *remote, *where, std::chrono::seconds(timeout)};
+  session s{sys, self, *remote, *where, deadline, std::chrono::seconds(timeout)};
 
   if (cmd == "add") {
     std::vector<job_spec> specs;
@@ -408,7 +466,7 @@ int run_ctl(int argc, char** argv) {
         for (std::size_t i = 0; i < ids.size() && i < specs.size(); ++i)
           std::printf("job %" PRIu64 " queued: %s\n", ids[i], specs[i].path.c_str());
       },
-      s.timeout, atom::add::value, specs);
+      s.remaining(), atom::add::value, specs);
   }
   if (cmd == "list")
     return s.ask(
@@ -418,7 +476,7 @@ int run_ctl(int argc, char** argv) {
         else
           print_listing(all);
       },
-      s.timeout, atom::list::value);
+      s.remaining(), atom::list::value);
   if (cmd == "status")
     return s.ask(
       [&](job_record& j) {
@@ -427,17 +485,17 @@ int run_ctl(int argc, char** argv) {
         else
           print_job(j);
       },
-      s.timeout, atom::status::value, *id);
+      s.remaining(), atom::status::value, *id);
   if (cmd == "move")
     return s.ask(
       [&](queue_listing&) {
         std::printf("job %" PRIu64 " moved to position %" PRId64 "\n", *id, to);
       },
-      s.timeout, atom::move::value, *id, std::uint32_t(to));
+      s.remaining(), atom::move::value, *id, std::uint32_t(to));
   if (cmd == "remove")
     return s.ask([&](job_record& j) {
       std::printf("job %" PRIu64 " removed: %s\n", j.spec.id, j.spec.path.c_str());
-    }, s.timeout, atom::remove::value, *id);
+    }, s.remaining(), atom::remove::value, *id);
   if (cmd == "stop")
     return do_stop(s, *id);
   if (cmd == "stop-queue" || cmd == "stop-all") {
@@ -453,13 +511,13 @@ int run_ctl(int argc, char** argv) {
         else
           std::printf("queue stopped: no further job starts\n");
       },
-      s.timeout, atom::stop_queue::value);
+      s.remaining(), atom::stop_queue::value);
     if (rc != exit_ok || cmd == "stop-queue" || !running)
       return rc;
     return do_stop(s, *running);
   }
   if (cmd == "resume-queue")
-    return s.ask([&](queue_listing&) { std::printf("queue resumed\n"); }, s.timeout,
+    return s.ask([&](queue_listing&) { std::printf("queue resumed\n"); }, s.remaining(),
                  atom::resume::value);
   return do_watch(s, json, signals);
 }

@@ -149,7 +149,7 @@ std::vector<preflight_job> measure_jobs(const segment_request& req) {
 bool preflight(const segment_request& req, std::uint32_t workers) {
   preflight_settings ps;
   ps.workers = workers;
-  auto report = check_preflight(measure_jobs(req), ps, memory_available());
+  auto report = check_preflight(measure_jobs(req), ps, memory_available(), shm_available());
   for (auto& e : report.estimates)
     spdlog::info("preflight {}", e);
   if (report.problems.empty())
@@ -358,6 +358,7 @@ int run_segment(int argc, char** argv) {
   bool reference_status = false;
   bool skip_missing = false;
   bool force_run = false;
+  bool follow = false;
   std::string summary_json_file;
   std::string req_trace_file;
   bool req_trace_embed = false;
@@ -370,8 +371,9 @@ int run_segment(int argc, char** argv) {
     "one job per folder, then exits. Ctrl-C stops cooperatively; running the\n"
     "same command again resumes from the committed frames.\n"
     "Every path is checked first: any problem is listed and nothing starts\n"
-    "(exit code 2) unless --skip-missing. A preflight then estimates memory and\n"
-    "disk and refuses to start when they do not fit, unless --force-run.\n"
+    "(exit code 2) unless --skip-missing. A preflight then estimates memory,\n"
+    "disk and /dev/shm and refuses to start when they do not fit, unless\n"
+    "--force-run.\n"
     "A bad frame fails alone (reason in the summary and errors/<rel>/); a bad\n"
     "acquisition fails alone; the run goes on and exits 1.");
   opts.declare(parser);
@@ -385,6 +387,10 @@ int run_segment(int argc, char** argv) {
   parser.flag("skip-missing", &skip_missing,
               "skip paths that are missing or not acquisitions (listed in the summary) "
               "instead of refusing to start");
+  parser.flag("follow", &follow,
+              "follow acquisitions still being written: segment each frame once "
+              "integrity.check lists it, end after pipeline.follow_idle_s (300 s) without "
+              "a new frame");
   parser.flag("force-run", &force_run,
               "start even when the preflight estimates too little memory or disk");
   parser.option("trace", &req_trace_file, "FILE",
@@ -398,6 +404,8 @@ int run_segment(int argc, char** argv) {
     return rc < 0 ? exit_ok : rc;
 
   segment_request req;
+  if (follow)
+    opts.sets.push_back("pipeline.follow=true");
   if (!load_run_settings(opts, workers, req.settings, req.sources))
     return exit_usage;
 

@@ -45,6 +45,7 @@
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
+#include "tools/segflow/control_gate.hpp"
 #include "tools/segflow/endpoint.hpp"
 #include "tools/segflow/mqtt_service.hpp"
 
@@ -301,9 +302,17 @@ int run_serve(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return exit_usage;
   }
+  // A serve killed between a job's end and its lease release left the lease
+  // in a folder no later job revisits.
+  std::vector<std::string> job_folders;
+  for (auto& j : restored.jobs)
+    job_folders.push_back(j.spec.path);
+  release_dead_leases(job_folders);
 
   // Signals are taken by this thread with sigwait.
   auto signals = take_stop_signals();
+  // Clients and jobs share the descriptors: take all the system allows.
+  auto fd_limit = raise_descriptor_limit();
 
   if (auto n = shm::sweep_stale_segments(); n > 0)
     spdlog::info("shm_swept segments={}", n);
@@ -367,27 +376,36 @@ int run_serve(int argc, char** argv) {
     trace::stop();
   };
 
-  auto port = sys.middleman().publish(control, where->port, where->host.c_str(), true);
-  if (!port) {
-    std::cerr << "error: cannot listen on " << where->text() << ": "
-              << sys.render(port.error()) << "\n";
+  // CAF listens on loopback only; clients reach it through the gate, which
+  // bounds their handshake and their number (control_gate.hpp).
+  auto port = sys.middleman().publish(control, 0, "127.0.0.1", true);
+  std::unique_ptr<control_gate> gate;
+  try {
+    if (!port)
+      throw std::runtime_error("cannot listen on 127.0.0.1:0: " + sys.render(port.error()));
+    gate = std::make_unique<control_gate>(where->host, where->port);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
     stop_actors();
     return exit_usage;
   }
+  auto limits = limits_for_descriptors(fd_limit, open_descriptors(),
+                                       std::max<std::uint64_t>(64, fd_limit / 4));
+  gate->start(*port, limits);
   endpoint bound = *where;
-  bound.port = *port;
+  bound.port = gate->port();
   std::printf("listening: %s\n", bound.text().c_str());
   std::fflush(stdout);
-  spdlog::info("serve_listening address={} state={} workers={} worker_processes={} jobs={}",
-               bound.text(), queue_file.string(), in_process, worker_processes,
-               restored.jobs.size());
+  auto workers_address = "127.0.0.1:" + std::to_string(*port);
+  spdlog::info("serve_listening address={} workers_address={} state={} workers={} "
+               "worker_processes={} jobs={} fd_limit={} max_clients={}",
+               bound.text(), workers_address, queue_file.string(), in_process,
+               worker_processes, restored.jobs.size(), fd_limit, limits.max_clients);
   std::vector<std::string> child_args;
   if (!opts.config_file.empty())
     child_args = {"--config", opts.config_file};
-  // Children join on loopback unless serve listens on one address only.
-  auto child_host = bound.host == "0.0.0.0" ? std::string("127.0.0.1") : bound.host;
-  worker_process_pool children(std::size_t(worker_processes),
-                               child_host + ":" + std::to_string(bound.port), child_args);
+  // Children join CAF's port directly: they are serve's own, not clients.
+  worker_process_pool children(std::size_t(worker_processes), workers_address, child_args);
   if (worker_processes > 0)
     children.start();
   std::unique_ptr<mqtt_service> mqtt;
@@ -401,7 +419,8 @@ int run_serve(int argc, char** argv) {
   spdlog::warn("signal_received signal={} action=shutdown", sig == SIGINT ? "INT" : "TERM");
 
   // No new clients, then stop the running job (it resumes at the next start).
-  if (auto closed = sys.middleman().unpublish(control, bound.port); !closed)
+  gate->stop_accepting();
+  if (auto closed = sys.middleman().unpublish(control, *port); !closed)
     spdlog::warn("unpublish_failed error=\"{}\"", sys.render(closed.error()));
   int rc = exit_ok;
   self->request(q, std::chrono::seconds(120), atom::shutdown::value)
@@ -419,6 +438,7 @@ int run_serve(int argc, char** argv) {
   if (mqtt)
     mqtt->stop(self); // after the queue's last events: Interrupted, then Dead
   stop_actors();
+  gate->stop();
   spdlog::info("serve_stopped exit={} peak_rss_mb={:.0f}", rc, peak_rss_mb());
   return rc;
 }

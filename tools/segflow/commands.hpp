@@ -38,6 +38,9 @@ int run_replay(int argc, char** argv);
 /// `segflow trace dump|diff`: reads message traces.
 int run_trace(int argc, char** argv);
 
+/// `segflow report`: writes the HTML reports of segmented acquisitions.
+int run_report(int argc, char** argv);
+
 /// `segflow validate-ecotaxa`: checks archives against EcoTaxa's import rules.
 int run_validate_ecotaxa(int argc, char** argv);
 

@@ -1,5 +1,6 @@
 // segflow: one executable, one subcommand per job (DESIGN.md, command line).
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <string>
 
@@ -22,6 +23,7 @@ const command commands[] = {
   {"trace", seg::cli::run_trace, "dump a message trace, or diff two"},
   {"config", seg::cli::run_config, "print the effective settings or document the keys"},
   {"validate-ecotaxa", seg::cli::run_validate_ecotaxa, "check EcoTaxa archives for import"},
+  {"report", seg::cli::run_report, "write the HTML reports of segmented acquisitions"},
   {"serve", seg::cli::run_serve, "run the queue service (published for ctl) until stopped"},
   {"worker", seg::cli::run_worker, "join a running serve on this host with segment workers"},
   {"ctl", seg::cli::run_ctl, "control a running serve: add, list, move, stop, watch, ..."},
@@ -43,6 +45,20 @@ void print_help(std::ostream& os) {
         "configuration error, 3 interrupted.\n";
 }
 
+// Runs a subcommand; anything it did not handle (a filesystem_error on a
+// path like "", a bad_alloc, ...) becomes its message and exit code 2,
+// never an abort.
+int run_guarded(const command& c, int argc, char** argv) {
+  try {
+    return c.run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: segflow " << c.name << ": " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "error: segflow " << c.name << ": unexpected failure\n";
+  }
+  return seg::cli::exit_usage;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -61,7 +77,7 @@ int main(int argc, char** argv) {
   }
   for (auto& c : commands)
     if (name == c.name)
-      return c.run(argc, argv);
+      return run_guarded(c, argc, argv);
   std::cerr << "error: unknown command '" << name << "'\n\n";
   print_help(std::cerr);
   return seg::cli::exit_usage;

@@ -22,16 +22,20 @@ void mqtt_options::declare(arg_parser& parser) {
   parser.option("mqtt-objects", &object_messages, "on|off",
                 "publish status/segmenter/object_id and status/segmenter/metric per "
                 "object, as the reference does (default on)");
+  parser.option("follow-imager", &follow_imager, "on|off",
+                "segment the acquisition the imager is writing while it is acquired "
+                "(status/imager Started ... Done; default off)");
   parser.option("mqtt-client-id", &client_id, "ID",
                 "MQTT client id (default segflow-segmenter)");
 }
 
 bool mqtt_options::check() const {
-  if (object_messages != "on" && object_messages != "off") {
-    std::cerr << "error: --mqtt-objects expects on or off, got '" << object_messages
-              << "'\n";
-    return false;
-  }
+  for (auto [name, value] : {std::pair{"--mqtt-objects", &object_messages},
+                             std::pair{"--follow-imager", &follow_imager}})
+    if (*value != "on" && *value != "off") {
+      std::cerr << "error: " << name << " expects on or off, got '" << *value << "'\n";
+      return false;
+    }
   return true;
 }
 
@@ -62,6 +66,8 @@ std::unique_ptr<mqtt_service> mqtt_service::start(caf::actor_system& sys,
   copts.port = broker.port;
   copts.client_id = opts.client_id;
   copts.subscriptions = {io::mqtt::requests_filter};
+  if (opts.follow_imager == "on")
+    copts.subscriptions.push_back(io::mqtt::imager_topic);
   // The client exists before the bridge so the bridge can publish through
   // it; its callbacks reach the bridge once it is set (messages before that
   // cannot arrive: the client starts afterwards).
@@ -83,14 +89,15 @@ std::unique_ptr<mqtt_service> mqtt_service::start(caf::actor_system& sys,
   else if (const char* env = std::getenv("PLANKTOSCOPE_DATA_PATH"); env && *env)
     bcfg.data_root = env;
   bcfg.object_messages = opts.object_messages == "on";
+  bcfg.follow_imager = opts.follow_imager == "on";
   auto bridge = spawn_mqtt_bridge(sys, std::move(bcfg), std::move(queue));
   if (!bridge)
     throw std::runtime_error(sys.render(bridge.error()));
   *holder = *bridge;
   svc->bridge_ = *bridge;
   svc->client_->start();
-  spdlog::info("mqtt_bridge_started broker={} objects={}", broker.text(),
-               opts.object_messages);
+  spdlog::info("mqtt_bridge_started broker={} objects={} follow_imager={}", broker.text(),
+               opts.object_messages, opts.follow_imager);
   return svc;
 }
 

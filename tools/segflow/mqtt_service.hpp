@@ -26,9 +26,10 @@ inline constexpr std::uint16_t default_mqtt_port = 1883;
 struct mqtt_options {
   std::string data_root;       ///< --data (else $PLANKTOSCOPE_DATA_PATH, else /home/pi/data)
   std::string object_messages = "on"; ///< --mqtt-objects on|off
+  std::string follow_imager = "off";  ///< --follow-imager on|off
   std::string client_id = "segflow-segmenter";
 
-  /// Declares --data, --mqtt-objects and --mqtt-client-id.
+  /// Declares --data, --mqtt-objects, --follow-imager and --mqtt-client-id.
   void declare(arg_parser& parser);
   /// Checks the values; prints the problem and returns false if one is bad.
   bool check() const;

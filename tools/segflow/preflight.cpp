@@ -27,6 +27,40 @@ std::uint64_t memory_for(const preflight_job& j, std::uint32_t workers, double f
   return std::uint64_t(double(workers) * frame * factor + double(j.flat_frames + 1) * frame);
 }
 
+// The shm segments of a job: the flat stack and the flat, each with a page
+// of header (shm/image_segment.cpp).
+std::uint64_t shm_for(const preflight_job& j) {
+  return (j.flat_frames + 1) * frame_pixels_bytes(j) + 2 * 4096;
+}
+
+// The shared-memory estimate and, if it does not fit, the problem with the
+// numbers and the fixes.
+void check_shm(const preflight_job& largest, preflight_report& r) {
+  std::ostringstream est;
+  est << "shared memory: about " << format_bytes(r.shm_needed) << " in /dev/shm (a flat stack of "
+      << largest.flat_frames << " frames and the flat, " << largest.width << "x"
+      << largest.height << "x3 bytes each)";
+  if (r.shm_available)
+    est << ", " << format_bytes(*r.shm_available) << " free";
+  r.estimates.push_back(est.str());
+  if (!r.shm_available || r.shm_needed <= *r.shm_available)
+    return;
+  std::ostringstream p;
+  auto frame = frame_pixels_bytes(largest);
+  p << "not enough shared memory: " << largest.name << " needs about "
+    << format_bytes(r.shm_needed) << " in /dev/shm while the flat field is computed ("
+    << (largest.flat_frames + 1) << " frames of " << largest.width << "x" << largest.height
+    << "x3 bytes), only " << format_bytes(*r.shm_available)
+    << " is free. Give /dev/shm more room (docker run --shm-size="
+    << ((r.shm_needed >> 20) / 64 + 1) * 64 << "m, or mount -o remount,size=... /dev/shm)";
+  auto fit = frame > 0 ? *r.shm_available / frame : 0;
+  if (fit >= 3)
+    p << ", use a smaller flat stack (--set segmentation.flat_frames=" << (fit - 1)
+      << " fits)";
+  p << ", or pass --force-run to start anyway (the job then fails cleanly).";
+  r.problems.push_back(p.str());
+}
+
 std::uint64_t disk_for(const preflight_job& j, const preflight_settings& s) {
   return std::uint64_t(2.0 * s.crop_fraction * double(j.frame_bytes))
          + s.record_bytes_per_frame * j.frames;
@@ -52,9 +86,19 @@ std::string format_bytes(std::uint64_t bytes) {
 
 preflight_report check_preflight(const std::vector<preflight_job>& jobs,
                                  const preflight_settings& s,
-                                 std::optional<std::uint64_t> memory_available) {
+                                 std::optional<std::uint64_t> memory_available,
+                                 std::optional<std::uint64_t> shm_available) {
   preflight_report r;
   r.memory_available = memory_available;
+  r.shm_available = shm_available;
+  const preflight_job* largest_shm = nullptr;
+  for (auto& j : jobs)
+    if (frame_pixels_bytes(j) > 0 && (largest_shm == nullptr || shm_for(j) > r.shm_needed)) {
+      r.shm_needed = shm_for(j);
+      largest_shm = &j;
+    }
+  if (largest_shm != nullptr)
+    check_shm(*largest_shm, r);
   auto workers = std::max<std::uint32_t>(1, s.workers);
 
   const preflight_job* largest = nullptr;
@@ -146,6 +190,13 @@ std::optional<std::uint64_t> memory_available(const fs::path& meminfo) {
     return unit == "kB" || unit.empty() ? kb * 1024 : kb;
   }
   return std::nullopt;
+}
+
+std::optional<std::uint64_t> shm_available(const fs::path& dir) {
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0)
+    return std::nullopt;
+  return std::uint64_t(vfs.f_bavail) * std::uint64_t(vfs.f_frsize);
 }
 
 std::optional<output_space> output_space_of(const fs::path& dir) {

@@ -47,6 +47,8 @@ struct preflight_settings {
 struct preflight_report {
   std::uint64_t memory_needed = 0;               ///< bytes, the largest job's
   std::optional<std::uint64_t> memory_available;
+  std::uint64_t shm_needed = 0;                  ///< bytes of /dev/shm, the largest job's
+  std::optional<std::uint64_t> shm_available;
   std::vector<std::string> estimates;            ///< one line per estimate, with numbers
   std::vector<std::string> problems;             ///< each with the numbers and the fix
 };
@@ -56,11 +58,18 @@ struct preflight_report {
 /// one after the other). Disk, per output device, summed over its jobs:
 /// 2 × crop_fraction × frame JPEG bytes (the crops and their copy in the
 /// EcoTaxa zip) + record_bytes_per_frame × frames, plus disk_margin.
-/// A problem is reported when an estimate exceeds what is available; unknown
-/// availability is not a problem.
+/// Shared memory (/dev/shm), for the largest job: the flat stack and the flat,
+/// (flat_frames + 1) x frame bytes, which live there while the flat is
+/// computed. A problem is reported when an estimate exceeds what is
+/// available; unknown availability is not a problem.
 preflight_report check_preflight(const std::vector<preflight_job>& jobs,
                                  const preflight_settings& settings,
-                                 std::optional<std::uint64_t> memory_available);
+                                 std::optional<std::uint64_t> memory_available,
+                                 std::optional<std::uint64_t> shm_available = std::nullopt);
+
+/// Bytes free in the shared-memory filesystem (statvfs of `dir`); nullopt if
+/// it cannot be measured.
+std::optional<std::uint64_t> shm_available(const std::filesystem::path& dir = "/dev/shm");
 
 /// MemAvailable of a /proc/meminfo-format file, in bytes; nullopt if absent.
 std::optional<std::uint64_t> memory_available(

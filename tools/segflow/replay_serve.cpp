@@ -235,6 +235,10 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
     [=](atom::join, caf::actor& supervisor) {
       self->delegate(reader, atom::join::value, std::move(supervisor));
     },
+    [=](atom::seal, std::uint64_t id) { self->delegate(reader, atom::seal::value, id); },
+    [=](atom::poll) {
+      // nop: the reader's own timer, never sent by a worker
+    },
     [=](atom::prefetch) {
       // nop: the reader's own timer, never sent by a worker
     },

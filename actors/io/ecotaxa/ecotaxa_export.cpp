@@ -89,7 +89,7 @@ void add_object(ecotaxa_objects& objects, const job_plan& plan, std::string name
 
 std::string write_ecotaxa_export(const job_plan& plan, const output_layout& layout,
                                  const ecotaxa_objects& objects) {
-  if (!plan.ecotaxa || objects.rows.empty())
+  if (!plan.ecotaxa)
     return "";
   auto metadata = nlohmann::ordered_json::parse(plan.metadata_json);
   process_fields process;

@@ -1,5 +1,6 @@
 #include "actors/io/ecotaxa/ecotaxa_validate.hpp"
 
+#include <cmath>
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -56,6 +57,17 @@ bool is_number(const std::string& raw) {
   char* end = nullptr;
   std::strtod(s.c_str(), &end);
   return end == s.c_str() + s.size();
+}
+
+// A value strtod reads whole as inf, -inf or nan (also "1e999"): EcoTaxa
+// stores [f] values as finite floats.
+bool is_non_finite_number(const std::string& raw) {
+  auto s = trim(raw);
+  if (s.empty())
+    return false;
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && !std::isfinite(v);
 }
 
 std::string shown(const std::string& s) {
@@ -336,6 +348,9 @@ std::vector<ecotaxa_problem> validate_ecotaxa_tsv(const std::string& tsv_name,
           && (starts_with(clean[c], "object_") || starts_with(clean[c], "img_")))
         cells.add("numeric-value", names[c], where + ", column " + shown(names[c])
                                                + ": " + shown(v) + " is not a number");
+      if (type_of(c) == "[f]" && is_non_finite_number(v))
+        cells.add("finite-value", names[c], where + ", column " + shown(names[c]) + ": "
+                                              + shown(v) + " is not a finite number");
     }
     if (id_col && *id_col < row.size()) {
       auto id = trim(row[*id_col]);
