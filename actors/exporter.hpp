@@ -14,16 +14,14 @@
 #include <caf/spawn_options.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace seg {
 
 /// One job as the exporter sees it.
 struct export_job {
   job_plan plan;
-  std::filesystem::path objects_dir;  ///< <root>/objects/<rel>: crops, TSV copy
-  std::filesystem::path records_dir;  ///< per-frame records: a frame is committed
-                                      ///< iff its record exists
-  std::filesystem::path errors_dir;   ///< <root>/errors/<rel>: failed frames
+  io::output_layout layout;           ///< where the job's outputs go
   std::set<std::uint32_t> committed;
   std::uint32_t resumed = 0;
   std::vector<std::string> failures;
@@ -82,8 +80,5 @@ caf::expected<exporter_actor> spawn_exporter(Spawner& spawner, queue_actor queue
                            "exporter: the queue and the status hub must be set");
   return spawner.template spawn<Os>(exporter, std::move(queue), std::move(hub));
 }
-
-/// Folder of a job's per-frame records under its objects folder.
-std::filesystem::path records_dir(const std::filesystem::path& objects_dir);
 
 } // namespace seg

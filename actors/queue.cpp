@@ -10,10 +10,11 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/error.hpp"
 #include "actors/trace.hpp"
 #include "actors/exporter.hpp"
-#include "actors/io/acquisition.hpp"
 #include "actors/io/job_plan.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/job_report.hpp"
 #include "actors/segment_worker.hpp"
 
@@ -31,14 +32,11 @@ constexpr auto progress_save_interval = std::chrono::seconds(1);
 
 // The text an actor put into an error, or CAF's rendering of it.
 std::string error_text(self_ptr self, const caf::error& err) {
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return self->system().render(err);
+  return seg::error_text(self->system(), err);
 }
 
-caf::error refusal(std::string text) {
-  return caf::make_error(caf::sec::runtime_error, std::move(text));
+caf::error no_such_job(std::uint64_t id) {
+  return make_error(ec::unknown_job, "no job " + std::to_string(id));
 }
 
 std::int64_t unix_ms_now() {
@@ -352,7 +350,7 @@ void opened(self_ptr self, std::uint64_t run, job_plan plan) {
     spdlog::warn("job_warning job={} warning=\"{}\"", s->job, w);
   j->summary.frames_total = std::uint32_t(plan.frames.size());
   j->summary.path = plan.acquisition;
-  if (!plan.force && io::has_done_marker(plan.acquisition)) {
+  if (!plan.force && io::has_done_marker(io::output_layout(plan))) {
     job_summary done = j->summary;
     done.state = job_state::done;
     done.frames_done = done.frames_total;
@@ -540,9 +538,9 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
                                                     std::vector<job_spec>& specs) {
   auto& st = self->state;
   if (st.shutting_down)
-    return refusal("serve is shutting down: nothing was queued");
+    return make_error(ec::shutting_down, "serve is shutting down: nothing was queued");
   if (specs.empty())
-    return refusal("no acquisition given: nothing was queued");
+    return make_error(ec::bad_request, "no acquisition given: nothing was queued");
   std::map<std::string, std::string> seen; // canonical path -> what holds it
   std::vector<std::uint32_t> frames;        // per spec, from its plan
   for (auto& j : st.jobs) {
@@ -552,23 +550,24 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
                                                  + to_string(state) + ")");
   }
   for (auto& spec : specs) {
-    auto fail = [&](const std::string& why) {
-      return refusal(spec.path + ": " + why + "; nothing was queued");
+    auto fail = [&](ec code, const std::string& why) {
+      return make_error(code, spec.path + ": " + why + "; nothing was queued");
     };
     if (!io::is_valid_utf8(spec.path))
-      return fail("the path is not valid UTF-8");
+      return fail(ec::bad_request, "the path is not valid UTF-8");
     for (auto& o : spec.overrides)
       if (!io::is_valid_utf8(o))
-        return fail("setting '" + o + "' is not valid UTF-8");
+        return fail(ec::bad_request, "setting '" + o + "' is not valid UTF-8");
     try {
       frames.push_back(
         std::uint32_t(resolve_job(spec, st.cfg.reader.base).plan.frames.size()));
     } catch (const std::exception& e) {
-      return refusal(std::string(e.what()) + "; nothing was queued");
+      return make_error(ec::not_an_acquisition,
+                        std::string(e.what()) + "; nothing was queued");
     }
     auto key = canonical_key(spec.path);
     if (auto it = seen.find(key); it != seen.end())
-      return fail("already queued as " + it->second);
+      return fail(ec::already_queued, "already queued as " + it->second);
     seen.emplace(key, "an earlier path of this request");
   }
   std::vector<std::uint64_t> ids;
@@ -595,11 +594,11 @@ caf::result<queue_listing> move_job(self_ptr self, std::uint64_t id,
   auto it = std::find_if(st.jobs.begin(), st.jobs.end(),
                          [id](const job_record& j) { return j.spec.id == id; });
   if (it == st.jobs.end())
-    return refusal("no job " + std::to_string(id));
+    return no_such_job(id);
   if (state_of(*it) != job_state::pending)
-    return refusal(not_pending_text(*it, "moved"));
+    return make_error(ec::bad_state, not_pending_text(*it, "moved"));
   if (position == 0)
-    return refusal("positions start at 1 (1 runs next)");
+    return make_error(ec::bad_request, "positions start at 1 (1 runs next)");
   auto job = std::move(*it);
   st.jobs.erase(it);
   // Before the position-th pending job, or at the end.
@@ -621,12 +620,13 @@ caf::result<job_record> remove_job(self_ptr self, std::uint64_t id) {
   auto it = std::find_if(st.jobs.begin(), st.jobs.end(),
                          [id](const job_record& j) { return j.spec.id == id; });
   if (it == st.jobs.end())
-    return refusal("no job " + std::to_string(id));
+    return no_such_job(id);
   if (state_of(*it) != job_state::pending)
-    return refusal(not_pending_text(*it, "removed")
-                   + (state_of(*it) == job_state::running
-                        ? " (stop it with: stop " + std::to_string(id) + ")"
-                        : ""));
+    return make_error(ec::bad_state,
+                      not_pending_text(*it, "removed")
+                        + (state_of(*it) == job_state::running
+                             ? " (stop it with: stop " + std::to_string(id) + ")"
+                             : ""));
   auto removed = *it;
   st.jobs.erase(it);
   spdlog::info("job_removed job={}", id);
@@ -638,7 +638,7 @@ caf::result<job_record> stop_job(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
   auto* j = find_job(self, id);
   if (j == nullptr)
-    return refusal("no job " + std::to_string(id));
+    return no_such_job(id);
   auto state = state_of(*j);
   if (state == job_state::pending) {
     interrupt_pending(self, *j, "stopped before it started");
@@ -737,7 +737,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
     [=](atom::list) { return listing(self); },
     [=](atom::status, std::uint64_t id) -> caf::result<job_record> {
       if (find_job(self, id) == nullptr)
-        return refusal("no job " + std::to_string(id));
+        return no_such_job(id);
       return record_view(self, id);
     },
     [=](atom::move, std::uint64_t id, std::uint32_t position) {

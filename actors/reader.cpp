@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/error.hpp"
 #include "actors/io/job_plan.hpp"
 #include "actors/io/report/thumbnail.hpp"
 #include "actors/reader_internal.hpp"
@@ -317,7 +318,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         self->state.jobs.push_back(std::move(job));
         return std::move(setup.plan);
       } catch (const std::exception& e) {
-        return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+        return make_error(ec::not_an_acquisition, std::string{e.what()});
       }
     },
     [=](atom::run, std::uint64_t id, const frame_indices& skip) {

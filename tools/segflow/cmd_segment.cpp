@@ -20,6 +20,7 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/frame_file.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
@@ -117,7 +118,7 @@ std::vector<preflight_job> measure_jobs(const segment_request& req) {
     } catch (const std::exception&) {
       continue;
     }
-    if (!req.force && io::has_done_marker(acq.dir))
+    if (!req.force && io::has_done_marker(io::output_layout(acq)))
       continue;
     preflight_job j;
     j.name = acq.dir.string();
@@ -138,7 +139,7 @@ std::vector<preflight_job> measure_jobs(const segment_request& req) {
         j.height = size->height;
       }
     }
-    j.space = output_space_of(io::objects_dir(acq));
+    j.space = output_space_of(io::output_layout(acq).objects_dir());
     jobs.push_back(std::move(j));
   }
   return jobs;
