@@ -25,8 +25,7 @@ for t in unit_tests kernel_tests actor_tests; do
   else
     failed=$((failed + 1))
     echo "sanitize: $t FAILED:" >&2
-    grep -E -A40 '^==[0-9]+==ERROR|runtime error:|failed' "$log" | cut -c1-300 | head -120 >&2 \
-      || tail -60 "$log" | cut -c1-300 >&2
+    show_report "$log"
   fi
 done
 echo "sanitize: $passed passed, $failed failed"

@@ -32,3 +32,10 @@ sanitize_build() {
   nice -n 5 cmake --build "$sanitize_dir" --target "$@"
   echo "${0##*/}: built $* in $(( $(date +%s) - started )) s"
 }
+
+# Prints the sanitizer's (or libFuzzer's) report in LOG to stderr, cut to
+# lines a CI log shows (CAF's template names run to thousands of characters).
+show_report() {
+  grep -E -A40 '^==[0-9]+== ?ERROR|runtime error:|deadly signal|failed' "$1" | cut -c1-300 | head -120 >&2 \
+    || tail -60 "$1" | cut -c1-300 >&2
+}
