@@ -4,7 +4,7 @@
 # (tools/ci/sanitizer_env.bash) and runs them. The first sanitizer report
 # halts the program, so any report fails the step. tools/ci/lsan.supp and
 # tools/ci/ubsan.ignorelist exempt CAF's own code, nothing of segflow's.
-#   SEGFLOW_SANITIZE=off  skip, saying so
+#   SEGFLOW_SANITIZE=off  skip, saying so (tools/setup.sh passes it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${SEGFLOW_SANITIZE:-on}" = off ]; then
