@@ -1,22 +1,19 @@
 #include "actors/exporter.hpp"
 
-#include <fstream>
 #include <map>
 #include <optional>
-#include <random>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/error.hpp"
 #include "actors/trace.hpp"
 #include "actors/feature_vector.hpp"
-#include "actors/io/acquisition.hpp"
+#include "actors/io/iso_time.hpp"
 #include "actors/io/atomic_file.hpp"
-#include "actors/io/ecotaxa_tsv.hpp"
-#include "actors/io/ecotaxa_validate.hpp"
-#include "actors/io/ecotaxa_zip.hpp"
+#include "actors/io/ecotaxa/ecotaxa_export.hpp"
 #include "actors/io/frame_record.hpp"
 #include "kernels/flat_field.hpp"
 
@@ -33,48 +30,11 @@ double ms_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
 }
 
-std::string stem_of(const std::string& frame) {
-  auto dot = frame.rfind('.');
-  return dot == std::string::npos || dot == 0 ? frame : frame.substr(0, dot);
-}
-
-std::string uuid4() {
-  std::random_device rd;
-  std::uniform_int_distribution<int> byte(0, 255);
-  unsigned char b[16];
-  for (auto& x : b)
-    x = static_cast<unsigned char>(byte(rd));
-  b[6] = (b[6] & 0x0F) | 0x40;
-  b[8] = (b[8] & 0x3F) | 0x80;
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      out += '-';
-    out += hex[b[i] >> 4];
-    out += hex[b[i] & 15];
-  }
-  return out;
-}
-
-std::string object_name(const job_plan& plan, const std::string& frame,
-                        std::uint32_t index) {
-  auto base = stem_of(frame) + "_" + std::to_string(index);
-  if (plan.object_ids == "per_frame")
-    return base;
-  return plan.sample_id + "_" + plan.acq_id + "_" + base;
-}
-
-fs::path zip_path(const job_plan& plan) {
-  return fs::path(plan.data_root) / "export" / "ecotaxa"
-         / io::ecotaxa_zip_name(plan.acq_id);
-}
-
 job_summary summary_of(const export_job& job, job_state state, std::string error) {
   job_summary s;
   s.id = job.plan.id;
   s.path = job.plan.acquisition;
-  s.state = std::uint8_t(state);
+  s.state = state;
   s.frames_total = std::uint32_t(job.plan.frames.size());
   s.frames_done = std::uint32_t(job.committed.size());
   s.frames_resumed = job.resumed;
@@ -83,106 +43,40 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   s.seconds = ms_since(job.started) / 1000.0;
   s.error = std::move(error);
   s.failures = job.failures;
-  s.objects_dir = job.objects_dir.string();
+  s.objects_dir = job.layout.objects_dir().string();
   s.stages = job.stages;
   return s;
 }
 
-// The archive is checked against EcoTaxa's import rules before it is
-// written: one that would not import fails the job instead.
-void check_ecotaxa(const export_job& job, const std::string& tsv_name, const std::string& tsv,
-                   const std::vector<io::zip_input>& crops) {
-  std::map<std::string, const io::zip_input*> by_name;
-  for (auto& c : crops)
-    by_name.emplace(c.name, &c);
-  auto problems = io::validate_ecotaxa_tsv(
-    tsv_name, tsv, [&](const std::string& name) -> std::optional<std::string> {
-      auto it = by_name.find(name);
-      if (it == by_name.end())
-        return std::nullopt;
-      std::ifstream in(it->second->file, std::ios::binary);
-      std::string head(16, '\0');
-      in.read(head.data(), std::streamsize(head.size()));
-      head.resize(std::size_t(in.gcount()));
-      return head;
-    });
-  if (problems.empty())
-    return;
-  std::string text;
-  for (std::size_t i = 0; i < problems.size() && i < 10; ++i)
-    text += (i == 0 ? "" : "; ") + io::to_string(problems[i]);
-  if (problems.size() > 10)
-    text += "; and " + std::to_string(problems.size() - 10) + " more";
-  throw std::runtime_error("the EcoTaxa archive of " + job.plan.acquisition
-                           + " would not import, none written: " + text);
-}
-
-// Reads every committed frame's record in frame order and writes the TSV,
-// the zip and done.txt. Returns the total object count.
+// Reads every committed frame's record in frame order and writes the
+// EcoTaxa export. Returns the total object count.
 std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
   auto& plan = job.plan;
-  auto metadata = nlohmann::ordered_json::parse(plan.metadata_json);
-  io::process_fields process;
-  process.datetime = io::utc_isoformat_now();
-  process.uuid = uuid4();
-  process.id = io::make_process_id(
-    metadata, plan.process_id.empty() ? process.uuid : plan.process_id);
-  process.remove_previous_mask = plan.params.remove_previous_mask;
-  std::vector<io::tsv_object> objects;
-  std::vector<io::zip_input> crops;
+  io::ecotaxa_objects objects;
   for (auto index : job.committed) {
-    auto rec = io::read_frame_record(job.records_dir / (stem_of(plan.frames[index]) + ".jsonl"));
-    for (auto& obj : rec.objects) {
-      io::tsv_object row;
-      row.name = object_name(plan, rec.frame, std::uint32_t(obj.index));
-      row.label = std::int64_t(objects.size());
-      row.features = obj.features;
-      if (plan.params.pixel_size_um > 0)
-        kernels::scale_to_micrometres(row.features, plan.params.pixel_size_um);
-      io::zip_input crop;
-      crop.name = obj.crop_file;
-      crop.file = job.objects_dir / obj.crop_file;
-      crops.push_back(std::move(crop));
-      objects.push_back(std::move(row));
-    }
+    auto rec = io::read_frame_record(job.layout.record_file(plan.frames[index]));
+    for (auto& obj : rec.objects)
+      io::add_object(objects, plan, io::object_name(plan, rec.frame, std::uint32_t(obj.index)),
+                     obj.features, obj.crop_file, job.layout.crop_file(obj.crop_file));
   }
   // A job without objects still gets its archive (the TSV's two header
   // rows, which EcoTaxa imports as an empty acquisition): no archive would
   // look like a failed export.
-  if (objects.empty())
+  if (objects.rows.empty())
     spdlog::warn("job_no_objects job={} acquisition=\"{}\" frames={}", plan.id,
                  plan.acquisition, job.committed.size());
-  if (plan.ecotaxa) {
-    io::tsv_options opts;
-    opts.scaled_units = plan.params.pixel_size_um > 0;
-    auto tsv = io::make_ecotaxa_tsv(metadata, process, objects, opts);
-    auto tsv_name = io::ecotaxa_tsv_name(plan.acq_id);
-    check_ecotaxa(job, tsv_name, tsv, crops);
-    auto zip = zip_path(plan);
-    fs::create_directories(zip.parent_path());
-    try {
-      io::write_ecotaxa_zip(zip, crops, tsv_name, tsv);
-      io::write_file_atomic(job.objects_dir / tsv_name, tsv);
-    } catch (...) {
-      // A failed job leaves no archive or TSV that could pass for its output.
-      std::error_code ec;
-      fs::remove(zip, ec);
-      fs::remove(job.objects_dir / tsv_name, ec);
-      throw;
-    }
-    zip_written = zip.string();
-  }
-  return std::uint32_t(objects.size());
+  zip_written = io::write_ecotaxa_export(plan, job.layout, objects);
+  return std::uint32_t(objects.rows.size());
 }
 
 void send_event(self_ptr self, const export_job& job, event_kind kind,
                 std::uint32_t index, std::uint32_t objects, double ms,
                 std::string message) {
   job_event ev;
-  ev.kind = std::uint8_t(kind);
+  ev.kind = kind;
   ev.job_id = job.plan.id;
   ev.path = job.plan.acquisition;
-  ev.state = std::uint8_t(job_state::running);
+  ev.state = job_state::running;
   ev.frame_index = index;
   ev.frame_name = index < job.plan.frames.size() ? job.plan.frames[index] : "";
   ev.frames_total = std::uint32_t(job.plan.frames.size());
@@ -206,7 +100,7 @@ void complete(self_ptr self, std::uint64_t id) {
     std::string zip;
     auto total = export_job_outputs(job, zip);
     if (job.failed.empty())
-      io::write_done_marker(job.plan.acquisition);
+      io::write_done_marker(job.layout);
     job.stages.export_ms += ms_since(t0);
     summary = summary_of(job, job_state::done, "");
     summary.objects = total;
@@ -256,9 +150,8 @@ void record_failure(export_job& job, const frame_result& r) {
                             {"crop_margin", job.plan.params.crop_margin},
                             {"max_frame_pixels", job.plan.params.max_frame_pixels}};
     artifact["time"] = io::utc_isoformat_now();
-    fs::create_directories(job.errors_dir);
-    io::write_file_atomic(job.errors_dir / (stem_of(r.name) + ".json"),
-                          artifact.dump(2) + "\n");
+    fs::create_directories(job.layout.errors_dir());
+    io::write_file_atomic(job.layout.error_file(r.name), artifact.dump(2) + "\n");
   } catch (const std::exception& e) {
     spdlog::error("error_artifact_failed frame={} error=\"{}\"", r.name, e.what());
   }
@@ -271,24 +164,23 @@ void commit_frame(export_job& job, const frame_result& r) {
   rec.frame_index = int(r.index);
   std::vector<io::named_bytes> crops;
   for (auto& obj : r.objects) {
-    auto name = object_name(plan, r.name, obj.index);
     io::frame_object fo;
     fo.index = int(obj.index);
     fo.features = from_vector(obj.features);
-    fo.crop_file = name + ".jpg";
+    fo.crop_file = io::crop_name(plan, r.name, obj.index);
     crops.push_back({fo.crop_file, &obj.crop_jpeg});
     rec.objects.push_back(std::move(fo));
   }
   try {
     // Crops first: a record names only crops that are already on disk.
-    io::write_files_atomic(job.objects_dir, crops);
-    io::write_frame_record(job.records_dir / (stem_of(r.name) + ".jsonl"), rec);
+    io::write_files_atomic(job.layout.objects_dir(), crops);
+    io::write_frame_record(job.layout.record_file(r.name), rec);
   } catch (...) {
     // Not committed (e.g. the disk is full): its crops go, to free the
     // space; the frame is redone on resume.
     std::error_code ec;
     for (auto& c : crops)
-      fs::remove(job.objects_dir / c.name, ec);
+      fs::remove(job.layout.crop_file(c.name), ec);
     throw;
   }
 }
@@ -406,22 +298,14 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
   job.plan = plan;
   job.started = clock_type::now();
   job.last_result = job.started;
-  auto root = fs::path(plan.data_root);
-  job.objects_dir = root / "objects" / plan.rel;
-  job.records_dir = records_dir(job.objects_dir);
-  job.errors_dir = root / "errors" / plan.rel;
-  if (plan.force) {
-    // Start over: nothing of an earlier run may be mistaken for this one's.
-    fs::remove_all(job.objects_dir);
-    fs::remove_all(job.errors_dir);
-    fs::remove(zip_path(plan));
-    fs::remove(fs::path(plan.acquisition) / "done.txt");
-  }
-  fs::create_directories(job.records_dir);
-  io::remove_stale_temp_files(job.objects_dir);
-  io::remove_stale_temp_files(job.records_dir);
+  job.layout = io::output_layout(plan);
+  if (plan.force) // start over: nothing of an earlier run may pass for this one's
+    io::remove_outputs(job.layout);
+  fs::create_directories(job.layout.records_dir());
+  io::remove_stale_temp_files(job.layout.objects_dir());
+  io::remove_stale_temp_files(job.layout.records_dir());
   for (std::uint32_t i = 0; i < plan.frames.size(); ++i) {
-    auto file = job.records_dir / (stem_of(plan.frames[i]) + ".jsonl");
+    auto file = job.layout.record_file(plan.frames[i]);
     if (!fs::exists(file))
       continue;
     try {
@@ -448,10 +332,6 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
 
 } // namespace
 
-fs::path records_dir(const fs::path& objects_dir) {
-  return objects_dir / ".segflow" / "frames";
-}
-
 exporter_actor::behavior_type
 exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,
          status_hub_actor hub) {
@@ -464,8 +344,7 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         done = begin_job(self, plan);
       } catch (const std::exception& e) {
         self->state.jobs.erase(plan.id);
-        return caf::make_error(caf::sec::runtime_error,
-                               std::string("preparing outputs: ") + e.what());
+        return make_error(ec::output_failed, std::string("preparing outputs: ") + e.what());
       }
       auto& job = self->state.jobs[plan.id];
       auto& pending = self->state.follow_pending;
@@ -511,8 +390,8 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
     [=](atom::recalc, std::uint64_t id) -> caf::result<std::uint32_t, std::uint32_t> {
       auto it = self->state.jobs.find(id);
       if (it == self->state.jobs.end())
-        return caf::make_error(caf::sec::runtime_error, "flat recalculation: unknown job "
-                                                          + std::to_string(id));
+        return make_error(ec::unknown_job, "flat recalculation: unknown job "
+                                             + std::to_string(id));
       auto& job = it->second;
       job.in_order = true;
       // Replays the frames committed by an earlier run; with no reader known

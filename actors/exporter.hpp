@@ -8,17 +8,20 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/sec.hpp>
+#include <caf/spawn_options.hpp>
+
 #include "actors/interfaces.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace seg {
 
 /// One job as the exporter sees it.
 struct export_job {
   job_plan plan;
-  std::filesystem::path objects_dir;  ///< <root>/objects/<rel>: crops, TSV copy
-  std::filesystem::path records_dir;  ///< per-frame records: a frame is committed
-                                      ///< iff its record exists
-  std::filesystem::path errors_dir;   ///< <root>/errors/<rel>: failed frames
+  io::output_layout layout;           ///< where the job's outputs go
   std::set<std::uint32_t> committed;
   std::uint32_t resumed = 0;
   std::vector<std::string> failures;
@@ -66,7 +69,16 @@ exporter_actor::behavior_type
 exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,
          status_hub_actor hub);
 
-/// Folder of a job's per-frame records under its objects folder.
-std::filesystem::path records_dir(const std::filesystem::path& objects_dir);
+/// Spawns an exporter reporting to `queue` and `hub` (both must be set)
+/// through `spawner`: the actor system, or the actor that owns it (the
+/// queue, which links it: Os = linked).
+template <caf::spawn_options Os = caf::no_spawn_options, class Spawner>
+caf::expected<exporter_actor> spawn_exporter(Spawner& spawner, queue_actor queue,
+                                             status_hub_actor hub) {
+  if (!queue || !hub)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "exporter: the queue and the status hub must be set");
+  return spawner.template spawn<Os>(exporter, std::move(queue), std::move(hub));
+}
 
 } // namespace seg

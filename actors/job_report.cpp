@@ -8,7 +8,9 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/report/report.hpp"
 #include "actors/io/report/run_record.hpp"
+#include "actors/io/iso_time.hpp"
 #include "actors/io/job_plan.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace seg {
 
@@ -59,7 +61,7 @@ void report_job_end(const config::sources& base, const job_spec& spec,
     if (st.segmentation.size_units == config::units::micrometres)
       um_per_px = io::parse_process_pixel(io::read_metadata(acq.dir / "metadata.json"))
                     .um_per_px.value_or(0);
-    io::report::write_run_record(io::objects_dir(acq), record_of(st, summary, um_per_px));
+    io::report::write_run_record(io::output_layout(acq).objects_dir(), record_of(st, summary, um_per_px));
     if (!st.exports.report)
       return;
     io::report::run_assumptions assumed; // the run record just written says it all

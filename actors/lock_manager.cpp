@@ -1,5 +1,8 @@
 #include "actors/lock_manager.hpp"
 #include "actors/trace.hpp"
+#include "actors/error.hpp"
+#include "actors/io/atomic_file.hpp"
+#include "actors/io/iso_time.hpp"
 
 #include <array>
 #include <cerrno>
@@ -68,58 +71,21 @@ std::int64_t now_ms() {
     .count();
 }
 
-/// "2025-09-11T16:51:00.618Z" for a time in unix milliseconds.
-std::string format_iso(std::int64_t unix_ms) {
-  auto secs = static_cast<std::time_t>(unix_ms >= 0 ? unix_ms / 1000
-                                                    : (unix_ms - 999) / 1000);
-  auto millis = static_cast<int>(unix_ms - static_cast<std::int64_t>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  std::array<char, 32> date{};
-  std::strftime(date.data(), date.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::array<char, 48> buf{};
-  std::snprintf(buf.data(), buf.size(), "%s.%03dZ", date.data(), millis);
-  return buf.data();
-}
-
-/// Parses what format_iso writes (fraction optional), or a number of unix
-/// milliseconds.
+/// What utc_iso_ms writes, or a number of unix milliseconds.
 std::optional<std::int64_t> parse_time(const nlohmann::json& j) {
   if (j.is_number_integer())
     return j.get<std::int64_t>();
   if (!j.is_string())
     return std::nullopt;
-  auto s = j.get<std::string>();
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed)
-        != 6
-      || consumed != 19)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  std::int64_t millis = 0;
-  std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    int digits = 0;
-    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++digits)
-      if (digits < 3)
-        millis = millis * 10 + (s[pos] - '0');
-    for (; digits < 3; ++digits)
-      millis *= 10;
-  }
-  if (s.substr(pos) != "Z")
-    return std::nullopt;
-  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + millis;
+  return io::parse_utc_iso_ms(j.get_ref<const std::string&>());
 }
 
 std::string to_file_text(const lease& l) {
   nlohmann::json j{{"token", l.token},
                    {"pid", l.pid},
                    {"host", l.host},
-                   {"since", format_iso(l.since_unix_ms)},
-                   {"expires", format_iso(l.expires_unix_ms)},
+                   {"since", io::utc_iso_ms(l.since_unix_ms)},
+                   {"expires", io::utc_iso_ms(l.expires_unix_ms)},
                    {"path", l.key}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -179,121 +145,26 @@ std::string host_name() {
   return buf.data();
 }
 
+// Refused: someone holds the lease.
+caf::error held_error(std::string text) {
+  return make_error(ec::lease_held, std::move(text));
+}
+
+// Failed for another reason: the lease could not be taken.
 caf::error lock_error(std::string text) {
-  return caf::make_error(caf::sec::runtime_error, std::move(text));
+  return make_error(ec::lock_failed, std::move(text));
 }
 
 std::string holder_text(const lease& l) {
   return "acquisition " + l.key + " is being segmented by pid " + std::to_string(l.pid)
-         + " on " + l.host + " since " + format_iso(l.since_unix_ms);
-}
-
-/// A lease file as read from disk, with what identifies this version of it.
-struct file_snapshot {
-  int error = 0; ///< errno of open/read; ENOENT if there is no file
-  std::string bytes;
-  ino_t ino = 0;
-  dev_t dev = 0;
-  struct timespec mtime {};
-};
-
-bool same_version(const file_snapshot& a, const file_snapshot& b) {
-  return a.error == 0 && b.error == 0 && a.ino == b.ino && a.dev == b.dev
-         && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec
-         && a.bytes == b.bytes;
-}
-
-/// Reads all of `fd` from offset 0 into `out`; returns errno or 0.
-int read_all(int fd, std::string& out) {
-  out.clear();
-  std::array<char, 4096> buf{};
-  for (off_t off = 0;;) {
-    auto n = ::pread(fd, buf.data(), buf.size(), off);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno;
-    }
-    if (n == 0)
-      return 0;
-    out.append(buf.data(), static_cast<std::size_t>(n));
-    off += n;
-  }
-}
-
-int write_all(int fd, const std::string& bytes) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    auto n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
-                      static_cast<off_t>(done));
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
-file_snapshot snapshot_fd(int fd) {
-  file_snapshot snap;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    snap.error = errno;
-    return snap;
-  }
-  snap.ino = st.st_ino;
-  snap.dev = st.st_dev;
-  snap.mtime = st.st_mtim;
-  snap.error = read_all(fd, snap.bytes);
-  return snap;
-}
-
-file_snapshot snapshot(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    file_snapshot snap;
-    snap.error = errno;
-    return snap;
-  }
-  auto snap = snapshot_fd(fd);
-  ::close(fd);
-  return snap;
-}
-
-/// Creates `file` only if it does not exist, with `bytes`; returns errno or 0.
-int create_exclusive(const fs::path& file, const std::string& bytes) {
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return errno;
-  int err = write_all(fd, bytes);
-  if (err == 0 && ::fsync(fd) != 0)
-    err = errno;
-  ::close(fd);
-  if (err != 0)
-    ::unlink(file.c_str());
-  return err;
-}
-
-/// Moves `from` to `to` unless `to` exists; returns errno or 0.
-int rename_no_replace(const fs::path& from, const fs::path& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
-    return 0;
-  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-    return errno;
-  // NFS has no RENAME_NOREPLACE but has link(), which fails on an existing name.
-  if (::link(from.c_str(), to.c_str()) != 0)
-    return errno;
-  ::unlink(from.c_str());
-  return 0;
+         + " on " + l.host + " since " + io::utc_iso_ms(l.since_unix_ms);
 }
 
 enum class removal { removed, changed, gone };
 
 /// Removes `file` if it is still the version `seen`, see the comment at the top.
 caf::expected<removal> remove_if_unchanged(const fs::path& file,
-                                           const file_snapshot& seen,
+                                           const io::file_snapshot& seen,
                                            const std::string& tag) {
   auto claim = file;
   claim += ".claim-" + random_token();
@@ -302,12 +173,12 @@ caf::expected<removal> remove_if_unchanged(const fs::path& file,
       return removal::gone;
     return lock_error("cannot rename " + file.string() + ": " + std::strerror(errno));
   }
-  auto moved = snapshot(claim);
-  if (same_version(moved, seen)) {
+  auto moved = io::snapshot_file(claim);
+  if (io::same_version(moved, seen)) {
     ::unlink(claim.c_str());
     return removal::removed;
   }
-  if (int err = rename_no_replace(claim, file); err != 0) {
+  if (int err = io::rename_no_replace(claim, file); err != 0) {
     spdlog::warn("lease_restore_failed {} file={} error=\"{}\"", tag, file.string(),
                  std::strerror(err));
     ::unlink(claim.c_str());
@@ -317,12 +188,12 @@ caf::expected<removal> remove_if_unchanged(const fs::path& file,
 
 /// Decides whether the lease file `snap` may be taken over; if not, returns
 /// the error naming its holder.
-caf::error judge(const file_snapshot& snap, const std::string& key,
+caf::error judge(const io::file_snapshot& snap, const std::string& key,
                  const lock_manager_config& cfg, std::string& reason) {
   auto now = now_ms();
   if (auto l = parse_lease(snap.bytes, key)) {
     if (l->expires_unix_ms < now) {
-      reason = "expired " + format_iso(l->expires_unix_ms) + ", held by pid "
+      reason = "expired " + io::utc_iso_ms(l->expires_unix_ms) + ", held by pid "
                + std::to_string(l->pid) + " on " + l->host;
       return {};
     }
@@ -336,15 +207,15 @@ caf::error judge(const file_snapshot& snap, const std::string& key,
       reason = "taken for " + taken_for + ", not for this folder (renamed while locked)";
       return {};
     }
-    return lock_error(holder_text(*l));
+    return held_error(holder_text(*l));
   }
   auto mtime_ms = static_cast<std::int64_t>(snap.mtime.tv_sec) * 1000
                   + snap.mtime.tv_nsec / 1000000;
   if (mtime_ms + cfg.lease_duration.count() < now) {
-    reason = "unreadable lease file last written " + format_iso(mtime_ms);
+    reason = "unreadable lease file last written " + io::utc_iso_ms(mtime_ms);
     return {};
   }
-  return lock_error("acquisition " + key
+  return held_error("acquisition " + key
                     + " is being locked by another process (its lease file is "
                       "incomplete)");
 }
@@ -358,7 +229,7 @@ caf::expected<lease> acquire(lock_manager_state& st, const std::string& folder) 
     return lock_error("cannot lock acquisition " + folder + ": not a folder");
   auto key = dir.string();
   if (auto i = st.held.find(key); i != st.held.end())
-    return lock_error(holder_text(i->second));
+    return held_error(holder_text(i->second));
   auto file = dir / lease_file_name;
   // Each round either creates the file or removes a stale one; a file that
   // changes between judging and removing is judged again.
@@ -370,17 +241,17 @@ caf::expected<lease> acquire(lock_manager_state& st, const std::string& folder) 
     l.host = st.cfg.host;
     l.since_unix_ms = now_ms();
     l.expires_unix_ms = l.since_unix_ms + st.cfg.lease_duration.count();
-    int err = create_exclusive(file, to_file_text(l));
+    int err = io::create_exclusive(file, to_file_text(l));
     if (err == 0) {
       spdlog::info("lease_acquired {} key={} expires={}", st.tag, key,
-                   format_iso(l.expires_unix_ms));
+                   io::utc_iso_ms(l.expires_unix_ms));
       st.held.emplace(key, l);
       return l;
     }
     if (err != EEXIST)
       return lock_error("cannot lock acquisition " + key + ": cannot create "
                         + file.string() + ": " + std::strerror(err));
-    auto snap = snapshot(file);
+    auto snap = io::snapshot_file(file);
     if (snap.error == ENOENT)
       continue;
     if (snap.error != 0)
@@ -410,7 +281,7 @@ std::size_t release_dead_leases(const std::vector<std::string>& folders, std::st
     if (ec)
       continue;
     auto file = dir / lease_file_name;
-    auto snap = snapshot(file);
+    auto snap = io::snapshot_file(file);
     if (snap.error != 0)
       continue;
     auto l = parse_lease(snap.bytes, dir.string());
@@ -419,7 +290,7 @@ std::size_t release_dead_leases(const std::vector<std::string>& folders, std::st
     auto removed = remove_if_unchanged(file, snap, "lock-manager");
     if (removed && *removed == removal::removed) {
       spdlog::info("lease_released_dead key={} pid={} since={}", dir.string(), l->pid,
-                   format_iso(l->since_unix_ms));
+                   io::utc_iso_ms(l->since_unix_ms));
       ++released;
     }
   }
@@ -435,7 +306,7 @@ bool release(lock_manager_state& st, const lease& l) {
   if (auto i = st.held.find(key); i != st.held.end() && i->second.token == l.token)
     st.held.erase(i);
   auto file = fs::path{key} / lease_file_name;
-  auto snap = snapshot(file);
+  auto snap = io::snapshot_file(file);
   if (snap.error != 0)
     return false;
   auto current = parse_lease(snap.bytes, key);
@@ -444,7 +315,7 @@ bool release(lock_manager_state& st, const lease& l) {
   auto removed = remove_if_unchanged(file, snap, st.tag);
   if (!removed) {
     spdlog::warn("lease_release_failed {} key={} error=\"{}\"", st.tag, key,
-                 lock_error_text(removed.error()));
+                 error_text(removed.error()));
     return false;
   }
   if (*removed != removal::removed)
@@ -476,7 +347,7 @@ bool renew_one(lock_manager_state& st, lease& l) {
                  std::strerror(errno));
     return true;
   }
-  auto snap = snapshot_fd(fd);
+  auto snap = io::snapshot_file(fd);
   auto current = snap.error == 0 ? parse_lease(snap.bytes, l.key) : std::nullopt;
   if (!current || current->token != l.token) {
     ::close(fd);
@@ -489,11 +360,11 @@ bool renew_one(lock_manager_state& st, lease& l) {
   auto now = now_ms();
   if (l.expires_unix_ms < now)
     spdlog::warn("lease_renewed_late {} key={} expired={}", st.tag, l.key,
-                 format_iso(l.expires_unix_ms));
+                 io::utc_iso_ms(l.expires_unix_ms));
   auto renewed = l;
   renewed.expires_unix_ms = now + st.cfg.lease_duration.count();
   auto text = to_file_text(renewed);
-  int err = write_all(fd, text);
+  int err = io::write_all_at(fd, text);
   if (err == 0 && ::ftruncate(fd, static_cast<off_t>(text.size())) != 0)
     err = errno;
   ::close(fd);
@@ -504,7 +375,7 @@ bool renew_one(lock_manager_state& st, lease& l) {
   }
   l = renewed;
   spdlog::debug("lease_renewed {} key={} expires={}", st.tag, l.key,
-                format_iso(l.expires_unix_ms));
+                io::utc_iso_ms(l.expires_unix_ms));
   return true;
 }
 
@@ -528,10 +399,12 @@ lock_manager_state::~lock_manager_state() {
 
 caf::error validate(const lock_manager_config& cfg) {
   if (cfg.lease_duration.count() <= 0)
-    return lock_error("lock manager: lease_duration must be > 0");
+    return caf::make_error(caf::sec::runtime_error,
+                           "lock manager: lease_duration must be > 0");
   if (cfg.renew_interval.count() <= 0 || cfg.renew_interval >= cfg.lease_duration)
-    return lock_error("lock manager: renew_interval must be > 0 and shorter than "
-                      "lease_duration");
+    return caf::make_error(caf::sec::runtime_error,
+                           "lock manager: renew_interval must be > 0 and shorter than "
+                           "lease_duration");
   return {};
 }
 
@@ -580,14 +453,6 @@ spawn_lock_manager(caf::actor_system& sys, const lock_manager_config& cfg) {
   if (auto err = validate(cfg))
     return err;
   return sys.spawn(lock_manager, cfg);
-}
-
-std::string lock_error_text(const caf::error& err) {
-  const auto& ctx = err.context();
-  for (std::size_t i = 0; i < ctx.size(); ++i)
-    if (ctx.match_element<std::string>(i))
-      return ctx.get_as<std::string>(i);
-  return caf::to_string(err);
 }
 
 } // namespace seg

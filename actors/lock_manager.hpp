@@ -21,6 +21,7 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/error.hpp"
 #include "actors/interfaces.hpp"
 #include "messages/lease.hpp"
 
@@ -64,10 +65,11 @@ struct lock_manager_state {
 ///
 /// - acquire(folder): `folder` must exist; its canonical path is the lease
 ///   key. Replies with the lease (token, pid, host, since, expires in unix
-///   ms) or fails with `sec::runtime_error` whose context is a string
-///   such as "acquisition /d/img/a is being segmented by pid 812 on pi since
-///   2025-09-11T16:51:00.618Z" (see lock_error_text). A key this actor
-///   already holds is refused the same way.
+///   ms) or fails with ec::lease_held whose text is such as "acquisition
+///   /d/img/a is being segmented by pid 812 on pi since
+///   2025-09-11T16:51:00.618Z" (see error_text); a key this actor already
+///   holds is refused the same way. Any other failure (no such folder, I/O)
+///   is ec::lock_failed naming the folder or file.
 /// - release(lease): removes the lease file if its token equals the lease's
 ///   token and replies true; otherwise replies false and touches nothing.
 /// - renew: rewrites `expires` of every held lease (sent to itself every
@@ -89,10 +91,5 @@ spawn_lock_manager(caf::actor_system& sys, const lock_manager_config& cfg);
 /// takeover. Returns how many were removed.
 std::size_t release_dead_leases(const std::vector<std::string>& folders,
                                 std::string host = {});
-
-/// The text of an error for a user: the string context of an error made by
-/// the lock manager ("acquisition ... is being segmented by ..."), otherwise
-/// caf::to_string(err).
-std::string lock_error_text(const caf::error& err);
 
 } // namespace seg

@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/error.hpp"
 #include "actors/io/acquisition.hpp"
 #include "actors/io/io_error.hpp"
 #include "actors/io/mqtt_protocol.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/queue_store.hpp"
 #include "actors/status_format.hpp"
 
@@ -34,12 +36,19 @@ void publish_status(self_ptr self, const std::string& text) {
   publish(self, proto::status_topic, proto::status_json(text));
 }
 
-// The error's one-string context (the queue's refusals), else its rendering.
+// The error's text (the queue's refusals), else its rendering.
 std::string error_text(self_ptr self, const caf::error& err) {
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return self->system().render(err);
+  return seg::error_text(self->system(), err);
+}
+
+// True if the acquisition in `dir` has its done.txt; a folder that is not
+// an acquisition is left to its job to report.
+bool done_already(const fs::path& dir) {
+  try {
+    return io::has_done_marker(io::output_layout(io::open_acquisition(dir)));
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 mqtt_request_track* request_of(self_ptr self, std::uint64_t job) {
@@ -109,7 +118,7 @@ std::vector<job_spec> specs_of(self_ptr self, const std::vector<fs::path>& paths
     overrides.push_back(o);
   std::vector<job_spec> specs;
   for (auto& dir : found.dirs) {
-    if (!s.force && io::has_done_marker(dir)) {
+    if (!s.force && done_already(dir)) {
       spdlog::info("mqtt_skipped path={} reason=done.txt", dir.string());
       continue;
     }

@@ -10,10 +10,11 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/error.hpp"
 #include "actors/trace.hpp"
 #include "actors/exporter.hpp"
-#include "actors/io/acquisition.hpp"
 #include "actors/io/job_plan.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/job_report.hpp"
 #include "actors/segment_worker.hpp"
 
@@ -31,14 +32,11 @@ constexpr auto progress_save_interval = std::chrono::seconds(1);
 
 // The text an actor put into an error, or CAF's rendering of it.
 std::string error_text(self_ptr self, const caf::error& err) {
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return self->system().render(err);
+  return seg::error_text(self->system(), err);
 }
 
-caf::error refusal(std::string text) {
-  return caf::make_error(caf::sec::runtime_error, std::move(text));
+caf::error no_such_job(std::uint64_t id) {
+  return make_error(ec::unknown_job, "no job " + std::to_string(id));
 }
 
 std::int64_t unix_ms_now() {
@@ -168,7 +166,7 @@ run_slot new_slot(self_ptr self, std::uint64_t job) {
 
 void publish_finished(self_ptr self, std::uint64_t run, const job_summary& s) {
   job_event ev;
-  ev.kind = std::uint8_t(event_kind::job_finished);
+  ev.kind = event_kind::job_finished;
   ev.job_id = run;
   ev.path = s.path;
   ev.state = s.state;
@@ -186,10 +184,10 @@ void announce(self_ptr self, run_slot& s) {
     return;
   s.announced = true;
   job_event ev;
-  ev.kind = std::uint8_t(event_kind::job_started);
+  ev.kind = event_kind::job_started;
   ev.job_id = s.run;
   ev.path = j->summary.path;
-  ev.state = std::uint8_t(job_state::running);
+  ev.state = job_state::running;
   ev.frames_total = j->summary.frames_total;
   ev.frames_done = j->summary.frames_done;
   self->send(self->state.hub, ev);
@@ -293,7 +291,7 @@ job_summary failed_summary(self_ptr self, std::uint64_t job, const std::string& 
   if (auto* j = find_job(self, job))
     s = j->summary;
   s.id = job;
-  s.state = std::uint8_t(job_state::failed);
+  s.state = job_state::failed;
   s.error = why;
   return s;
 }
@@ -352,9 +350,9 @@ void opened(self_ptr self, std::uint64_t run, job_plan plan) {
     spdlog::warn("job_warning job={} warning=\"{}\"", s->job, w);
   j->summary.frames_total = std::uint32_t(plan.frames.size());
   j->summary.path = plan.acquisition;
-  if (!plan.force && io::has_done_marker(plan.acquisition)) {
+  if (!plan.force && io::has_done_marker(io::output_layout(plan))) {
     job_summary done = j->summary;
-    done.state = std::uint8_t(job_state::done);
+    done.state = job_state::done;
     done.frames_done = done.frames_total;
     done.error = "skipped: done.txt present (use --force to segment again)";
     set_outcome(self, run, done);
@@ -401,7 +399,7 @@ void prepare(self_ptr self, std::uint64_t run) {
 void mark_running(self_ptr self, run_slot& s) {
   s.started = clock_type::now();
   if (auto* j = find_job(self, s.job)) {
-    j->summary.state = std::uint8_t(job_state::running);
+    j->summary.state = job_state::running;
     j->summary.error.clear();
     j->summary.objects = 0;
     j->summary.frames_failed = 0;
@@ -510,7 +508,7 @@ void stop_current(self_ptr self) {
   if (!s.began) {
     auto* j = find_job(self, s.job);
     job_summary summary = j != nullptr ? j->summary : job_summary{};
-    summary.state = std::uint8_t(job_state::interrupted);
+    summary.state = job_state::interrupted;
     summary.error = "stopped before its first frame";
     end_running(self, summary);
     return;
@@ -525,7 +523,7 @@ void stop_current(self_ptr self) {
 }
 
 void interrupt_pending(self_ptr self, job_record& j, const std::string& why) {
-  j.summary.state = std::uint8_t(job_state::interrupted);
+  j.summary.state = job_state::interrupted;
   j.summary.error = why;
   j.resume = false;
   publish_finished(self, j.spec.id, j.summary);
@@ -540,9 +538,9 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
                                                     std::vector<job_spec>& specs) {
   auto& st = self->state;
   if (st.shutting_down)
-    return refusal("serve is shutting down: nothing was queued");
+    return make_error(ec::shutting_down, "serve is shutting down: nothing was queued");
   if (specs.empty())
-    return refusal("no acquisition given: nothing was queued");
+    return make_error(ec::bad_request, "no acquisition given: nothing was queued");
   std::map<std::string, std::string> seen; // canonical path -> what holds it
   std::vector<std::uint32_t> frames;        // per spec, from its plan
   for (auto& j : st.jobs) {
@@ -552,23 +550,24 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
                                                  + to_string(state) + ")");
   }
   for (auto& spec : specs) {
-    auto fail = [&](const std::string& why) {
-      return refusal(spec.path + ": " + why + "; nothing was queued");
+    auto fail = [&](ec code, const std::string& why) {
+      return make_error(code, spec.path + ": " + why + "; nothing was queued");
     };
     if (!io::is_valid_utf8(spec.path))
-      return fail("the path is not valid UTF-8");
+      return fail(ec::bad_request, "the path is not valid UTF-8");
     for (auto& o : spec.overrides)
       if (!io::is_valid_utf8(o))
-        return fail("setting '" + o + "' is not valid UTF-8");
+        return fail(ec::bad_request, "setting '" + o + "' is not valid UTF-8");
     try {
       frames.push_back(
         std::uint32_t(resolve_job(spec, st.cfg.reader.base).plan.frames.size()));
     } catch (const std::exception& e) {
-      return refusal(std::string(e.what()) + "; nothing was queued");
+      return make_error(ec::not_an_acquisition,
+                        std::string(e.what()) + "; nothing was queued");
     }
     auto key = canonical_key(spec.path);
     if (auto it = seen.find(key); it != seen.end())
-      return fail("already queued as " + it->second);
+      return fail(ec::already_queued, "already queued as " + it->second);
     seen.emplace(key, "an earlier path of this request");
   }
   std::vector<std::uint64_t> ids;
@@ -579,7 +578,7 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
     j.spec = spec;
     j.summary.id = spec.id;
     j.summary.path = spec.path;
-    j.summary.state = std::uint8_t(job_state::pending);
+    j.summary.state = job_state::pending;
     j.summary.frames_total = frames[i];
     spdlog::info("job_added job={} path={} force={}", spec.id, spec.path, spec.force);
     st.jobs.push_back(std::move(j));
@@ -595,11 +594,11 @@ caf::result<queue_listing> move_job(self_ptr self, std::uint64_t id,
   auto it = std::find_if(st.jobs.begin(), st.jobs.end(),
                          [id](const job_record& j) { return j.spec.id == id; });
   if (it == st.jobs.end())
-    return refusal("no job " + std::to_string(id));
+    return no_such_job(id);
   if (state_of(*it) != job_state::pending)
-    return refusal(not_pending_text(*it, "moved"));
+    return make_error(ec::bad_state, not_pending_text(*it, "moved"));
   if (position == 0)
-    return refusal("positions start at 1 (1 runs next)");
+    return make_error(ec::bad_request, "positions start at 1 (1 runs next)");
   auto job = std::move(*it);
   st.jobs.erase(it);
   // Before the position-th pending job, or at the end.
@@ -621,12 +620,13 @@ caf::result<job_record> remove_job(self_ptr self, std::uint64_t id) {
   auto it = std::find_if(st.jobs.begin(), st.jobs.end(),
                          [id](const job_record& j) { return j.spec.id == id; });
   if (it == st.jobs.end())
-    return refusal("no job " + std::to_string(id));
+    return no_such_job(id);
   if (state_of(*it) != job_state::pending)
-    return refusal(not_pending_text(*it, "removed")
-                   + (state_of(*it) == job_state::running
-                        ? " (stop it with: stop " + std::to_string(id) + ")"
-                        : ""));
+    return make_error(ec::bad_state,
+                      not_pending_text(*it, "removed")
+                        + (state_of(*it) == job_state::running
+                             ? " (stop it with: stop " + std::to_string(id) + ")"
+                             : ""));
   auto removed = *it;
   st.jobs.erase(it);
   spdlog::info("job_removed job={}", id);
@@ -638,7 +638,7 @@ caf::result<job_record> stop_job(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
   auto* j = find_job(self, id);
   if (j == nullptr)
-    return refusal("no job " + std::to_string(id));
+    return no_such_job(id);
   auto state = state_of(*j);
   if (state == job_state::pending) {
     interrupt_pending(self, *j, "stopped before it started");
@@ -679,13 +679,28 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
     st.next_id = std::max(st.next_id, j.spec.id + 1);
   st.cfg = std::move(cfg);
   auto me = caf::actor_cast<queue_actor>(self);
-  st.exporter = self->spawn<caf::linked>(exporter, me, st.hub);
+  // spawn_queue validated what these spawns check: a failure here is a bug.
+  auto refuse = [self](const caf::error& err) -> queue_actor::behavior_type {
+    spdlog::error("queue_failed error=\"{}\"", self->system().render(err));
+    self->quit(err);
+    return queue_actor::behavior_type::make_empty_behavior();
+  };
+  auto exp = spawn_exporter<caf::linked>(*self, me, st.hub);
+  if (!exp)
+    return refuse(exp.error());
+  st.exporter = *exp;
   st.cfg.reader.exporter = st.exporter;
-  st.reader = self->spawn<caf::linked>(reader, st.cfg.reader, me, st.hub);
+  auto rd = spawn_reader<caf::linked>(*self, st.cfg.reader, me, st.hub);
+  if (!rd)
+    return refuse(rd.error());
+  st.reader = *rd;
   // 0 in-process workers: worker processes join (serve --worker-processes).
-  for (std::uint32_t i = 0; i < st.cfg.workers; ++i)
-    st.workers.push_back(self->spawn<caf::detached + caf::linked>(segment_worker,
-                                                                  st.reader, st.exporter));
+  for (std::uint32_t i = 0; i < st.cfg.workers; ++i) {
+    auto w = spawn_segment_worker<caf::detached + caf::linked>(*self, st.reader, st.exporter);
+    if (!w)
+      return refuse(w.error());
+    st.workers.push_back(*w);
+  }
   // The queue follows progress through the hub and relays events to its own
   // subscribers with job ids.
   status_sink_actor as_sink = me;
@@ -713,7 +728,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
       j.spec = spec;
       j.summary.id = id;
       j.summary.path = spec.path;
-      j.summary.state = std::uint8_t(job_state::pending);
+      j.summary.state = job_state::pending;
       st.jobs.push_back(std::move(j));
       after_change(self);
       return id;
@@ -722,7 +737,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
     [=](atom::list) { return listing(self); },
     [=](atom::status, std::uint64_t id) -> caf::result<job_record> {
       if (find_job(self, id) == nullptr)
-        return refusal("no job " + std::to_string(id));
+        return no_such_job(id);
       return record_view(self, id);
     },
     [=](atom::move, std::uint64_t id, std::uint32_t position) {
@@ -858,8 +873,23 @@ queue_config make_queue_config(const config::settings& settings,
   return cfg;
 }
 
-queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,
-                        status_hub_actor hub, lock_manager_actor locks) {
+caf::error validate(const queue_config& cfg, const status_hub_actor& hub,
+                    const lock_manager_actor& locks) {
+  if (!hub || !locks)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "queue: the status hub and the lock manager must be set");
+  if (cfg.workers > cfg.reader.workers)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "queue: " + std::to_string(cfg.workers)
+                             + " in-process workers, but the reader cuts work for "
+                             + std::to_string(cfg.reader.workers));
+  return validate(cfg.reader);
+}
+
+caf::expected<queue_actor> spawn_queue(caf::actor_system& sys, const queue_config& cfg,
+                                       status_hub_actor hub, lock_manager_actor locks) {
+  if (auto err = validate(cfg, hub, locks))
+    return err;
   return sys.spawn(queue, cfg, std::move(hub), std::move(locks));
 }
 

@@ -3,11 +3,13 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "actors/error.hpp"
 #include "actors/interfaces.hpp"
 
 namespace seg {
 
 void register_message_types(caf::actor_system_config& cfg) {
+  add_error_category(cfg);
   cfg.add_message_type<segment_params>("seg::segment_params");
   cfg.add_message_type<work_item>("seg::work_item");
   cfg.add_message_type<object_record>("seg::object_record");

@@ -6,7 +6,8 @@ class actor_system_config;
 
 namespace seg {
 
-/// Registers every message type with the same names in every process.
+/// Registers every message type with the same names in every process, and
+/// the "seg" error category.
 void register_message_types(caf::actor_system_config& cfg);
 
 /// Every segflow process's actor system: the message types, two scheduler

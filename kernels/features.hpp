@@ -7,7 +7,8 @@
 namespace seg::kernels {
 
 /// Per-object measurements, in the column order of the reference's EcoTaxa
-/// export (SPEC-planktoscope §4.1). Lengths and areas are in pixels here;
+/// export (SPEC-planktoscope §4.1). Code that walks every field uses the one
+/// list in actors/io/feature_table.hpp. Lengths and areas are in pixels here;
 /// `scale_to_micrometres` converts them for the default profile.
 struct object_features {
   int width = 0;                  ///< bbox columns

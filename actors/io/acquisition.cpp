@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <set>
 #include <system_error>
 
@@ -128,18 +127,6 @@ acquisition open_acquisition(const fs::path& dir) {
   if (acq.frames.empty())
     throw io_error(acq.dir, "no frames (file names ending with jpg, JPG, jpeg or JPEG)");
   return acq;
-}
-
-fs::path objects_dir(const acquisition& acq) {
-  return acq.data_root / "objects" / acq.rel;
-}
-
-fs::path clean_dir(const acquisition& acq) {
-  return acq.data_root / "clean" / acq.rel;
-}
-
-fs::path export_dir(const acquisition& acq) {
-  return acq.data_root / "export" / "ecotaxa";
 }
 
 discovery find_acquisition_dirs(const std::vector<fs::path>& inputs, bool recursive) {
@@ -316,39 +303,6 @@ pixel_size parse_process_pixel(const ordered_json& metadata) {
   return out;
 }
 
-std::string utc_isoformat(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto us = duration_cast<microseconds>(t.time_since_epoch()).count();
-  auto secs = static_cast<std::time_t>(us / 1'000'000);
-  auto frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (frac != 0)
-    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%06lld",
-                  static_cast<long long>(frac));
-  return buf;
-}
-
-std::string utc_isoformat_now() {
-  return utc_isoformat(std::chrono::system_clock::now());
-}
-
-void write_done_marker(const fs::path& acq_dir) {
-  write_file_atomic(acq_dir / "done.txt", utc_isoformat_now());
-}
-
-bool has_done_marker(const fs::path& acq_dir) {
-  std::error_code ec;
-  return fs::exists(acq_dir / "done.txt", ec);
-}
-
 std::string safe_file_component(std::string_view id, std::string_view what) {
   const fs::path label{std::string(what)};
   const std::string quoted = python_repr_str(id);
@@ -371,14 +325,6 @@ std::string safe_file_component(std::string_view id, std::string_view what) {
       c = '_';
   }
   return out;
-}
-
-std::string ecotaxa_zip_name(std::string_view acq_id) {
-  return "ecotaxa_" + safe_file_component(acq_id, "acq_id") + ".zip";
-}
-
-std::string ecotaxa_tsv_name(std::string_view acq_id) {
-  return "ecotaxa_" + safe_file_component(acq_id, "acq_id") + ".tsv";
 }
 
 } // namespace seg::io

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -45,11 +44,6 @@ acquisition open_acquisition(const std::filesystem::path& dir);
 /// folder whose frames are still being written. @throws io_error as
 /// open_acquisition, but for the frames.
 acquisition locate_acquisition(const std::filesystem::path& dir);
-
-/// Output folders of the reference layout.
-std::filesystem::path objects_dir(const acquisition& acq);  ///< <root>/objects/<rel>
-std::filesystem::path clean_dir(const acquisition& acq);    ///< <root>/clean/<rel>
-std::filesystem::path export_dir(const acquisition& acq);   ///< <root>/export/ecotaxa
 
 /// Result of find_acquisition_dirs: what was found and every problem met.
 struct discovery {
@@ -99,31 +93,11 @@ struct pixel_size {
 /// (surrounding whitespace allowed), finite and > 0.
 pixel_size parse_process_pixel(const nlohmann::ordered_json& metadata);
 
-/// Python's datetime.isoformat() of `t` in UTC: "YYYY-MM-DDTHH:MM:SS.ffffff",
-/// without the fraction when the microseconds are 0.
-std::string utc_isoformat(std::chrono::system_clock::time_point t);
-
-/// utc_isoformat(now), the reference's datetime.utcnow().isoformat().
-std::string utc_isoformat_now();
-
-/// Marks `acq_dir` as segmented: writes <acq_dir>/done.txt atomically, its
-/// content utc_isoformat(now) without a newline.
-/// @throws io_error naming done.txt.
-void write_done_marker(const std::filesystem::path& acq_dir);
-
-/// True if <acq_dir>/done.txt exists.
-bool has_done_marker(const std::filesystem::path& acq_dir);
-
 /// Makes an id usable as (part of) one file name, as the reference does for
 /// the zip name: spaces become '_'. Refused (io_error naming `what` and the
 /// id): empty, a leading '.', '/', '\\', NUL or other control characters, or
 /// more than 200 bytes.
 /// @param what names the id in the error, e.g. "metadata.json acq_id".
 std::string safe_file_component(std::string_view id, std::string_view what);
-
-/// "ecotaxa_<acq_id>.zip" and "ecotaxa_<acq_id>.tsv" with acq_id through
-/// safe_file_component (reference M naming, SPEC §4.6).
-std::string ecotaxa_zip_name(std::string_view acq_id);
-std::string ecotaxa_tsv_name(std::string_view acq_id);
 
 } // namespace seg::io

@@ -275,4 +275,96 @@ std::string read_file(const fs::path& file) {
   return out;
 }
 
+namespace {
+
+// Reads all of `fd` from offset 0 into `out`; returns errno or 0.
+int read_all_at(int fd, std::string& out) {
+  out.clear();
+  char buf[4096];
+  for (off_t off = 0;;) {
+    auto n = ::pread(fd, buf, sizeof buf, off);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno;
+    }
+    if (n == 0)
+      return 0;
+    out.append(buf, static_cast<std::size_t>(n));
+    off += n;
+  }
+}
+
+} // namespace
+
+file_snapshot snapshot_file(int fd) {
+  file_snapshot snap;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    snap.error = errno;
+    return snap;
+  }
+  snap.ino = st.st_ino;
+  snap.dev = st.st_dev;
+  snap.mtime = st.st_mtim;
+  snap.error = read_all_at(fd, snap.bytes);
+  return snap;
+}
+
+file_snapshot snapshot_file(const fs::path& file) {
+  fd_guard g;
+  g.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (g.fd < 0) {
+    file_snapshot snap;
+    snap.error = errno;
+    return snap;
+  }
+  return snapshot_file(g.fd);
+}
+
+bool same_version(const file_snapshot& a, const file_snapshot& b) {
+  return a.error == 0 && b.error == 0 && a.ino == b.ino && a.dev == b.dev
+         && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec
+         && a.bytes == b.bytes;
+}
+
+int write_all_at(int fd, std::string_view bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    auto n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+int create_exclusive(const fs::path& file, std::string_view bytes) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return errno;
+  int err = write_all_at(fd, bytes);
+  if (err == 0 && ::fsync(fd) != 0)
+    err = errno;
+  ::close(fd);
+  if (err != 0)
+    ::unlink(file.c_str());
+  return err;
+}
+
+int rename_no_replace(const fs::path& from, const fs::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+    return 0;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    return errno;
+  // NFS has no RENAME_NOREPLACE but has link(), which fails on an existing name.
+  if (::link(from.c_str(), to.c_str()) != 0)
+    return errno;
+  ::unlink(from.c_str());
+  return 0;
+}
+
 } // namespace seg::io

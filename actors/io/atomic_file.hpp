@@ -7,6 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include <ctime>
+#include <sys/types.h>
+
 namespace seg::io {
 
 /// Writes `bytes` to `target` so that a reader (or a crash) sees either the
@@ -68,5 +71,41 @@ std::size_t remove_stale_temp_files(const std::filesystem::path& dir,
 /// The whole content of `file`.
 /// @throws io_error naming `file` if it cannot be opened or read.
 std::string read_file(const std::filesystem::path& file);
+
+// -- files shared with other processes (the lease files) ----------------------
+// These report errno instead of throwing: for the lock manager a missing or
+// changed file is an outcome to judge, not a failure.
+
+/// A file as read at one moment, with what identifies that version of it.
+struct file_snapshot {
+  int error = 0;      ///< errno of open/read; ENOENT if there is no file
+  std::string bytes;  ///< the whole content
+  ino_t ino = 0;
+  dev_t dev = 0;
+  struct timespec mtime {};
+};
+
+/// Reads `file` whole (see file_snapshot).
+file_snapshot snapshot_file(const std::filesystem::path& file);
+
+/// Reads the open file `fd` whole, from offset 0.
+file_snapshot snapshot_file(int fd);
+
+/// True if both snapshots were read and are the same version of one file:
+/// same inode, mtime and bytes.
+bool same_version(const file_snapshot& a, const file_snapshot& b);
+
+/// Writes `bytes` to `fd` from offset 0 (pwrite, EINTR retried); returns
+/// errno or 0. The file is not truncated.
+int write_all_at(int fd, std::string_view bytes);
+
+/// Creates `file` only if it does not exist (O_EXCL), with `bytes`, fsync'ed;
+/// returns errno or 0 (EEXIST if it exists). A file that could not be
+/// written whole is removed.
+int create_exclusive(const std::filesystem::path& file, std::string_view bytes);
+
+/// Moves `from` to `to` unless `to` exists (RENAME_NOREPLACE, or link() and
+/// unlink() where the file system lacks it, as NFS); returns errno or 0.
+int rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to);
 
 } // namespace seg::io

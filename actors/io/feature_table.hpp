@@ -4,8 +4,9 @@
 
 #include "kernels/features.hpp"
 
-// The one list of per-object features, shared by the TSV writer and the
-// per-frame record so the two can never disagree. Internal to seg_io.
+// The one list of per-object features, shared by the TSV writer, the
+// per-frame record and the feature vectors of frame results, so they can
+// never disagree. Not for use outside actors/.
 namespace seg::io::detail {
 
 /// How a feature's value is printed in the TSV.

@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/io/acquisition.hpp"
+#include "actors/io/ecotaxa/ecotaxa_tsv.hpp"
+#include "actors/io/ecotaxa/ecotaxa_validate.hpp"
 #include "actors/io/integrity.hpp"
-#include "actors/io/ecotaxa_tsv.hpp"
-#include "actors/io/ecotaxa_validate.hpp"
+#include "actors/io/iso_time.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/python_format.hpp"
 #include "kernels/flat_field.hpp"
 
@@ -29,11 +31,6 @@ config::settings job_settings(const job_spec& spec, const config::sources& base)
 
 namespace {
 
-std::string stem_of(const std::string& frame) {
-  auto dot = frame.rfind('.');
-  return dot == std::string::npos || dot == 0 ? frame : frame.substr(0, dot);
-}
-
 // Refuses metadata that would make the EcoTaxa archive fail to import
 // (column names, value lengths, too many columns, ids), before any frame is
 // segmented: a TSV of one object is made from it exactly as the exporter
@@ -51,14 +48,12 @@ void check_ecotaxa_metadata(const job_plan& plan, const nlohmann::ordered_json& 
     if (f.size() > longest.size())
       longest = f;
   io::tsv_object obj;
-  obj.name = stem_of(longest) + "_0";
-  if (plan.object_ids != "per_frame")
-    obj.name = plan.sample_id + "_" + plan.acq_id + "_" + obj.name;
+  obj.name = io::object_name(plan, longest, 0);
   io::tsv_options opts;
   opts.scaled_units = plan.params.pixel_size_um > 0;
   auto tsv = io::make_ecotaxa_tsv(filtered, process, {obj}, opts);
   auto problems = io::validate_ecotaxa_tsv(
-    io::ecotaxa_tsv_name(plan.acq_id), tsv,
+    io::output_layout(plan).tsv_name(), tsv,
     [](const std::string&) { return std::optional<std::string>("\xFF\xD8\xFF"); });
   if (problems.empty())
     return;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/io/feature_table.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace fs = std::filesystem;
 
@@ -203,11 +204,8 @@ object_messages(const frame_record& record, std::uint64_t first_label) {
       else
         meta[key] = obj.features.*col.real_member;
     }
-    auto name = obj.crop_file;
-    if (auto dot = name.rfind('.'); dot != std::string::npos)
-      name.resize(dot);
     ojson metric;
-    metric["name"] = name;
+    metric["name"] = frame_stem(obj.crop_file);
     metric["metadata"] = std::move(meta);
     out.emplace_back(metric_topic, dump(metric));
     ++label;
@@ -225,16 +223,12 @@ std::optional<fs::path> frame_record_path(const fs::path& acq, std::string_view 
     }
   if (img + 1 >= parts.size())
     return std::nullopt;
-  fs::path out;
+  fs::path root, rel;
   for (std::size_t k = 0; k < img; ++k)
-    out /= parts[k];
-  out /= "objects";
+    root /= parts[k];
   for (std::size_t k = img + 1; k < parts.size(); ++k)
-    out /= parts[k];
-  std::string stem(frame_name);
-  if (auto dot = stem.rfind('.'); dot != std::string::npos)
-    stem.resize(dot);
-  return out / ".segflow" / "frames" / (stem + ".jsonl");
+    rel /= parts[k];
+  return output_layout(root, rel).record_file(frame_name);
 }
 
 command parse_command(std::string_view payload) {

@@ -2,12 +2,12 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
+#include "actors/io/iso_time.hpp"
 
 namespace fs = std::filesystem;
 
@@ -19,21 +19,6 @@ constexpr const char* format_name = "segflow-queue";
 constexpr int format_version = 1;
 
 using json = nlohmann::ordered_json;
-
-std::string iso_utc_ms(std::int64_t unix_ms) {
-  auto secs = static_cast<std::time_t>(unix_ms / 1000);
-  auto ms = unix_ms % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
-  return buf;
-}
 
 std::optional<job_state> state_from_name(const std::string& name) {
   for (auto s : {job_state::pending, job_state::running, job_state::done, job_state::failed,
@@ -90,7 +75,7 @@ job_record job_from_json(const json& j, std::size_t index) {
   auto parsed = state_from_name(state);
   if (!parsed)
     throw std::runtime_error(where + ": unknown state \"" + state + "\"");
-  s.state = std::uint8_t(*parsed);
+  s.state = *parsed;
   s.frames_done = r.get<std::uint32_t>("frames_done");
   s.frames_total = r.get<std::uint32_t>("frames_total");
   s.frames_resumed = r.get_or<std::uint32_t>("frames_resumed", 0);
@@ -109,6 +94,19 @@ job_record job_from_json(const json& j, std::size_t index) {
 
 } // namespace
 
+void put_summary_counts(json& j, const job_summary& s) {
+  j["frames_resumed"] = s.frames_resumed;
+  j["frames_failed"] = s.frames_failed;
+  j["objects"] = s.objects;
+}
+
+void put_summary_outcome(json& j, const job_summary& s) {
+  j["error"] = s.error;
+  j["failures"] = s.failures;
+  j["zip"] = s.zip;
+  j["objects_dir"] = s.objects_dir;
+}
+
 json job_json(const job_record& job) {
   auto& s = job.summary;
   json j;
@@ -120,19 +118,14 @@ json job_json(const job_record& job) {
   j["position"] = job.position;
   j["frames_done"] = s.frames_done;
   j["frames_total"] = s.frames_total;
-  j["frames_resumed"] = s.frames_resumed;
-  j["frames_failed"] = s.frames_failed;
-  j["objects"] = s.objects;
+  put_summary_counts(j, s);
   if (job.started_unix_ms > 0)
-    j["started"] = iso_utc_ms(job.started_unix_ms);
+    j["started"] = utc_iso_ms(job.started_unix_ms);
   else
     j["started"] = nullptr;
   j["started_unix_ms"] = job.started_unix_ms;
   j["elapsed"] = job.elapsed_s;
-  j["error"] = s.error;
-  j["failures"] = s.failures;
-  j["zip"] = s.zip;
-  j["objects_dir"] = s.objects_dir;
+  put_summary_outcome(j, s);
   j["resume"] = job.resume;
   return j;
 }
@@ -205,7 +198,7 @@ void prepare_restart(queue_snapshot& q) {
     max_id = std::max(max_id, job.spec.id);
     auto state = job_state(job.summary.state);
     if (state == job_state::running || (state == job_state::interrupted && job.resume)) {
-      job.summary.state = std::uint8_t(job_state::pending);
+      job.summary.state = job_state::pending;
       job.summary.error.clear();
       job.resume = true;
     }

@@ -39,6 +39,14 @@ struct queue_snapshot {
   std::vector<job_record> jobs;  ///< in queue order
 };
 
+/// The counts of a job summary as both job files write them (the queue
+/// file and segment's --summary-json): frames_resumed, frames_failed,
+/// objects, appended to `j` in that order.
+void put_summary_counts(nlohmann::ordered_json& j, const job_summary& s);
+
+/// Its outcome, likewise: error, failures, zip, objects_dir.
+void put_summary_outcome(nlohmann::ordered_json& j, const job_summary& s);
+
 /// A job as a JSON object (the fields listed at the top of this file;
 /// "started" is ISO 8601 UTC with milliseconds and 'Z', or null if the job
 /// never ran; "elapsed" is in seconds).

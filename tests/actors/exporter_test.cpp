@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/io/job_plan.hpp"
+#include "actors/io/output_layout.hpp"
 #include "tests/actors/fixture.hpp"
 #include "tests/actors/synth_frames.hpp"
 
@@ -40,21 +41,24 @@ struct exporter_fixture : seg::test::fixture {
     flat = acq.flat();
   }
 
+  seg::io::output_layout layout() const {
+    return seg::io::output_layout(plan);
+  }
+
   fs::path objects_dir() const {
-    return fs::path(plan.data_root) / "objects" / plan.rel;
+    return layout().objects_dir();
   }
 
   fs::path record_of(std::size_t i) const {
-    return seg::records_dir(objects_dir()) / (acq.acq.frames.at(i).stem().string() + ".jsonl");
+    return layout().records_dir() / (acq.acq.frames.at(i).stem().string() + ".jsonl");
   }
 
   fs::path zip() const {
-    return fs::path(plan.data_root) / "export" / "ecotaxa"
-           / ("ecotaxa_" + plan.acq_id + ".zip");
+    return layout().zip_file();
   }
 
   fs::path done_marker() const {
-    return fs::path(plan.acquisition) / "done.txt";
+    return layout().done_file();
   }
 
   seg::frame_indices begin() {
@@ -67,7 +71,7 @@ struct exporter_fixture : seg::test::fixture {
     seg::frame_result r;
     r.job_id = plan.id;
     r.generation = 1;
-    r.kind = std::uint8_t(seg::work_kind::segment);
+    r.kind = seg::work_kind::segment;
     r.index = i;
     r.name = plan.frames.at(i);
     r.objects = seg::test::segment_directly(acq.bytes(i), flat, plan.params);

@@ -120,8 +120,9 @@ struct sleeping_child {
 
 struct outcome {
   std::optional<seg::lease> granted;
-  std::string error; ///< lock_error_text of the refusal
+  std::string error; ///< error_text of the refusal
   std::string rendered;
+  std::optional<seg::ec> code; ///< the refusal's code
 };
 
 outcome acquire(fixture& fx, const seg::lock_manager_actor& lm, const fs::path& dir) {
@@ -130,8 +131,9 @@ outcome acquire(fixture& fx, const seg::lock_manager_actor& lm, const fs::path& 
   if (r) {
     out.granted = std::move(*r);
   } else {
-    out.error = seg::lock_error_text(r.error());
+    out.error = seg::error_text(r.error());
     out.rendered = fx.sys.render(r.error());
+    out.code = seg::code_of(r.error());
   }
   return out;
 }
@@ -192,12 +194,14 @@ TEST_CASE("lock manager: one holder, value-matched release", "[actor]") {
         == expected_refusal(tmp.path, ::getpid(), this_host(),
                             j.at("since").get<std::string>()));
   CHECK(second.rendered.find(second.error) != std::string::npos);
+  CHECK(second.code == seg::ec::lease_held);
 
   // Another lock manager (another holder in this live process): refused.
   auto other = spawn(fx);
   auto third = acquire(fx, other, tmp.path);
   CHECK_FALSE(third.granted);
   CHECK(third.error == second.error);
+  CHECK(third.code == seg::ec::lease_held);
 
   auto before = read_text(file);
   auto wrong = l;
@@ -370,6 +374,7 @@ TEST_CASE("lock manager: bad folders and settings are errors", "[actor]") {
   auto r = acquire(fx, lm, missing);
   CHECK_FALSE(r.granted);
   CHECK(r.error.find(missing.string()) != std::string::npos);
+  CHECK(r.code == seg::ec::lock_failed);
   write_text(tmp.path / "plain", "x");
   auto r2 = acquire(fx, lm, tmp.path / "plain");
   CHECK_FALSE(r2.granted);

@@ -13,7 +13,11 @@ B="$(synth_acquisition "$WORK/b" --frames 4 --width 640 --height 480 --seed 12)"
 C="$(synth_acquisition "$WORK/c" "${big[@]}" --seed 13)"
 D="$(synth_acquisition "$WORK/d" "${big[@]}" --seed 14)"
 
-start_serve --workers 1
+# C's frame 6 takes 15 s more in the first serve (test fault hook), so job 3
+# is still running when the stop arrives however loaded the machine; the
+# restarted serve runs without the fault.
+held="$(ls "$C" | grep '\.jpg$' | sed -n 6p)"
+SEGFLOW_TEST_FAULT="sleep=15@$held" start_serve --workers 1
 ctl stop-queue | grep -q "no further job starts" || fail "stop-queue did not answer"
 ctl add "$A" "$B" "$C" "$D" > "$WORK/add.txt"
 [ "$(grep -c 'queued' "$WORK/add.txt")" -eq 4 ] || fail "add did not queue 4 jobs"

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <fstream>
-#include <regex>
 
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
+#include "actors/io/output_layout.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -73,8 +73,8 @@ TEST_CASE("open_acquisition finds frames, data root and rel path", "[io]") {
   CHECK(a.dir == acq);
   CHECK(a.data_root == d.path / "data");
   CHECK(a.rel == fs::path("20250911/sample/acq"));
-  CHECK(seg::io::objects_dir(a) == d.path / "data/objects/20250911/sample/acq");
-  CHECK(seg::io::export_dir(a) == d.path / "data/export/ecotaxa");
+  CHECK(seg::io::output_layout(a).objects_dir() == d.path / "data/objects/20250911/sample/acq");
+  CHECK(seg::io::output_layout(a).export_dir() == d.path / "data/export/ecotaxa");
 
   // A trailing slash and a relative "." component give the same answer.
   const auto b = seg::io::open_acquisition(acq.string() + "/./");
@@ -212,28 +212,6 @@ TEST_CASE("process_pixel is valid only as a positive finite number", "[io]") {
     CHECK_FALSE(px.um_per_px);
     CHECK_THAT(px.reason, Catch::Contains("process_pixel"));
   }
-}
-
-TEST_CASE("utc_isoformat prints like Python's isoformat", "[io]") {
-  using namespace std::chrono;
-  // python3: datetime.utcfromtimestamp(1700000000.123456).isoformat()
-  const system_clock::time_point t{seconds{1700000000}};
-  CHECK(seg::io::utc_isoformat(t + microseconds{123456}) == "2023-11-14T22:13:20.123456");
-  CHECK(seg::io::utc_isoformat(t) == "2023-11-14T22:13:20");
-  CHECK(seg::io::utc_isoformat(t + microseconds{5}) == "2023-11-14T22:13:20.000005");
-}
-
-TEST_CASE("done.txt holds the UTC time without a newline", "[io]") {
-  temp_dir d;
-  CHECK_FALSE(seg::io::has_done_marker(d.path));
-  seg::io::write_done_marker(d.path);
-  CHECK(seg::io::has_done_marker(d.path));
-  const std::string text = seg::io::read_file(d.path / "done.txt");
-  CHECK(std::regex_match(text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?)")));
-  std::size_t entries = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(d.path))
-    ++entries;
-  CHECK(entries == 1);
 }
 
 TEST_CASE("ids are made safe for file names or refused", "[io]") {

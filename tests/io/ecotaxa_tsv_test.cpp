@@ -1,4 +1,4 @@
-#include "actors/io/ecotaxa_tsv.hpp"
+#include "actors/io/ecotaxa/ecotaxa_tsv.hpp"
 
 #include <cmath>
 #include <limits>
@@ -9,6 +9,7 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/output_layout.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;

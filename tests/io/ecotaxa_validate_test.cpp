@@ -1,6 +1,6 @@
 // EcoTaxa import rules: each crafted violation is reported under its rule,
 // naming the column/row/file; segflow's own output and the reference TSV pass.
-#include "actors/io/ecotaxa_validate.hpp"
+#include "actors/io/ecotaxa/ecotaxa_validate.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -15,8 +15,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/io/ecotaxa_tsv.hpp"
-#include "actors/io/ecotaxa_zip.hpp"
+#include "actors/io/ecotaxa/ecotaxa_tsv.hpp"
+#include "actors/io/ecotaxa/ecotaxa_zip.hpp"
 #include "actors/io/io_error.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -15,6 +15,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/error.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/type_ids.hpp"
 
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
   self->request(*lm, std::chrono::seconds(10), seg::atom::acquire::value, std::string{argv[1]})
     .receive([](seg::lease&) { std::cout << "held" << std::endl; },
              [&](caf::error& err) {
-               std::cout << "refused: " << seg::lock_error_text(err) << std::endl;
+               std::cout << "refused: " << seg::error_text(err) << std::endl;
                rc = 1;
              });
   if (rc == 0) {

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -12,6 +11,7 @@
 #include <opencv2/core/utility.hpp>
 
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/iso_time.hpp"
 #include "tools/segflow/args.hpp"
 #include "tools/segflow/bench.hpp"
 #include "tools/segflow/bench_process.hpp"
@@ -47,13 +47,6 @@ std::string load_average() {
   for (int i = 0; i < 3 && pos != std::string::npos; ++i)
     pos = line.find(' ', pos + 1);
   return line.substr(0, pos);
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 // A scratch folder for the children's files, removed at the end.
@@ -150,7 +143,7 @@ int run_bench(int argc, char** argv) {
   ctx.load_before = load_average();
   ctx.repeat = int(repeat);
   ctx.workers_max = int(workers_max);
-  ctx.started_utc = utc_now();
+  ctx.started_utc = io::utc_iso_seconds_now();
   bench::child_options child;
   child.exe = bench::self_exe();
   if (!profile.empty())

@@ -26,6 +26,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/error.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/io/queue_store.hpp"
 #include "actors/status_format.hpp"
@@ -178,6 +179,28 @@ std::string absolute_path(const std::string& p) {
 
 // -- the connection -------------------------------------------------------
 
+// The exit code of a request serve refused, by the refusal's code: each is
+// a request to fix (usage), none a failed job.
+int exit_code_of(const caf::error& err) {
+  auto code = code_of(err);
+  if (!code)
+    return exit_usage; // CAF's own (e.g. serve's interface differs)
+  switch (*code) {
+    case ec::not_an_acquisition:
+    case ec::already_queued:
+    case ec::bad_request:
+    case ec::unknown_job:
+    case ec::bad_state:
+    case ec::shutting_down:
+    case ec::lease_held:
+    case ec::lock_failed:
+    case ec::output_failed:
+    case ec::none:
+      return exit_usage;
+  }
+  return exit_usage;
+}
+
 // Bounds a blocking call that has no timeout of its own (CAF's remote_actor
 // waits forever for the handshake of a peer that accepts and never answers):
 // if the guard is still alive at the deadline, the process prints `what` and
@@ -243,11 +266,8 @@ struct session {
                     << " s\n";
           return;
         }
-        auto& ctx = err.context();
-        if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-          std::cerr << "error: " << ctx.get_as<std::string>(0) << "\n";
-        else
-          std::cerr << "error: " << sys.render(err) << "\n";
+        rc = exit_code_of(err);
+        std::cerr << "error: " << error_text(sys, err) << "\n";
       });
     return rc;
   }

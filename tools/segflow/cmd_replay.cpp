@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "actors/io/acquisition.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/python_format.hpp"
 #include "tools/segflow/trace_compare.hpp"
 #include "actors/io/trace_file.hpp"
@@ -59,22 +60,17 @@ external_inputs read_inputs(const std::string& file) {
   return in;
 }
 
-std::string stem_of(const std::string& frame) {
-  auto dot = frame.rfind('.');
-  return dot == std::string::npos || dot == 0 ? frame : frame.substr(0, dot);
+// The output layout of the acquisition in `folder`.
+io::output_layout layout_of(const std::string& folder) {
+  auto acq = io::open_acquisition(folder);
+  return io::output_layout(
+    acq, io::python_str_json(io::read_metadata(acq.dir / "metadata.json")["acq_id"]));
 }
 
 // Removes what a run wrote for the acquisition in `folder`.
 void remove_outputs(const std::string& folder) {
   try {
-    auto acq = io::open_acquisition(folder);
-    std::error_code ec;
-    fs::remove_all(io::objects_dir(acq), ec);
-    fs::remove_all(acq.data_root / "errors" / acq.rel, ec);
-    fs::remove(io::export_dir(acq) / io::ecotaxa_zip_name(io::python_str_json(
-                 io::read_metadata(acq.dir / "metadata.json")["acq_id"])),
-               ec);
-    fs::remove(acq.dir / "done.txt", ec);
+    io::remove_outputs(layout_of(folder));
   } catch (const std::exception& e) {
     std::cerr << "warning: " << folder << ": " << e.what() << "\n";
   }
@@ -82,15 +78,14 @@ void remove_outputs(const std::string& folder) {
 
 // Keeps only the records of `committed` frames (see restore_committed_state).
 void keep_committed(const std::string& folder, const std::set<std::uint32_t>& committed) {
-  auto acq = io::open_acquisition(folder);
-  auto records = io::objects_dir(acq) / ".segflow" / "frames";
-  for (std::uint32_t i = 0; i < acq.frames.size(); ++i)
+  auto frames = io::open_acquisition(folder).frames;
+  auto layout = layout_of(folder);
+  for (std::uint32_t i = 0; i < frames.size(); ++i)
     if (committed.count(i) == 0)
-      fs::remove(records / (stem_of(acq.frames[i]) + ".jsonl"));
-  auto acq_id = io::python_str_json(io::read_metadata(acq.dir / "metadata.json")["acq_id"]);
-  fs::remove(io::objects_dir(acq) / io::ecotaxa_tsv_name(acq_id));
-  fs::remove(io::export_dir(acq) / io::ecotaxa_zip_name(acq_id));
-  fs::remove(acq.dir / "done.txt");
+      fs::remove(layout.record_file(frames[i]));
+  fs::remove(layout.tsv_file());
+  fs::remove(layout.zip_file());
+  fs::remove(layout.done_file());
 }
 
 } // namespace

@@ -20,6 +20,7 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/frame_file.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
@@ -117,7 +118,7 @@ std::vector<preflight_job> measure_jobs(const segment_request& req) {
     } catch (const std::exception&) {
       continue;
     }
-    if (!req.force && io::has_done_marker(acq.dir))
+    if (!req.force && io::has_done_marker(io::output_layout(acq)))
       continue;
     preflight_job j;
     j.name = acq.dir.string();
@@ -138,7 +139,7 @@ std::vector<preflight_job> measure_jobs(const segment_request& req) {
         j.height = size->height;
       }
     }
-    j.space = output_space_of(io::objects_dir(acq));
+    j.space = output_space_of(io::output_layout(acq).objects_dir());
     jobs.push_back(std::move(j));
   }
   return jobs;
@@ -278,7 +279,17 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     return exit_usage;
   }
   auto qcfg = make_queue_config(settings, req.sources, workers, workers);
-  auto q = spawn_queue(sys, qcfg, hub, *locks);
+  auto spawned = spawn_queue(sys, qcfg, hub, *locks);
+  if (!spawned) {
+    std::cerr << "error: queue: " << sys.render(spawned.error()) << "\n";
+    caf::anon_send_exit(*locks, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    for (auto& s : sinks)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    trace::stop();
+    return exit_usage;
+  }
+  auto q = *spawned;
   if (!req.stop_after_frames.empty()) {
     auto injector = sys.spawn(stop_injector, q, req.stop_after_frames);
     caf::anon_send(hub, atom::subscribe::value, injector);

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "actors/io/ecotaxa_validate.hpp"
+#include "actors/io/ecotaxa/ecotaxa_validate.hpp"
 #include "actors/io/io_error.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"

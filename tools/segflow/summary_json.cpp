@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/queue_store.hpp"
 
 namespace seg::cli {
 
@@ -52,14 +53,9 @@ nlohmann::ordered_json summary_json(const segment_request& req,
     j["state"] = to_string(job_state(s.state));
     j["frames_total"] = s.frames_total;
     j["frames_done"] = s.frames_done;
-    j["frames_resumed"] = s.frames_resumed;
-    j["frames_failed"] = s.frames_failed;
-    j["objects"] = s.objects;
+    io::put_summary_counts(j, s);
     j["seconds"] = s.seconds;
-    j["error"] = s.error;
-    j["failures"] = s.failures;
-    j["zip"] = s.zip;
-    j["objects_dir"] = s.objects_dir;
+    io::put_summary_outcome(j, s);
     j["stages"] = stages_json(s.stages);
     list.push_back(std::move(j));
   }

@@ -7,6 +7,7 @@
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/iso_time.hpp"
 #include "actors/io/report/html_text.hpp"
 #include "actors/io/report/page_frame.hpp"
 #include "actors/io/report/size_spectrum.hpp"

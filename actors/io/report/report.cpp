@@ -7,6 +7,8 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
+#include "actors/io/iso_time.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/report/html_text.hpp"
 #include "actors/io/report/page_frame.hpp"
 
@@ -48,7 +50,8 @@ index_row row_of(const fs::path& dir) {
   } catch (const std::exception&) {
     row.state = "bad metadata";
   }
-  auto objects = objects_dir(acq);
+  output_layout layout(acq);
+  auto objects = layout.objects_dir();
   std::optional<run_record> run;
   try {
     run = read_run_record(objects);
@@ -65,11 +68,11 @@ index_row row_of(const fs::path& dir) {
       row.state = run->state == "done" && run->frames_failed > 0 ? "done with failures"
                                                                    : run->state;
   } else {
-    row.frames_done = count_files(objects / ".segflow" / "frames", ".jsonl");
-    row.frames_failed = count_files(acq.data_root / "errors" / acq.rel, ".json");
+    row.frames_done = count_files(layout.records_dir(), ".jsonl");
+    row.frames_failed = count_files(layout.errors_dir(), ".json");
     std::error_code ec;
     if (row.state.empty())
-      row.state = fs::exists(acq.dir / "done.txt", ec) ? "done"
+      row.state = fs::exists(layout.done_file(), ec) ? "done"
                   : row.frames_done + row.frames_failed > 0 ? "partial"
                                                             : "not segmented";
   }

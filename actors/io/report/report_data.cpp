@@ -7,6 +7,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/frame_record.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/python_format.hpp"
 #include "actors/io/report/thumbnail.hpp"
 #include "kernels/flat_field.hpp"
@@ -16,11 +17,6 @@ namespace fs = std::filesystem;
 namespace seg::io::report {
 
 namespace {
-
-std::string stem_of(const std::string& name) {
-  auto dot = name.rfind('.');
-  return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
-}
 
 std::string text_of(const nlohmann::ordered_json& meta, const char* key) {
   auto it = meta.find(key);
@@ -76,15 +72,13 @@ std::string without_path(const std::string& reason, const std::string& frame) {
 // artifact failed (an artifact left by an earlier run of a frame committed
 // since does not count).
 void read_frames(acquisition_report& r, const std::vector<std::string>& names) {
-  auto records = r.objects_dir / ".segflow" / "frames";
-  auto errors = r.data_root / "errors" / r.rel;
+  output_layout layout(r.data_root, r.rel);
   for (std::uint32_t i = 0; i < names.size(); ++i) {
     report_frame f;
     f.name = names[i];
-    auto stem = stem_of(names[i]);
     std::error_code ec;
-    auto record_file = records / (stem + ".jsonl");
-    auto error_file = errors / (stem + ".json");
+    auto record_file = layout.record_file(names[i]);
+    auto error_file = layout.error_file(names[i]);
     if (fs::exists(record_file, ec)) {
       try {
         auto rec = read_frame_record(record_file);
@@ -96,7 +90,7 @@ void read_frames(acquisition_report& r, const std::vector<std::string>& names) {
             kernels::scale_to_micrometres(features, r.um_per_px);
           report_object obj;
           obj.crop = o.crop_file;
-          obj.id = stem_of(o.crop_file);
+          obj.id = frame_stem(o.crop_file);
           obj.frame = i;
           obj.esd = features.equivalent_diameter;
           r.objects.push_back(std::move(obj));
@@ -161,7 +155,7 @@ acquisition_report load_acquisition_report(const fs::path& acq_dir,
   r.acquisition_dir = acq.dir;
   r.data_root = acq.data_root;
   r.rel = acq.rel;
-  r.objects_dir = objects_dir(acq);
+  r.objects_dir = output_layout(acq).objects_dir();
   auto meta = read_metadata(acq.dir / "metadata.json");
   read_identity(r, meta);
   r.run = read_run_record(r.objects_dir);

@@ -1,4 +1,4 @@
-#include "actors/io/ecotaxa_zip.hpp"
+#include "actors/io/ecotaxa/ecotaxa_zip.hpp"
 
 #include <unistd.h>
 

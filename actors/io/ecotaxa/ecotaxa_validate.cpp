@@ -1,4 +1,4 @@
-#include "actors/io/ecotaxa_validate.hpp"
+#include "actors/io/ecotaxa/ecotaxa_validate.hpp"
 
 #include <cmath>
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "actors/io/ecotaxa_tsv.hpp"
+#include "actors/io/ecotaxa/ecotaxa_tsv.hpp"
 
 #include <cmath>
 #include <string_view>

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace seg {
+struct job_plan;
+}
+
+namespace seg::io {
+struct acquisition;
+}
+
+// Where every output of an acquisition goes (the reference layout,
+// SPEC-planktoscope §4.6, plus segflow's per-frame records). Every output
+// path is obtained from one output_layout rooted at the data root, so how a
+// path is resolved (e.g. refusing symlinks on the way) is decided here alone.
+namespace seg::io {
+
+/// A frame name without its extension: "a.jpg" -> "a"; a name whose only dot
+/// leads it (".jpg") or that has none stays whole. Records, error artifacts
+/// and object names all start from it.
+std::string frame_stem(std::string_view frame);
+
+/// "ecotaxa_<acq_id>.zip" and "ecotaxa_<acq_id>.tsv" with acq_id through
+/// safe_file_component (reference M naming, SPEC §4.6).
+std::string ecotaxa_zip_name(std::string_view acq_id);
+std::string ecotaxa_tsv_name(std::string_view acq_id);
+
+/// The outputs of one acquisition <data_root>/img/<rel>.
+class output_layout {
+public:
+  output_layout() = default;
+
+  /// `acq_id` is the metadata's acq_id; only the EcoTaxa names need it.
+  output_layout(std::filesystem::path data_root, std::filesystem::path rel,
+                std::string acq_id = {});
+
+  /// The layout of a resolved job.
+  explicit output_layout(const job_plan& plan);
+
+  /// The layout of an acquisition found on disk.
+  explicit output_layout(const acquisition& acq, std::string acq_id = {});
+
+  const std::filesystem::path& data_root() const {
+    return data_root_;
+  }
+
+  /// <root>/img/<rel>, the acquisition folder.
+  std::filesystem::path acquisition_dir() const;
+
+  /// <acquisition>/done.txt: the acquisition is segmented.
+  std::filesystem::path done_file() const;
+
+  /// <root>/objects/<rel>: crops and the TSV copy.
+  std::filesystem::path objects_dir() const;
+
+  /// <objects>/<crop_name>, a crop (see crop_name).
+  std::filesystem::path crop_file(std::string_view crop_name) const;
+
+  /// <objects>/.segflow/frames: per-frame records; a frame is committed iff
+  /// its record exists.
+  std::filesystem::path records_dir() const;
+
+  /// <records>/<stem>.jsonl, the record of `frame`.
+  std::filesystem::path record_file(std::string_view frame) const;
+
+  /// <root>/errors/<rel>: error artifacts of failed frames.
+  std::filesystem::path errors_dir() const;
+
+  /// <errors>/<stem>.json, the error artifact of `frame`.
+  std::filesystem::path error_file(std::string_view frame) const;
+
+  /// <root>/export/ecotaxa, where the archives go.
+  std::filesystem::path export_dir() const;
+
+  /// "ecotaxa_<acq_id>.tsv". @throws io_error if acq_id is unsafe (see
+  /// safe_file_component).
+  std::string tsv_name() const;
+
+  /// <objects>/ecotaxa_<acq_id>.tsv, the TSV copy beside the crops.
+  std::filesystem::path tsv_file() const;
+
+  /// <export>/ecotaxa_<acq_id>.zip, the EcoTaxa archive.
+  std::filesystem::path zip_file() const;
+
+private:
+  std::filesystem::path data_root_;
+  std::filesystem::path rel_;
+  std::string acq_id_;
+};
+
+/// The object-name rule (export.ids): "<stem>_<index>" for per_frame,
+/// "<sample_id>_<acq_id>_<stem>_<index>" otherwise (unique across
+/// acquisitions, as the reference's object_id).
+std::string object_name(const job_plan& plan, std::string_view frame, std::uint32_t index);
+
+/// The crop file name of an object: object_name + ".jpg".
+std::string crop_name(const job_plan& plan, std::string_view frame, std::uint32_t index);
+
+/// Removes every output of an earlier run (objects, records, errors, the
+/// archive, done.txt): `force` starts over with nothing to mistake for this
+/// run's. @throws std::filesystem::filesystem_error.
+void remove_outputs(const output_layout& layout);
+
+/// Marks the acquisition as segmented: writes done.txt atomically, its
+/// content utc_isoformat(now) without a newline.
+/// @throws io_error naming done.txt.
+void write_done_marker(const output_layout& layout);
+
+/// True if done.txt exists.
+bool has_done_marker(const output_layout& layout);
+
+} // namespace seg::io
