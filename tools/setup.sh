@@ -4,7 +4,7 @@
 #   tools/setup.sh test   build everything, run the whole test suite (ctest), then
 #                         the Debian package check (tools/ci/package.sh; SEGFLOW_PACKAGE=on|off)
 #                         and the arm64 check (tools/ci/arm64.sh; SEGFLOW_ARM64=smoke|full|off):
-#                         both by default in CI (arm64: its smoke subset), else when asked
+#                         both by default in CI (arm64: its smoke subset), else when asked;
 #                         then the unit, kernel and actor tests under ASan+UBSan and
 #                         each fuzz target for 20 s (tools/ci/sanitize.sh, tools/ci/fuzz.sh;
 #                         SEGFLOW_SANITIZE=on|off, SEGFLOW_FUZZ=on|off; off until verified)
