@@ -1,5 +1,6 @@
 #include "actors/exporter.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -14,6 +15,7 @@
 #include "actors/io/iso_time.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/ecotaxa/ecotaxa_export.hpp"
+#include "actors/io/frame_names.hpp"
 #include "actors/io/frame_record.hpp"
 #include "kernels/flat_field.hpp"
 
@@ -134,6 +136,17 @@ void maybe_complete(self_ptr self, export_job& job) {
     complete(self, job.plan.id);
 }
 
+// Why a segmented frame cannot be committed: its names break a rule (a
+// 240-character frame name). Checked here, where names are made, so that it
+// holds for every way a frame arrives (resumed, recalculated, followed); the
+// frame is segmented for nothing, which only such a frame costs.
+std::optional<std::string> commit_problem(const export_job& job, const frame_result& r) {
+  auto last = r.objects.empty() ? 0u : r.objects.back().index;
+  for (auto& obj : r.objects)
+    last = std::max(last, obj.index);
+  return io::frame_name_problem(job.plan, r.name, last);
+}
+
 void record_failure(export_job& job, const frame_result& r) {
   job.failed.insert(r.index);
   job.failures.push_back(r.name + ": " + r.error);
@@ -201,7 +214,8 @@ bool settle(self_ptr self, export_job& job, const frame_result& r) {
   job.stages.crops_ms += t.crops_ms;
   double frame_ms = t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms + t.features_ms
                     + t.crops_ms;
-  if (r.ok) {
+  auto refused = r.ok ? commit_problem(job, r) : std::nullopt;
+  if (r.ok && !refused) {
     try {
       commit_frame(job, r);
       job.committed.insert(r.index);
@@ -218,8 +232,14 @@ bool settle(self_ptr self, export_job& job, const frame_result& r) {
       return false;
     }
   } else {
-    record_failure(job, r);
-    send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, r.error);
+    frame_result failed;
+    failed.index = r.index;
+    failed.name = r.name;
+    failed.error = refused ? *refused : r.error;
+    if (refused) // the worker, which logs failures, saw none
+      spdlog::warn("frame_failed job={} frame={} error=\"{}\"", r.job_id, r.name, *refused);
+    record_failure(job, failed);
+    send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, failed.error);
   }
   job.last_result = clock_type::now();
   return true;
@@ -275,7 +295,7 @@ bool advance(self_ptr self, export_job& job) {
       job.ahead.erase(r);
       if (!settle(self, job, result))
         return false;
-      if (result.ok)
+      if (job.committed.count(i) > 0) // a failed frame does not feed the heuristic
         objects = std::uint32_t(result.objects.size());
     } else {
       break;
