@@ -111,7 +111,7 @@ TEST_CASE("plots mark failed frames and recalculated flats", "[report]") {
   CHECK(dots == 3); // empty classes have no point on a log axis
 }
 
-TEST_CASE("run records read back; a damaged one is an error naming it", "[report]") {
+TEST_CASE("run records read back, and a damaged one is an error naming it", "[report]") {
   seg::test::temp_dir dir;
   CHECK(!read_run_record(dir.path));
   run_record r;
