@@ -679,7 +679,10 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
     st.next_id = std::max(st.next_id, j.spec.id + 1);
   st.cfg = std::move(cfg);
   auto me = caf::actor_cast<queue_actor>(self);
-  st.exporter = self->spawn<caf::linked>(exporter, me, st.hub);
+  exporter_config ecfg;
+  ecfg.state_dir = st.cfg.state_dir;
+  ecfg.recover = st.cfg.recover;
+  st.exporter = self->spawn<caf::linked>(exporter, me, st.hub, ecfg);
   st.cfg.reader.exporter = st.exporter;
   st.reader = self->spawn<caf::linked>(reader, st.cfg.reader, me, st.hub);
   // 0 in-process workers: worker processes join (serve --worker-processes).

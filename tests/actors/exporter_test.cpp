@@ -30,7 +30,7 @@ struct exporter_fixture : seg::test::fixture {
   std::shared_ptr<inbox> hub_box = std::make_shared<inbox>();
   seg::queue_actor queue = stand_in<seg::queue_actor>(queue_box);
   seg::status_hub_actor hub = stand_in<seg::status_hub_actor>(hub_box);
-  seg::exporter_actor exporter = spawn(seg::exporter, queue, hub);
+  seg::exporter_actor exporter = spawn(seg::exporter, queue, hub, seg::exporter_config{});
 
   exporter_fixture() {
     seg::job_spec spec;

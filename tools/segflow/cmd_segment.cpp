@@ -21,6 +21,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/frame_file.hpp"
 #include "actors/io/output_layout.hpp"
+#include "actors/io/queue_store.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
@@ -35,6 +36,7 @@
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/preflight.hpp"
+#include "tools/segflow/ops_recover.hpp"
 #include "tools/segflow/segment_run.hpp"
 #include "tools/segflow/summary_json.hpp"
 
@@ -279,6 +281,8 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     return exit_usage;
   }
   auto qcfg = make_queue_config(settings, req.sources, workers, workers);
+  qcfg.state_dir = req.state_dir;
+  qcfg.recover = req.recover;
   auto q = spawn_queue(sys, qcfg, hub, *locks);
   if (!req.stop_after_frames.empty()) {
     auto injector = sys.spawn(stop_injector, q, req.stop_after_frames);
@@ -360,6 +364,7 @@ int run_segment(int argc, char** argv) {
   bool force_run = false;
   bool follow = false;
   std::string summary_json_file;
+  std::string state_dir;
   std::string req_trace_file;
   bool req_trace_embed = false;
   std::vector<std::string> paths;
@@ -397,6 +402,9 @@ int run_segment(int argc, char** argv) {
                 "record every message between actors to FILE (see segflow trace)");
   parser.flag("trace-embed", &req_trace_embed,
               "embed frame and crop bytes in the trace (default: hash + size)");
+  parser.option("state", &state_dir, "DIR",
+                "the operations journal goes to DIR/ops (default: $XDG_STATE_HOME/segflow "
+                "or ~/.local/state/segflow; see segflow ops)");
   parser.option("summary-json", &summary_json_file, "FILE",
                 "also write the job summaries, stage times, peak RSS and CPU as JSON");
   parser.positionals(&paths, "PATH", 1);
@@ -433,12 +441,16 @@ int run_segment(int argc, char** argv) {
       return exit_usage;
     }
   }
+  req.state_dir =
+    (state_dir.empty() ? io::default_state_dir() : std::filesystem::path(state_dir)).string();
   req.force_run = force_run;
   req.force = force;
   req.trace_file = req_trace_file;
   req.trace_embed = req_trace_embed;
   req.status_json = status_json;
   req.reference_status = reference_status;
+  // An export a dead process of this host left unfinished is recovered first.
+  recover_dead_operations(req.state_dir, req.folders, req);
   std::vector<job_summary> results;
   int rc = segment_folders(req, &results);
   if (!summary_json_file.empty() && !write_summary_json(summary_json_file, req, results))
