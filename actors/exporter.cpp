@@ -36,7 +36,7 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   job_summary s;
   s.id = job.plan.id;
   s.path = job.plan.acquisition;
-  s.state = std::uint8_t(state);
+  s.state = state;
   s.frames_total = std::uint32_t(job.plan.frames.size());
   s.frames_done = std::uint32_t(job.committed.size());
   s.frames_resumed = job.resumed;
@@ -85,10 +85,10 @@ void send_event(self_ptr self, const export_job& job, event_kind kind,
                 std::uint32_t index, std::uint32_t objects, double ms,
                 std::string message) {
   job_event ev;
-  ev.kind = std::uint8_t(kind);
+  ev.kind = kind;
   ev.job_id = job.plan.id;
   ev.path = job.plan.acquisition;
-  ev.state = std::uint8_t(job_state::running);
+  ev.state = job_state::running;
   ev.frame_index = index;
   ev.frame_name = index < job.plan.frames.size() ? job.plan.frames[index] : "";
   ev.frames_total = std::uint32_t(job.plan.frames.size());

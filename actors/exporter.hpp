@@ -9,6 +9,11 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/sec.hpp>
+#include <caf/spawn_options.hpp>
+
 #include "actors/interfaces.hpp"
 #include "actors/io/op_journal.hpp"
 #include "actors/io/output_layout.hpp"
@@ -83,5 +88,19 @@ struct exporter_state {
 exporter_actor::behavior_type
 exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,
          status_hub_actor hub, exporter_config cfg);
+
+/// Spawns an exporter reporting to `queue` and `hub` (both must be set)
+/// through `spawner`: the actor system, or the actor that owns it (the
+/// queue, which links it: Os = linked).
+template <caf::spawn_options Os = caf::no_spawn_options, class Spawner>
+caf::expected<exporter_actor> spawn_exporter(Spawner& spawner, queue_actor queue,
+                                             status_hub_actor hub,
+                                             exporter_config cfg = {}) {
+  if (!queue || !hub)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "exporter: the queue and the status hub must be set");
+  return spawner.template spawn<Os>(exporter, std::move(queue), std::move(hub),
+                                    std::move(cfg));
+}
 
 } // namespace seg

@@ -166,7 +166,7 @@ run_slot new_slot(self_ptr self, std::uint64_t job) {
 
 void publish_finished(self_ptr self, std::uint64_t run, const job_summary& s) {
   job_event ev;
-  ev.kind = std::uint8_t(event_kind::job_finished);
+  ev.kind = event_kind::job_finished;
   ev.job_id = run;
   ev.path = s.path;
   ev.state = s.state;
@@ -184,10 +184,10 @@ void announce(self_ptr self, run_slot& s) {
     return;
   s.announced = true;
   job_event ev;
-  ev.kind = std::uint8_t(event_kind::job_started);
+  ev.kind = event_kind::job_started;
   ev.job_id = s.run;
   ev.path = j->summary.path;
-  ev.state = std::uint8_t(job_state::running);
+  ev.state = job_state::running;
   ev.frames_total = j->summary.frames_total;
   ev.frames_done = j->summary.frames_done;
   self->send(self->state.hub, ev);
@@ -291,7 +291,7 @@ job_summary failed_summary(self_ptr self, std::uint64_t job, const std::string& 
   if (auto* j = find_job(self, job))
     s = j->summary;
   s.id = job;
-  s.state = std::uint8_t(job_state::failed);
+  s.state = job_state::failed;
   s.error = why;
   return s;
 }
@@ -352,7 +352,7 @@ void opened(self_ptr self, std::uint64_t run, job_plan plan) {
   j->summary.path = plan.acquisition;
   if (!plan.force && io::has_done_marker(io::output_layout(plan))) {
     job_summary done = j->summary;
-    done.state = std::uint8_t(job_state::done);
+    done.state = job_state::done;
     done.frames_done = done.frames_total;
     done.error = "skipped: done.txt present (use --force to segment again)";
     set_outcome(self, run, done);
@@ -399,7 +399,7 @@ void prepare(self_ptr self, std::uint64_t run) {
 void mark_running(self_ptr self, run_slot& s) {
   s.started = clock_type::now();
   if (auto* j = find_job(self, s.job)) {
-    j->summary.state = std::uint8_t(job_state::running);
+    j->summary.state = job_state::running;
     j->summary.error.clear();
     j->summary.objects = 0;
     j->summary.frames_failed = 0;
@@ -508,7 +508,7 @@ void stop_current(self_ptr self) {
   if (!s.began) {
     auto* j = find_job(self, s.job);
     job_summary summary = j != nullptr ? j->summary : job_summary{};
-    summary.state = std::uint8_t(job_state::interrupted);
+    summary.state = job_state::interrupted;
     summary.error = "stopped before its first frame";
     end_running(self, summary);
     return;
@@ -523,7 +523,7 @@ void stop_current(self_ptr self) {
 }
 
 void interrupt_pending(self_ptr self, job_record& j, const std::string& why) {
-  j.summary.state = std::uint8_t(job_state::interrupted);
+  j.summary.state = job_state::interrupted;
   j.summary.error = why;
   j.resume = false;
   publish_finished(self, j.spec.id, j.summary);
@@ -578,7 +578,7 @@ caf::result<std::vector<std::uint64_t>> add_checked(self_ptr self,
     j.spec = spec;
     j.summary.id = spec.id;
     j.summary.path = spec.path;
-    j.summary.state = std::uint8_t(job_state::pending);
+    j.summary.state = job_state::pending;
     j.summary.frames_total = frames[i];
     spdlog::info("job_added job={} path={} force={}", spec.id, spec.path, spec.force);
     st.jobs.push_back(std::move(j));
@@ -679,16 +679,31 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
     st.next_id = std::max(st.next_id, j.spec.id + 1);
   st.cfg = std::move(cfg);
   auto me = caf::actor_cast<queue_actor>(self);
+  // spawn_queue validated what these spawns check: a failure here is a bug.
+  auto refuse = [self](const caf::error& err) -> queue_actor::behavior_type {
+    spdlog::error("queue_failed error=\"{}\"", self->system().render(err));
+    self->quit(err);
+    return queue_actor::behavior_type::make_empty_behavior();
+  };
   exporter_config ecfg;
   ecfg.state_dir = st.cfg.state_dir;
   ecfg.recover = st.cfg.recover;
-  st.exporter = self->spawn<caf::linked>(exporter, me, st.hub, ecfg);
+  auto exp = spawn_exporter<caf::linked>(*self, me, st.hub, std::move(ecfg));
+  if (!exp)
+    return refuse(exp.error());
+  st.exporter = *exp;
   st.cfg.reader.exporter = st.exporter;
-  st.reader = self->spawn<caf::linked>(reader, st.cfg.reader, me, st.hub);
+  auto rd = spawn_reader<caf::linked>(*self, st.cfg.reader, me, st.hub);
+  if (!rd)
+    return refuse(rd.error());
+  st.reader = *rd;
   // 0 in-process workers: worker processes join (serve --worker-processes).
-  for (std::uint32_t i = 0; i < st.cfg.workers; ++i)
-    st.workers.push_back(self->spawn<caf::detached + caf::linked>(segment_worker,
-                                                                  st.reader, st.exporter));
+  for (std::uint32_t i = 0; i < st.cfg.workers; ++i) {
+    auto w = spawn_segment_worker<caf::detached + caf::linked>(*self, st.reader, st.exporter);
+    if (!w)
+      return refuse(w.error());
+    st.workers.push_back(*w);
+  }
   // The queue follows progress through the hub and relays events to its own
   // subscribers with job ids.
   status_sink_actor as_sink = me;
@@ -716,7 +731,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
       j.spec = spec;
       j.summary.id = id;
       j.summary.path = spec.path;
-      j.summary.state = std::uint8_t(job_state::pending);
+      j.summary.state = job_state::pending;
       st.jobs.push_back(std::move(j));
       after_change(self);
       return id;
@@ -861,8 +876,23 @@ queue_config make_queue_config(const config::settings& settings,
   return cfg;
 }
 
-queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,
-                        status_hub_actor hub, lock_manager_actor locks) {
+caf::error validate(const queue_config& cfg, const status_hub_actor& hub,
+                    const lock_manager_actor& locks) {
+  if (!hub || !locks)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "queue: the status hub and the lock manager must be set");
+  if (cfg.workers > cfg.reader.workers)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "queue: " + std::to_string(cfg.workers)
+                             + " in-process workers, but the reader cuts work for "
+                             + std::to_string(cfg.reader.workers));
+  return validate(cfg.reader);
+}
+
+caf::expected<queue_actor> spawn_queue(caf::actor_system& sys, const queue_config& cfg,
+                                       status_hub_actor hub, lock_manager_actor locks) {
+  if (auto err = validate(cfg, hub, locks))
+    return err;
   return sys.spawn(queue, cfg, std::move(hub), std::move(locks));
 }
 

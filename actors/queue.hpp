@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
@@ -111,8 +113,14 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
                                  queue_config cfg, status_hub_actor hub,
                                  lock_manager_actor locks);
 
-/// Spawns the queue (and with it the pipeline).
-queue_actor spawn_queue(caf::actor_system& sys, const queue_config& cfg,
-                        status_hub_actor hub, lock_manager_actor locks);
+/// The first problem with the queue's settings, or none: the hub and the
+/// lock manager are set, no more in-process workers than the reader cuts
+/// work for, the reader's settings (see validate(const reader_config&)).
+caf::error validate(const queue_config& cfg, const status_hub_actor& hub,
+                    const lock_manager_actor& locks);
+
+/// Validates `cfg` and spawns the queue (and with it the pipeline).
+caf::expected<queue_actor> spawn_queue(caf::actor_system& sys, const queue_config& cfg,
+                                       status_hub_actor hub, lock_manager_actor locks);
 
 } // namespace seg

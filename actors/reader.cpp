@@ -1,6 +1,7 @@
 #include "actors/reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <caf/event_based_actor.hpp>
@@ -194,10 +195,10 @@ void flat_step_done(reader_ptr self, const frame_result& r) {
   if (superseding)
     return serve_waiting(self);
   job_event ev;
-  ev.kind = std::uint8_t(event_kind::flat_ready);
+  ev.kind = event_kind::flat_ready;
   ev.job_id = job->plan.id;
   ev.path = job->plan.acquisition;
-  ev.state = std::uint8_t(job_state::running);
+  ev.state = job_state::running;
   ev.frames_total = std::uint32_t(job->plan.frames.size());
   ev.ms = ms;
   self->send(self->state.hub, ev);
@@ -271,6 +272,17 @@ namespace seg {
 
 using namespace detail;
 
+caf::error validate(const reader_config& cfg) {
+  auto refuse = [](const char* why) {
+    return caf::make_error(caf::sec::invalid_argument, std::string("reader: ") + why);
+  };
+  if (cfg.reads_ahead < 1)
+    return refuse("reads_ahead must be at least 1");
+  if (!(cfg.frame_timeout_s >= 0) || !std::isfinite(cfg.frame_timeout_s))
+    return refuse("frame_timeout_s must be finite and >= 0 (0: no limit)");
+  return {};
+}
+
 reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,
                                    reader_config cfg, queue_actor queue,
                                    status_hub_actor hub) {
@@ -331,7 +343,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
       if (self->state.ledger.forgive(who)) {
         work_item quit; // it was replaced while it overran
-        quit.kind = std::uint8_t(work_kind::shutdown);
+        quit.kind = work_kind::shutdown;
         return quit;
       }
       worker_asks(self, who);

@@ -9,6 +9,10 @@
 #include <vector>
 
 #include <caf/actor_addr.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/sec.hpp>
+#include <caf/spawn_options.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
@@ -64,5 +68,24 @@ inline std::uint32_t recalc_window(const reader_config& cfg) {
 reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,
                                    reader_config cfg, queue_actor queue,
                                    status_hub_actor hub);
+
+/// The first problem with a reader's settings, or none: reads_ahead >= 1,
+/// frame_timeout_s finite and >= 0 (0: no limit). Errors are
+/// caf::sec::invalid_argument with the text.
+caf::error validate(const reader_config& cfg);
+
+/// Validates the settings and spawns a reader through `spawner`: the actor
+/// system, or the actor that owns the reader (the queue, which links it:
+/// Os = linked). The exporter (cfg.exporter), queue and hub must be set.
+template <caf::spawn_options Os = caf::no_spawn_options, class Spawner>
+caf::expected<reader_actor> spawn_reader(Spawner& spawner, const reader_config& cfg,
+                                         queue_actor queue, status_hub_actor hub) {
+  if (!cfg.exporter || !queue || !hub)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "reader: the exporter, the queue and the status hub must be set");
+  if (auto err = validate(cfg))
+    return err;
+  return spawner.template spawn<Os>(reader, cfg, std::move(queue), std::move(hub));
+}
 
 } // namespace seg

@@ -127,7 +127,7 @@ std::string frame_path(const job_plan& plan, std::uint32_t index) {
 
 work_item job_item(const reader_job& job, work_kind kind) {
   work_item item;
-  item.kind = std::uint8_t(kind);
+  item.kind = kind;
   item.job_id = job.plan.id;
   item.generation = job.generation;
   item.params = job.plan.params;

@@ -34,7 +34,7 @@ void fail_frame(reader_ptr self, const reader_job& job, const held_item& h, std:
   frame_result r;
   r.job_id = h.job_id;
   r.generation = h.generation;
-  r.kind = std::uint8_t(h.kind);
+  r.kind = h.kind;
   r.index = h.index;
   r.name = job.plan.frames[h.index];
   r.ok = false;
@@ -50,8 +50,13 @@ void restart_worker(reader_ptr self, const caf::actor_addr& who, const std::stri
   auto& st = self->state;
   if (who.node() == self->node()) {
     auto me = caf::actor_cast<reader_actor>(self);
-    st.replacements.push_back(
-      self->spawn<caf::detached + caf::linked>(segment_worker, me, st.cfg.exporter));
+    auto w = spawn_segment_worker<caf::detached + caf::linked>(*self, me, st.cfg.exporter);
+    if (!w) {
+      spdlog::error("worker_not_replaced error=\"{}\" reason=\"{}\"",
+                    self->system().render(w.error()), why);
+      return;
+    }
+    st.replacements.push_back(*w);
     spdlog::warn("worker_replaced reason=\"{}\"", why);
     return;
   }

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/sec.hpp>
+#include <caf/spawn_options.hpp>
 #include <opencv2/core/mat.hpp>
 
 #include "actors/interfaces.hpp"
@@ -64,6 +68,19 @@ struct segment_worker_state {
 segment_worker_actor::behavior_type
 segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
                reader_actor reader, exporter_actor exporter);
+
+/// Spawns a segment worker pulling from `reader` and reporting to
+/// `exporter` (both must be set) through `spawner`: the actor system, or
+/// the actor that owns it (the queue and the reader link theirs). Workers
+/// run detached: a step blocks its thread for a frame's worth of pixels.
+template <caf::spawn_options Os = caf::detached, class Spawner>
+caf::expected<segment_worker_actor>
+spawn_segment_worker(Spawner& spawner, reader_actor reader, exporter_actor exporter) {
+  if (!reader || !exporter)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "segment worker: the reader and the exporter must be set");
+  return spawner.template spawn<Os>(segment_worker, std::move(reader), std::move(exporter));
+}
 
 /// Tells each of `workers` to drop run `run`'s item at its next step
 /// boundary (atom::stop: idempotent, other runs' work goes on).

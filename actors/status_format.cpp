@@ -19,21 +19,12 @@ std::string fixed1(double x) {
 
 } // namespace
 
-const char* event_name(std::uint8_t kind) {
-  switch (static_cast<event_kind>(kind)) {
-    case event_kind::job_started: return "job_started";
-    case event_kind::flat_ready: return "flat_ready";
-    case event_kind::frame_done: return "frame_done";
-    case event_kind::frame_failed: return "frame_failed";
-    case event_kind::job_finished: return "job_finished";
-  }
-  return "unknown";
+const char* event_name(event_kind kind) {
+  return to_string(kind);
 }
 
-const char* state_name(std::uint8_t state) {
-  if (state > static_cast<std::uint8_t>(job_state::interrupted))
-    return "unknown";
-  return to_string(static_cast<job_state>(state));
+const char* state_name(job_state state) {
+  return to_string(state);
 }
 
 std::string acquisition_label(const std::string& path) {
@@ -61,7 +52,7 @@ std::string format_progress_line(const job_event& ev, const progress_counts& c) 
 
 std::string format_event_line(const job_event& ev, const progress_counts& c) {
   auto label = acquisition_label(ev.path);
-  switch (static_cast<event_kind>(ev.kind)) {
+  switch (ev.kind) {
     case event_kind::job_started: {
       auto line = label + ": started, " + std::to_string(ev.frames_total) + " frames";
       if (c.frames_before > 0)
@@ -110,7 +101,7 @@ std::string format_json_line(const job_event& ev) {
 
 std::string format_reference_status(const job_event& ev) {
   std::string status;
-  switch (static_cast<event_kind>(ev.kind)) {
+  switch (ev.kind) {
     case event_kind::job_started:
       status = "Calculating flat";
       break;
@@ -121,9 +112,9 @@ std::string format_reference_status(const job_event& ev) {
                + std::to_string(ev.frames_total);
       break;
     case event_kind::job_finished:
-      if (ev.state == static_cast<std::uint8_t>(job_state::done))
+      if (ev.state == job_state::done)
         status = "Done";
-      else if (ev.state == static_cast<std::uint8_t>(job_state::interrupted))
+      else if (ev.state == job_state::interrupted)
         status = "Interrupted";
       else
         status = io::mqtt::exception_text(ev.message);

@@ -11,11 +11,11 @@ namespace seg {
 
 /// Name of an event_kind value: "job_started", "flat_ready", "frame_done",
 /// "frame_failed", "job_finished"; "unknown" for other values.
-const char* event_name(std::uint8_t kind);
+const char* event_name(event_kind kind);
 
 /// Name of a job_state value ("pending", ..., "interrupted"); "unknown" for
 /// other values.
-const char* state_name(std::uint8_t state);
+const char* state_name(job_state state);
 
 /// How an acquisition is shown to a user: the part of `path` after its last
 /// "/img/" component (the acquisition's path relative to the data root, as

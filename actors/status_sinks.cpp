@@ -72,7 +72,7 @@ progress_sink(status_sink_actor::stateful_pointer<progress_sink_state> self,
   return {
     [self](const job_event& ev) {
       auto& st = self->state;
-      switch (static_cast<event_kind>(ev.kind)) {
+      switch (ev.kind) {
         case event_kind::job_started:
           st.jobs[ev.job_id] = progress_counts{ev.frames_done, ev.objects};
           print_event_line(st, format_event_line(ev, st.jobs[ev.job_id]), true);

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "messages/work_item.hpp"
+
 namespace seg {
 
 /// One object found in a frame, with its encoded crop.
@@ -42,7 +44,7 @@ typename Inspector::result_type inspect(Inspector& f, step_timings& x) {
 struct frame_result {
   std::uint64_t job_id = 0;
   std::uint32_t generation = 0;
-  std::uint8_t kind = 0;            ///< the work_kind this answers
+  work_kind kind = work_kind::idle; ///< the kind of work this answers
   std::uint32_t index = 0;          ///< frame index or stack slot
   std::string name;                 ///< frame file name
   bool ok = true;

@@ -70,10 +70,10 @@ enum class event_kind : std::uint8_t {
 
 /// One status event.
 struct job_event {
-  std::uint8_t kind = 0;                ///< an event_kind
+  event_kind kind = event_kind::job_started;
   std::uint64_t job_id = 0;
   std::string path;                     ///< acquisition folder
-  std::uint8_t state = 0;               ///< a job_state
+  job_state state = job_state::pending;
   std::uint32_t frame_index = 0;
   std::string frame_name;
   std::uint32_t frames_total = 0;
@@ -116,7 +116,7 @@ typename Inspector::result_type inspect(Inspector& f, stage_totals& x) {
 struct job_summary {
   std::uint64_t id = 0;
   std::string path;
-  std::uint8_t state = 0;               ///< a job_state
+  job_state state = job_state::pending;
   std::uint32_t frames_total = 0;
   std::uint32_t frames_done = 0;        ///< committed, resumed ones included
   std::uint32_t frames_resumed = 0;     ///< committed by an earlier run
@@ -145,6 +145,18 @@ inline const char* to_string(job_state s) {
     case job_state::done: return "done";
     case job_state::failed: return "failed";
     case job_state::interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+/// Text name of an event kind.
+inline const char* to_string(event_kind k) {
+  switch (k) {
+    case event_kind::job_started: return "job_started";
+    case event_kind::flat_ready: return "flat_ready";
+    case event_kind::frame_done: return "frame_done";
+    case event_kind::frame_failed: return "frame_failed";
+    case event_kind::job_finished: return "job_finished";
   }
   return "unknown";
 }

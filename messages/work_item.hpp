@@ -17,10 +17,22 @@ enum class work_kind : std::uint8_t {
   shutdown = 4,    ///< no more work ever: quit
 };
 
+/// Text name of a work kind.
+inline const char* to_string(work_kind k) {
+  switch (k) {
+    case work_kind::idle: return "idle";
+    case work_kind::flat_decode: return "flat_decode";
+    case work_kind::flat_band: return "flat_band";
+    case work_kind::segment: return "segment";
+    case work_kind::shutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
 /// One unit of work handed out by the reader. Pixels never travel: frames
 /// travel as encoded bytes, the flat and the stack as shared-memory names.
 struct work_item {
-  std::uint8_t kind = 0;            ///< a work_kind
+  work_kind kind = work_kind::idle;
   std::uint64_t job_id = 0;
   std::uint32_t generation = 0;     ///< flat generation this work belongs to
   std::uint32_t index = 0;          ///< frame index (segment) or stack slot (flat)

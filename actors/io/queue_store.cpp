@@ -75,7 +75,7 @@ job_record job_from_json(const json& j, std::size_t index) {
   auto parsed = state_from_name(state);
   if (!parsed)
     throw std::runtime_error(where + ": unknown state \"" + state + "\"");
-  s.state = std::uint8_t(*parsed);
+  s.state = *parsed;
   s.frames_done = r.get<std::uint32_t>("frames_done");
   s.frames_total = r.get<std::uint32_t>("frames_total");
   s.frames_resumed = r.get_or<std::uint32_t>("frames_resumed", 0);
@@ -198,7 +198,7 @@ void prepare_restart(queue_snapshot& q) {
     max_id = std::max(max_id, job.spec.id);
     auto state = job_state(job.summary.state);
     if (state == job_state::running || (state == job_state::interrupted && job.resume)) {
-      job.summary.state = std::uint8_t(job_state::pending);
+      job.summary.state = job_state::pending;
       job.summary.error.clear();
       job.resume = true;
     }

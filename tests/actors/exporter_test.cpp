@@ -71,7 +71,7 @@ struct exporter_fixture : seg::test::fixture {
     seg::frame_result r;
     r.job_id = plan.id;
     r.generation = 1;
-    r.kind = std::uint8_t(seg::work_kind::segment);
+    r.kind = seg::work_kind::segment;
     r.index = i;
     r.name = plan.frames.at(i);
     r.objects = seg::test::segment_directly(acq.bytes(i), flat, plan.params);

@@ -73,7 +73,9 @@ struct fixture : seg::test::fixture {
     qc.reader.workers = 1;
     qc.state_file = state_file;
     qc.initial = std::move(initial);
-    q = adopt(spawn_queue(sys, qc, hub, locks));
+    auto spawned = spawn_queue(sys, qc, hub, locks);
+    REQUIRE(spawned);
+    q = adopt(*spawned);
     auto peers = request<reader_actor, exporter_actor>(q, atom::join::value);
     REQUIRE(peers);
     spawn(segment_worker, std::get<0>(*peers), std::get<1>(*peers));
@@ -318,15 +320,15 @@ TEST_CASE("subscribers get status events with job ids", "[actor][queue]") {
   CHECK(*ok);
   fx.ask<queue_listing>(atom::resume::value);
   fx.run();
-  std::vector<std::uint8_t> kinds;
+  std::vector<event_kind> kinds;
   for (auto& ev : box->of<job_event>()) {
     CHECK(ev.job_id == 1);
     kinds.push_back(ev.kind);
   }
   REQUIRE_FALSE(kinds.empty());
-  CHECK(kinds.front() == std::uint8_t(event_kind::job_started));
-  CHECK(kinds.back() == std::uint8_t(event_kind::job_finished));
-  CHECK(std::count(kinds.begin(), kinds.end(), std::uint8_t(event_kind::frame_done)) == 8);
+  CHECK(kinds.front() == event_kind::job_started);
+  CHECK(kinds.back() == event_kind::job_finished);
+  CHECK(std::count(kinds.begin(), kinds.end(), event_kind::frame_done) == 8);
 }
 
 TEST_CASE("the queue file follows every change and a restart resumes the running job "
@@ -349,7 +351,7 @@ TEST_CASE("the queue file follows every change and a restart resumes the running
   fx.stop_queue_actor();
 
   // As after kill -9 while job 1 ran: the file says running.
-  saved->jobs[1].summary.state = std::uint8_t(job_state::running);
+  saved->jobs[1].summary.state = job_state::running;
   io::prepare_restart(*saved);
   fx.start(*saved); // still paused: only the resumed job runs
   auto resumed = fx.run_until_state(1, job_state::done);

@@ -43,7 +43,7 @@ struct worker_fixture : seg::test::fixture {
 
   seg::work_item segment_item(std::uint32_t index) const {
     seg::work_item item;
-    item.kind = std::uint8_t(seg::work_kind::segment);
+    item.kind = seg::work_kind::segment;
     item.job_id = job;
     item.generation = 1;
     item.index = index;
@@ -85,7 +85,7 @@ TEST_CASE("worker: one step per message, the kernels' result", "[actor][worker]"
   CHECK(r.job_id == job);
   CHECK(r.index == 1);
   CHECK(r.name == fx.acq.name(1));
-  CHECK(r.kind == std::uint8_t(seg::work_kind::segment));
+  CHECK(r.kind == seg::work_kind::segment);
   REQUIRE(r.objects.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO("object " << i);
@@ -156,7 +156,7 @@ TEST_CASE("worker: a stop takes effect at the next step boundary", "[actor][work
 TEST_CASE("worker: an idle answer is retried after retry_ms", "[actor][worker]") {
   worker_fixture fx;
   seg::work_item idle;
-  idle.kind = std::uint8_t(seg::work_kind::idle);
+  idle.kind = seg::work_kind::idle;
   idle.retry_ms = 50;
   fx.hand_out(idle);
   fx.run();
@@ -172,7 +172,7 @@ TEST_CASE("worker: a shutdown answer ends the worker", "[actor][worker]") {
   worker_fixture fx;
   auto down = fx.watch(fx.worker);
   seg::work_item quit;
-  quit.kind = std::uint8_t(seg::work_kind::shutdown);
+  quit.kind = seg::work_kind::shutdown;
   fx.hand_out(quit);
   fx.run();
   REQUIRE(*down);

@@ -33,10 +33,10 @@ const seg::status_hub_actor no_hub{};
 
 job_event make_event(event_kind kind, std::uint64_t job = 7) {
   job_event ev;
-  ev.kind = static_cast<std::uint8_t>(kind);
+  ev.kind = kind;
   ev.job_id = job;
   ev.path = "/data/img/2025-09-11/project/acq1";
-  ev.state = static_cast<std::uint8_t>(job_state::running);
+  ev.state = job_state::running;
   ev.frames_total = 12;
   return ev;
 }
@@ -54,7 +54,7 @@ job_event frame(std::uint32_t index, std::uint32_t done, double elapsed_s,
 
 job_event finished(job_state state, std::string message = {}) {
   auto ev = make_event(event_kind::job_finished);
-  ev.state = static_cast<std::uint8_t>(state);
+  ev.state = state;
   ev.frames_done = 12;
   ev.objects = 345;
   ev.elapsed_s = 61.24;
@@ -114,14 +114,14 @@ void feed(fixture& fx, const seg::status_sink_actor& sink,
 } // namespace
 
 TEST_CASE("status format: names and labels", "[actor]") {
-  CHECK(std::string{seg::event_name(0)} == "job_started");
-  CHECK(std::string{seg::event_name(1)} == "flat_ready");
-  CHECK(std::string{seg::event_name(2)} == "frame_done");
-  CHECK(std::string{seg::event_name(3)} == "frame_failed");
-  CHECK(std::string{seg::event_name(4)} == "job_finished");
-  CHECK(std::string{seg::event_name(5)} == "unknown");
-  CHECK(std::string{seg::state_name(4)} == "interrupted");
-  CHECK(std::string{seg::state_name(9)} == "unknown");
+  CHECK(std::string{seg::event_name(seg::event_kind(0))} == "job_started");
+  CHECK(std::string{seg::event_name(seg::event_kind(1))} == "flat_ready");
+  CHECK(std::string{seg::event_name(seg::event_kind(2))} == "frame_done");
+  CHECK(std::string{seg::event_name(seg::event_kind(3))} == "frame_failed");
+  CHECK(std::string{seg::event_name(seg::event_kind(4))} == "job_finished");
+  CHECK(std::string{seg::event_name(seg::event_kind(5))} == "unknown");
+  CHECK(std::string{seg::state_name(seg::job_state(4))} == "interrupted");
+  CHECK(std::string{seg::state_name(seg::job_state(9))} == "unknown");
   CHECK(seg::acquisition_label("/data/img/2025-09-11/project/acq1")
         == "2025-09-11/project/acq1");
   CHECK(seg::acquisition_label("/somewhere/acq1") == "/somewhere/acq1");
@@ -187,7 +187,7 @@ TEST_CASE("status format: JSON lines carry every field", "[actor]") {
   for (std::uint8_t k = 0; k <= 4; ++k) {
     auto e = make_event(static_cast<event_kind>(k));
     CHECK(nlohmann::json::parse(seg::format_json_line(e)).at("event")
-          == seg::event_name(k));
+          == seg::event_name(static_cast<event_kind>(k)));
   }
   // A path that is not UTF-8 still gives valid JSON.
   auto bad = make_event(event_kind::job_started);
@@ -203,7 +203,7 @@ TEST_CASE("status format: the reference segmenter's strings (SPEC 5.2)", "[actor
   f.frame_name = "2025-09-11_16-51-00-618912.jpg";
   CHECK(seg::format_reference_status(f)
         == R"({"status":"Segmenting image 2025-09-11_16-51-00-618912.jpg, image 1/12"})");
-  f.kind = static_cast<std::uint8_t>(event_kind::frame_failed);
+  f.kind = event_kind::frame_failed;
   f.frame_index = 11;
   CHECK(seg::format_reference_status(f)
         == R"({"status":"Segmenting image 2025-09-11_16-51-00-618912.jpg, image 12/12"})");

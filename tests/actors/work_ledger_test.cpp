@@ -47,7 +47,7 @@ TEST_CASE("work ledger: a worker's next ask ends its hold", "[ledger]") {
 
 TEST_CASE("work ledger: held_of copies what a lost item needs", "[ledger]") {
   seg::work_item w;
-  w.kind = std::uint8_t(work_kind::flat_band);
+  w.kind = work_kind::flat_band;
   w.job_id = 9;
   w.generation = 3;
   w.index = 5;

@@ -31,7 +31,7 @@ job_record make_job(std::uint64_t id, job_state state) {
   j.spec.overrides = {"profile=planktoscope"};
   j.summary.id = id;
   j.summary.path = j.spec.path;
-  j.summary.state = std::uint8_t(state);
+  j.summary.state = state;
   j.summary.frames_total = 40;
   j.summary.frames_done = 12;
   j.summary.frames_resumed = 3;

@@ -72,7 +72,7 @@ void write_trace(const fs::path& file, const std::string& root, double value,
   w.append("segment-worker#8", "exporter#3", "seg::frame_result", payload_of(b));
   w.append("segment-worker#7", "segment-worker#7", "atom:step", payload_of(std::string{}));
   job_event ev;
-  ev.kind = std::uint8_t(event_kind::job_finished);
+  ev.kind = event_kind::job_finished;
   ev.path = root + "/img/a";
   ev.elapsed_s = ms;
   w.append("exporter#3", "status-hub#2", "seg::job_event", payload_of(ev));
@@ -134,7 +134,7 @@ namespace {
 
 job_event started(std::uint64_t job, const std::string& root) {
   job_event ev;
-  ev.kind = std::uint8_t(event_kind::job_started);
+  ev.kind = event_kind::job_started;
   ev.job_id = job;
   ev.path = root + "/img/j" + std::to_string(job);
   return ev;

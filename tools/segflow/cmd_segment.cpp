@@ -283,7 +283,17 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   auto qcfg = make_queue_config(settings, req.sources, workers, workers);
   qcfg.state_dir = req.state_dir;
   qcfg.recover = req.recover;
-  auto q = spawn_queue(sys, qcfg, hub, *locks);
+  auto spawned = spawn_queue(sys, qcfg, hub, *locks);
+  if (!spawned) {
+    std::cerr << "error: queue: " << sys.render(spawned.error()) << "\n";
+    caf::anon_send_exit(*locks, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    for (auto& s : sinks)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    trace::stop();
+    return exit_usage;
+  }
+  auto q = *spawned;
   if (!req.stop_after_frames.empty()) {
     auto injector = sys.spawn(stop_injector, q, req.stop_after_frames);
     caf::anon_send(hub, atom::subscribe::value, injector);

@@ -373,7 +373,16 @@ int run_serve(int argc, char** argv) {
   qcfg.state_dir = dir.string();
   qcfg.initial = restored;
   qcfg.prepare_next = !no_prepare_next;
-  auto q = spawn_queue(sys, qcfg, hub, *locks);
+  auto spawned = spawn_queue(sys, qcfg, hub, *locks);
+  if (!spawned) {
+    std::cerr << "error: queue: " << sys.render(spawned.error()) << "\n";
+    for (auto a : {caf::actor_cast<caf::actor>(*locks), caf::actor_cast<caf::actor>(hub),
+                   caf::actor_cast<caf::actor>(progress)})
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    trace::stop();
+    return exit_usage;
+  }
+  auto q = *spawned;
   queue_control_actor control = q;
 
   auto stop_actors = [&] {

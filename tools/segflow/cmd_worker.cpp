@@ -134,8 +134,14 @@ int run_worker(int argc, char** argv) {
   // them overran pipeline.frame_timeout_s.
   self->send(reader, atom::join::value, caf::actor_cast<caf::actor>(self));
   std::vector<segment_worker_actor> pool;
-  for (std::int64_t i = 0; i < workers; ++i)
-    pool.push_back(sys.spawn<caf::detached>(segment_worker, reader, exporter));
+  for (std::int64_t i = 0; i < workers; ++i) {
+    auto w = spawn_segment_worker(sys, reader, exporter);
+    if (!w) {
+      std::cerr << "error: " << sys.render(w.error()) << "\n";
+      std::_Exit(exit_usage); // as below: no teardown with the connection up
+    }
+    pool.push_back(*w);
+  }
   spdlog::info("worker_joined serve={} workers={} pid={}", where->text(), workers, ::getpid());
 
   bool serve_gone = false;

@@ -83,7 +83,7 @@ struct loss_book {
   bool take(const work_item& w) {
     std::lock_guard<std::mutex> guard{mtx};
     for (auto it = items.begin(); it != items.end(); ++it)
-      if (it->run == w.job_id && it->kind == w.kind && it->index == w.index
+      if (it->run == w.job_id && it->kind == std::int64_t(w.kind) && it->index == w.index
           && it->row_begin == w.row_begin) {
         items.erase(it);
         return true;
@@ -200,8 +200,13 @@ struct stand_in_state {
 reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_state> self,
                                      reader_actor reader, exporter_actor exporter,
                                      std::shared_ptr<loss_book> losses) {
-  auto worker = self->spawn<caf::detached + caf::linked>(
-    segment_worker, caf::actor_cast<reader_actor>(self), exporter);
+  auto spawned = spawn_segment_worker<caf::detached + caf::linked>(
+    *self, caf::actor_cast<reader_actor>(self), exporter);
+  if (!spawned) {
+    self->quit(spawned.error());
+    return reader_actor::behavior_type::make_empty_behavior();
+  }
+  auto worker = *spawned;
   return {
     [=](atom::open, const job_spec& spec) {
       return self->delegate(reader, atom::open::value, spec);
@@ -421,7 +426,12 @@ int replay_serve(const replay_setup& setup) {
                                 std::uint32_t(in_process));
   qcfg.state_file = (setup.dir / "queue.json").string();
   qcfg.prepare_next = prepare_next;
-  auto q = spawn_queue(sys, qcfg, hub, *locks);
+  auto spawned = spawn_queue(sys, qcfg, hub, *locks);
+  if (!spawned) {
+    std::cout << "replay: queue: " << sys.render(spawned.error()) << "\n";
+    return exit_usage;
+  }
+  auto q = *spawned;
 
   auto done = std::make_shared<std::promise<void>>();
   auto finished = done->get_future();

@@ -151,10 +151,10 @@ struct canonicalizer {
     x.ms = 0;
     x.elapsed_s = 0;
     // Which frame finishes first with several workers is free.
-    if (x.kind != std::uint8_t(event_kind::job_finished)
-        || x.state == std::uint8_t(job_state::interrupted)) {
+    if (x.kind != event_kind::job_finished
+        || x.state == job_state::interrupted) {
       x.frames_done = 0;
-      if (x.kind == std::uint8_t(event_kind::job_finished))
+      if (x.kind == event_kind::job_finished)
         x.objects = 0;
     }
   }
@@ -168,7 +168,7 @@ struct canonicalizer {
     x.seconds = 0;
     x.stages = {};
     // How far an interrupted job got depends on when the stop arrived.
-    if (x.state == std::uint8_t(job_state::interrupted)) {
+    if (x.state == job_state::interrupted) {
       x.frames_done = 0;
       x.objects = 0;
       x.frames_failed = 0;
