@@ -19,6 +19,7 @@
 #   OUT_DIR  scratch folder (emptied); trials.txt lists every outcome
 # Exit code 0 if every trial kept every invariant.
 set -euo pipefail
+ulimit -c 0 # the fault hook aborts: no core files
 N="$1"
 SEGFLOW="$(realpath "$2")"
 OUT="$3"

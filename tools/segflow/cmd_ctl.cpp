@@ -195,6 +195,7 @@ int exit_code_of(const caf::error& err) {
     case ec::lease_held:
     case ec::lock_failed:
     case ec::output_failed:
+    case ec::export_stuck:
     case ec::none:
       return exit_usage;
   }

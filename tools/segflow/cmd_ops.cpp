@@ -10,7 +10,6 @@
 #include "actors/io/lease_file.hpp"
 #include "actors/io/op_journal.hpp"
 #include "actors/io/queue_store.hpp"
-#include "shm/process.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/ops_recover.hpp"
