@@ -48,7 +48,7 @@ id="$(field 'd[0]["id"]' < "$WORK/stuck.json")"
 [ "$(field 'd[0]["holder"]["state"]' < "$WORK/stuck.json")" = dead ] || fail "holder alive?"
 field 'd[0]["scope"]["outputs"]' < "$WORK/stuck.json" | grep -q "done.txt" || fail "scope"
 [ "$(field 'len(d[0]["scope"]["locks"])' < "$WORK/stuck.json")" -eq 2 ] || fail "locks"
-"$SEGFLOW" ops stuck --state "$state" | grep -q "segflow ops recover $id" \
+"$SEGFLOW" ops stuck --state "$state" --min-age 0 | grep -q "segflow ops recover $id" \
   || fail "the text listing names no recover command"
 # Younger than the default minimum age (10 min): not listed.
 "$SEGFLOW" ops stuck --state "$state" --json | field 'len(d)' | grep -qx 0 \
