@@ -1,5 +1,6 @@
 #include "actors/exporter.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -15,6 +16,7 @@
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/ecotaxa/ecotaxa_export.hpp"
 #include "actors/io/export_lock.hpp"
+#include "actors/io/frame_names.hpp"
 #include "actors/io/frame_record.hpp"
 #include "actors/test_fault.hpp"
 #include "kernels/flat_field.hpp"
@@ -166,6 +168,17 @@ void maybe_complete(self_ptr self, export_job& job) {
     complete(self, job.plan.id);
 }
 
+// Why a segmented frame cannot be committed: its names break a rule (a
+// 240-character frame name). Checked here, where names are made, so that it
+// holds for every way a frame arrives (resumed, recalculated, followed); the
+// frame is segmented for nothing, which only such a frame costs.
+std::optional<std::string> commit_problem(const export_job& job, const frame_result& r) {
+  auto last = r.objects.empty() ? 0u : r.objects.back().index;
+  for (auto& obj : r.objects)
+    last = std::max(last, obj.index);
+  return io::frame_name_problem(job.plan, r.name, last);
+}
+
 void record_failure(export_job& job, const frame_result& r) {
   job.failed.insert(r.index);
   job.failures.push_back(r.name + ": " + r.error);
@@ -182,7 +195,7 @@ void record_failure(export_job& job, const frame_result& r) {
                             {"crop_margin", job.plan.params.crop_margin},
                             {"max_frame_pixels", job.plan.params.max_frame_pixels}};
     artifact["time"] = io::utc_isoformat_now();
-    fs::create_directories(job.layout.errors_dir());
+    io::make_owned_dirs(job.layout.data_root(), job.layout.errors_dir());
     io::write_file_atomic(job.layout.error_file(r.name), artifact.dump(2) + "\n");
   } catch (const std::exception& e) {
     spdlog::error("error_artifact_failed frame={} error=\"{}\"", r.name, e.what());
@@ -233,7 +246,8 @@ bool settle(self_ptr self, export_job& job, const frame_result& r) {
   job.stages.crops_ms += t.crops_ms;
   double frame_ms = t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms + t.features_ms
                     + t.crops_ms;
-  if (r.ok) {
+  auto refused = r.ok ? commit_problem(job, r) : std::nullopt;
+  if (r.ok && !refused) {
     try {
       commit_frame(job, r);
       job.committed.insert(r.index);
@@ -251,8 +265,14 @@ bool settle(self_ptr self, export_job& job, const frame_result& r) {
       return false;
     }
   } else {
-    record_failure(job, r);
-    send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, r.error);
+    frame_result failed;
+    failed.index = r.index;
+    failed.name = r.name;
+    failed.error = refused ? *refused : r.error;
+    if (refused) // the worker, which logs failures, saw none
+      spdlog::warn("frame_failed job={} frame={} error=\"{}\"", r.job_id, r.name, *refused);
+    record_failure(job, failed);
+    send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, failed.error);
   }
   job.last_result = clock_type::now();
   return true;
@@ -308,7 +328,7 @@ bool advance(self_ptr self, export_job& job) {
       job.ahead.erase(r);
       if (!settle(self, job, result))
         return false;
-      if (result.ok)
+      if (job.committed.count(i) > 0) // a failed frame does not feed the heuristic
         objects = std::uint32_t(result.objects.size());
     } else {
       break;
@@ -359,9 +379,7 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
       throw stuck_error(refusal);
   if (plan.force) // start over: nothing of an earlier run may pass for this one's
     io::remove_outputs(job.layout);
-  fs::create_directories(job.layout.records_dir());
-  io::remove_stale_temp_files(job.layout.objects_dir());
-  io::remove_stale_temp_files(job.layout.records_dir());
+  io::prepare_outputs(job.layout);
   for (std::uint32_t i = 0; i < plan.frames.size(); ++i) {
     auto file = job.layout.record_file(plan.frames[i]);
     if (!fs::exists(file))

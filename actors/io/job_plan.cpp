@@ -34,7 +34,9 @@ namespace {
 // Refuses metadata that would make the EcoTaxa archive fail to import
 // (column names, value lengths, too many columns, ids), before any frame is
 // segmented: a TSV of one object is made from it exactly as the exporter
-// will, and checked.
+// will, and checked. The object is named after a frame of ordinary length
+// (the PlanktoScope's form): a frame whose own name is too long fails alone
+// when it is committed (io::frame_name_problem), not the job.
 void check_ecotaxa_metadata(const job_plan& plan, const nlohmann::ordered_json& filtered,
                             const std::filesystem::path& meta_file) {
   io::process_fields process;
@@ -43,12 +45,8 @@ void check_ecotaxa_metadata(const job_plan& plan, const nlohmann::ordered_json& 
   process.id = io::make_process_id(filtered, plan.process_id.empty() ? process.uuid
                                                                       : plan.process_id);
   process.remove_previous_mask = plan.params.remove_previous_mask;
-  std::string longest;
-  for (auto& f : plan.frames)
-    if (f.size() > longest.size())
-      longest = f;
   io::tsv_object obj;
-  obj.name = io::object_name(plan, longest, 0);
+  obj.name = io::object_name(plan, "2024-01-01_00-00-00-000000_0.jpg", 0);
   io::tsv_options opts;
   opts.scaled_units = plan.params.pixel_size_um > 0;
   auto tsv = io::make_ecotaxa_tsv(filtered, process, {obj}, opts);

@@ -32,7 +32,8 @@ config::settings job_settings(const job_spec& spec, const config::sources& base)
 /// job's overrides on top, loaded once). Throws std::runtime_error naming
 /// the file and the problem: the folder (missing, not under img/, no
 /// frames), metadata.json (missing, invalid JSON, missing keys, ids unusable
-/// in file names, columns EcoTaxa would refuse when export.ecotaxa is on),
+/// in file names, columns EcoTaxa would refuse when export.ecotaxa is on;
+/// a frame's own name is not checked here: see io::frame_name_problem),
 /// process_pixel when segmentation.require_process_pixel is set, or the
 /// settings (a job override that is not key=value, an unknown key, a bad
 /// value).

@@ -18,6 +18,7 @@
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/iso_time.hpp"
+#include "actors/io/json_depth.hpp"
 #include "shm/process.hpp"
 
 // Why the lease file is safe against other processes:
@@ -62,6 +63,8 @@ std::optional<std::int64_t> parse_time(const nlohmann::json& j) {
 /// The key a lease file says it was taken for ("path"); empty if it does
 /// not say (files of older versions).
 std::string lease_path(const std::string& text) {
+  if (!json_depth_within(text))
+    return {};
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_object())
     if (auto p = j.find("path"); p != j.end() && p->is_string())
@@ -197,6 +200,8 @@ std::string lease_file_text(const lease_info& info) {
 }
 
 std::optional<lease_info> parse_lease_file(const std::string& text, const std::string& key) {
+  if (!json_depth_within(text))
+    return std::nullopt;
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return std::nullopt;

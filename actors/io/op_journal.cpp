@@ -10,6 +10,7 @@
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
 #include "actors/io/iso_time.hpp"
+#include "actors/io/json_depth.hpp"
 #include "actors/io/lease_file.hpp"
 #include "shm/process.hpp"
 
@@ -131,6 +132,8 @@ std::string to_json_text(const op_record& rec) {
 }
 
 std::optional<op_record> parse_op_record(const std::string& text) {
+  if (!json_depth_within(text))
+    return std::nullopt;
   auto j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return std::nullopt;

@@ -163,6 +163,27 @@ TEST_CASE("resolve_job refuses metadata EcoTaxa would not import", "[job_plan]")
   m["acquisition_note"] = "kept by the prefix filter, refused by EcoTaxa";
   a.write_metadata(m.dump());
   CHECK(resolve(a).find("[column-prefix]") != std::string::npos);
+
+  // Ids that make every object id too long are the metadata's problem.
+  m = valid_metadata();
+  m["sample_id"] = std::string(120, 's');
+  m["acq_id"] = std::string(120, 'a');
+  a.write_metadata(m.dump());
+  why = resolve(a);
+  CHECK(why.find("[text-length]") != std::string::npos);
+  CHECK(why.find("object_id") != std::string::npos);
+}
+
+TEST_CASE("resolve_job leaves a frame's own long name to that frame", "[job_plan]") {
+  // The object ids of this frame exceed EcoTaxa's 250 characters: the frame
+  // fails when committed (io::frame_name_problem), not the job.
+  acquisition_dir a;
+  std::ofstream(a.dir / (std::string(196, 'f') + ".jpg")) << "x";
+  auto m = valid_metadata();
+  m["sample_id"] = std::string(40, 's');
+  m["acq_id"] = std::string(40, 'a');
+  a.write_metadata(m.dump());
+  CHECK(resolve(a).empty());
 }
 
 TEST_CASE("resolve_job survives random metadata.json files", "[job_plan][fuzz]") {
