@@ -1,5 +1,7 @@
 #include "actors/io/export_lock.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -89,18 +91,37 @@ std::optional<op_record> start_operation(const op_journal& journal, const job_pl
 
 std::string begin_export(const op_journal& journal, op_record& op, const job_plan& plan,
                          const output_layout& layout, std::vector<std::string> records) {
-  auto keys = export_keys(plan, layout);
   if (plan.ecotaxa)
     fs::create_directories(layout.export_dir());
-  std::string problem;
-  if (op.scope && !op.scope->locks.empty() && holds_its_locks(op, problem)) {
-    // A recovered operation: same locks, same TSV identity.
+  // The scope (with the locks' tokens) is journalled before the locks are
+  // taken, so a crash in between leaves an operation ops stuck lists and ops
+  // recover finishes; state computing + scope = locks not all taken yet.
+  bool recovered = op.scope && !op.scope->locks.empty();
+  if (recovered) {
     op.scope->records = std::move(records);
-    op.state = op_state::write_started;
+  } else {
+    auto keys = export_keys(plan, layout);
+    std::sort(keys.begin(), keys.end());
+    auto identity = new_export_identity();
+    op_scope scope;
+    scope.data_root = layout.data_root().string();
+    scope.outputs = {layout.done_file().string()};
+    if (plan.ecotaxa) {
+      scope.outputs.push_back(layout.zip_file().string());
+      scope.outputs.push_back(layout.tsv_file().string());
+      scope.temp_dirs.push_back(layout.export_dir().string());
+    }
+    scope.temp_dirs.push_back(layout.objects_dir().string());
+    scope.temp_dirs.push_back(layout.acquisition_dir().string());
+    scope.records = std::move(records);
+    scope.process_datetime = identity.datetime;
+    scope.process_uuid = identity.uuid;
+    for (auto& k : keys)
+      scope.locks.push_back({k, random_token()});
+    op.scope = std::move(scope);
+    op.state = op_state::computing;
     journal.write(op);
-    return {};
   }
-  auto identity = new_export_identity();
   lease_info proto;
   proto.held.pid = ::getpid();
   proto.held.host = host_name();
@@ -108,33 +129,28 @@ std::string begin_export(const op_journal& journal, op_record& op, const job_pla
   proto.held.expires_unix_ms = proto.held.since_unix_ms;
   proto.op = op.id;
   proto.indefinite = true;
-  auto taken = take_leases(keys, proto, std::chrono::seconds(30), tag);
-  if (taken.refusal.what != take_result::taken)
-    return taken.refusal.text;
-  op_scope scope;
-  scope.data_root = layout.data_root().string();
-  scope.outputs = {layout.done_file().string()};
-  if (plan.ecotaxa) {
-    scope.outputs.push_back(layout.zip_file().string());
-    scope.outputs.push_back(layout.tsv_file().string());
-    scope.temp_dirs.push_back(layout.export_dir().string());
+  std::vector<lease> taken;
+  for (auto& l : op.scope->locks) {
+    if (auto on_disk = read_lease(l.key);
+        on_disk && on_disk->indefinite && on_disk->op == op.id && on_disk->held.token == l.token)
+      continue; // a recovered operation keeps its locks
+    auto info = proto;
+    info.held.key = l.key;
+    info.held.token = l.token;
+    auto r = take_lease(info, std::chrono::seconds(30), proto.held.host, "key", tag);
+    if (r.what != take_result::taken) {
+      for (auto& t : taken)
+        give_back_lease(t, tag);
+      if (!recovered) {
+        op.scope.reset();
+        write_logged(journal, op);
+      }
+      return r.text;
+    }
+    taken.push_back(info.held);
   }
-  scope.temp_dirs.push_back(layout.objects_dir().string());
-  scope.temp_dirs.push_back(layout.acquisition_dir().string());
-  scope.records = std::move(records);
-  scope.process_datetime = identity.datetime;
-  scope.process_uuid = identity.uuid;
-  for (auto& l : taken.taken)
-    scope.locks.push_back({l.held.key, l.held.token});
-  op.scope = std::move(scope);
   op.state = op_state::write_started;
-  try {
-    journal.write(op);
-  } catch (...) {
-    give_back(op);
-    op.scope.reset();
-    throw;
-  }
+  journal.write(op);
   return {};
 }
 
@@ -151,8 +167,13 @@ void end_operation(const op_journal& journal, op_record& op, op_state state,
 bool holds_its_locks(const op_record& op, std::string& problem) {
   if (!op.scope)
     return false;
+  // State computing with a scope: the export crashed before taking all its
+  // locks; a missing one was never taken, not cleared.
+  bool pending = op.state == op_state::computing;
   for (auto& l : op.scope->locks) {
     auto on_disk = read_lease(l.key);
+    if (!on_disk && pending)
+      continue;
     if (!on_disk) {
       problem = "the lock on " + l.key + " is gone";
       return false;

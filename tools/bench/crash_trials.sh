@@ -35,7 +35,7 @@ fail_trial() {
 
 ids_of() { # the object ids of the TSV under $1/objects, sorted
   local tsv
-  tsv="$(find "$1/objects" -name 'ecotaxa_*.tsv' | head -1)"
+  tsv="$(find "$1/objects" -name 'ecotaxa_*.tsv' 2> /dev/null | head -1 || true)"
   [ -n "$tsv" ] || return 0
   awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "object_id") c = i; next }
               NR > 2 && c { print $c }' "$tsv" | sort
@@ -73,7 +73,7 @@ for trial in $(seq 1 "$N"); do
       "$SEGFLOW" segment --workers 1 --state "$state" "$acq" > "$dir/run1.txt" 2>&1 || true
   fi
   # Right after the crash.
-  zip="$(find "$dir/export" -name '*.zip' 2> /dev/null | head -1)"
+  zip="$(find "$dir/export" -name '*.zip' 2> /dev/null | head -1 || true)"
   if [ -n "$zip" ] && ! "$SEGFLOW" validate-ecotaxa "$zip" > "$dir/validate.txt" 2>&1; then
     fail_trial "$trial" "$kind" "an incomplete archive exists"; continue
   fi
@@ -81,7 +81,7 @@ for trial in $(seq 1 "$N"); do
     fail_trial "$trial" "$kind" "done.txt without its archive"; continue
   fi
   locked="$(find "$dir" -name '*segflow.lock' -exec grep -l '"indefinite": true' {} + 2> /dev/null \
-    | xargs -r grep -h '"op"' | sed 's/.*"op": "\([^"]*\)".*/\1/' | sort -u)"
+    | xargs -r grep -h '"op"' | sed 's/.*"op": "\([^"]*\)".*/\1/' | sort -u || true)"
   listed="$("$SEGFLOW" ops stuck --state "$state" --min-age 0 --json \
     | python3 -c 'import json,sys; print("\n".join(sorted(o["id"] for o in json.load(sys.stdin))))')"
   for op in $locked; do
@@ -96,7 +96,7 @@ for trial in $(seq 1 "$N"); do
   lost=$(comm -23 "$OUT/ref-ids.txt" "$dir/ids.txt" | wc -l)
   dup=$(uniq -d "$dir/ids.txt" | wc -l)
   rows=$(wc -l < "$dir/ids.txt")
-  crops=$(find "$dir/objects" -name '*.jpg' | wc -l)
+  crops=$(find "$dir/objects" -name '*.jpg' -not -path '*/.segflow/*' | wc -l)
   temps=$(find "$dir" -name '.*.tmp-*' | wc -l)
   locks=$(find "$dir" -name '*segflow.lock' | wc -l)
   after=$("$SEGFLOW" ops stuck --state "$state" --min-age 0 --json \
