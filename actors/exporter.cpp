@@ -173,7 +173,7 @@ void record_failure(export_job& job, const frame_result& r) {
                             {"crop_margin", job.plan.params.crop_margin},
                             {"max_frame_pixels", job.plan.params.max_frame_pixels}};
     artifact["time"] = io::utc_isoformat_now();
-    fs::create_directories(job.layout.errors_dir());
+    io::make_owned_dirs(job.layout.data_root(), job.layout.errors_dir());
     io::write_file_atomic(job.layout.error_file(r.name), artifact.dump(2) + "\n");
   } catch (const std::exception& e) {
     spdlog::error("error_artifact_failed frame={} error=\"{}\"", r.name, e.what());
@@ -335,9 +335,7 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
   job.layout = io::output_layout(plan);
   if (plan.force) // start over: nothing of an earlier run may pass for this one's
     io::remove_outputs(job.layout);
-  fs::create_directories(job.layout.records_dir());
-  io::remove_stale_temp_files(job.layout.objects_dir());
-  io::remove_stale_temp_files(job.layout.records_dir());
+  io::prepare_outputs(job.layout);
   for (std::uint32_t i = 0; i < plan.frames.size(); ++i) {
     auto file = job.layout.record_file(plan.frames[i]);
     if (!fs::exists(file))

@@ -61,7 +61,9 @@ void report_job_end(const config::sources& base, const job_spec& spec,
     if (st.segmentation.size_units == config::units::micrometres)
       um_per_px = io::parse_process_pixel(io::read_metadata(acq.dir / "metadata.json"))
                     .um_per_px.value_or(0);
-    io::report::write_run_record(io::output_layout(acq).objects_dir(), record_of(st, summary, um_per_px));
+    io::output_layout layout(acq);
+    io::make_owned_dirs(layout.data_root(), layout.objects_dir() / ".segflow");
+    io::report::write_run_record(layout.objects_dir(), record_of(st, summary, um_per_px));
     if (!st.exports.report)
       return;
     io::report::run_assumptions assumed; // the run record just written says it all

@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/iso_time.hpp"
+#include "actors/io/json_depth.hpp"
 
 #include <array>
 #include <cerrno>
@@ -92,6 +93,8 @@ std::string to_file_text(const lease& l) {
 
 /// The lease in `text`, or nothing if it is not a complete lease file.
 std::optional<lease> parse_lease(const std::string& text, const std::string& key) {
+  if (!io::json_depth_within(text))
+    return std::nullopt;
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return std::nullopt;
@@ -122,6 +125,8 @@ std::optional<lease> parse_lease(const std::string& text, const std::string& key
 /// The folder a lease file says it was taken for ("path"); empty if it does
 /// not say (files of older versions).
 std::string lease_path(const std::string& text) {
+  if (!io::json_depth_within(text))
+    return {};
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_object())
     if (auto p = j.find("path"); p != j.end() && p->is_string())

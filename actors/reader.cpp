@@ -12,6 +12,7 @@
 
 #include "actors/error.hpp"
 #include "actors/io/job_plan.hpp"
+#include "actors/io/output_layout.hpp"
 #include "actors/io/report/thumbnail.hpp"
 #include "actors/reader_internal.hpp"
 #include "actors/segment_worker.hpp"
@@ -152,9 +153,10 @@ void recalculate_flat(reader_ptr self, std::uint64_t id, std::uint32_t generatio
 // The reports show the first flat; the full one lives in shared memory only.
 void save_flat_thumbnail(const reader_job& job) {
   try {
-    auto objects = std::filesystem::path(job.plan.data_root) / "objects" / job.plan.rel;
-    io::report::write_flat_thumbnail(job.flat->image(),
-                                     io::report::flat_thumbnail_file(objects));
+    io::output_layout layout(job.plan);
+    auto file = io::report::flat_thumbnail_file(layout.objects_dir());
+    io::make_owned_dirs(layout.data_root(), file.parent_path());
+    io::report::write_flat_thumbnail(job.flat->image(), file);
   } catch (const std::exception& e) {
     spdlog::warn("flat_thumbnail_failed job={} error=\"{}\"", job.plan.id, e.what());
   }

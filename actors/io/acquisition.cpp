@@ -11,6 +11,7 @@
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
+#include "actors/io/json_depth.hpp"
 #include "actors/io/python_format.hpp"
 
 namespace fs = std::filesystem;
@@ -224,9 +225,11 @@ void check_plausible_pixel_size(const fs::path& file, const ordered_json& doc) {
 ordered_json read_metadata(const fs::path& file) {
   const std::string text = read_file(file);
   ordered_json doc;
+  if (!json_depth_within(text))
+    throw io_error(file, "invalid JSON: " + json_too_deep());
   try {
     doc = ordered_json::parse(text);
-  } catch (const ordered_json::parse_error& e) {
+  } catch (const ordered_json::exception& e) { // parse_error, or out_of_range for 1E400
     throw io_error(file, std::string("invalid JSON: ") + e.what());
   }
   if (!doc.is_object())

@@ -97,6 +97,10 @@ long temp_owner(std::string_view name) {
     return 0;
   auto pid = rest.substr(0, dash);
   auto counter = rest.substr(dash + 1);
+  // libzip writes the archive to "<our temp name>.XXXXXX" first (mkstemp)
+  // and renames it to our temp name when it closes; a crash leaves that.
+  if (auto dot = counter.find('.'); dot != std::string_view::npos && counter.size() - dot == 7)
+    counter = counter.substr(0, dot);
   if (!all_digits(pid) || !all_digits(counter) || pid.size() > 9)
     return 0;
   return std::stol(std::string(pid));

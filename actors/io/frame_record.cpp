@@ -9,6 +9,7 @@
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/feature_table.hpp"
 #include "actors/io/io_error.hpp"
+#include "actors/io/json_depth.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -143,9 +144,12 @@ frame_record parse_frame_record(const std::string& text, const fs::path& origin)
     rest.remove_prefix(nl + 1);
   }
   auto parse_line = [&](std::size_t k) {
+    if (!json_depth_within(lines[k]))
+      throw io_error(origin, "invalid frame record, line " + std::to_string(k + 1)
+                               + ": invalid JSON: " + json_too_deep());
     try {
       return ordered_json::parse(lines[k]);
-    } catch (const ordered_json::parse_error& e) {
+    } catch (const ordered_json::exception& e) { // parse_error, out_of_range (1E400)
       throw io_error(origin, "invalid frame record, line " + std::to_string(k + 1)
                                + ": invalid JSON: " + e.what());
     }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/io/feature_table.hpp"
+#include "actors/io/json_depth.hpp"
 #include "actors/io/output_layout.hpp"
 
 namespace fs = std::filesystem;
@@ -24,6 +25,8 @@ std::string dump(const ojson& j) {
 }
 
 json parse_object(std::string_view payload, const char* what) {
+  if (!json_depth_within(payload))
+    throw protocol_error(std::string("invalid JSON in the ") + what + ": " + json_too_deep());
   json j = json::parse(payload.begin(), payload.end(), nullptr, false);
   if (j.is_discarded())
     throw protocol_error(std::string("invalid JSON in the ") + what);
@@ -149,6 +152,8 @@ std::vector<std::string> job_overrides(const segment_settings& s, bool follow) {
 }
 
 std::optional<imager_status> parse_imager_status(std::string_view payload) {
+  if (!json_depth_within(payload))
+    return std::nullopt;
   json j = json::parse(payload.begin(), payload.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return std::nullopt;
@@ -300,7 +305,8 @@ std::string command_error(const command& c, std::string_view error) {
 }
 
 dashboard_view dashboard_parse(std::string_view payload) {
-  json j = json::parse(payload.begin(), payload.end(), nullptr, false);
+  json j = json_depth_within(payload) ? json::parse(payload.begin(), payload.end(), nullptr, false)
+                                      : json(json::value_t::discarded);
   if (j.is_discarded() || !j.is_object() || !j.contains("status") || !j["status"].is_string())
     throw protocol_error("not a status payload: " + std::string(payload));
   dashboard_view v;

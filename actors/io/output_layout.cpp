@@ -1,9 +1,12 @@
 #include "actors/io/output_layout.hpp"
 
 #include <system_error>
+#include <vector>
 
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/frame_record.hpp"
+#include "actors/io/io_error.hpp"
 #include "actors/io/iso_time.hpp"
 #include "messages/job.hpp"
 
@@ -98,11 +101,144 @@ std::string crop_name(const job_plan& plan, std::string_view frame, std::uint32_
   return object_name(plan, frame, index) + ".jpg";
 }
 
+namespace {
+
+// The components of `dir` below `root`. @throws io_error if there are none.
+std::vector<fs::path> components_below(const fs::path& root, const fs::path& dir) {
+  auto rel = dir.lexically_normal().lexically_relative(root.lexically_normal());
+  if (rel.empty() || *rel.begin() == ".." || *rel.begin() == ".")
+    throw io_error(dir, "is not a folder below the data root " + root.string());
+  std::vector<fs::path> parts;
+  for (auto& part : rel) {
+    if (part == "..")
+      throw io_error(dir, "is not a folder below the data root " + root.string());
+    parts.push_back(part);
+  }
+  return parts;
+}
+
+// Walks from `root` down to `dir`, refusing links and non-folders; creates
+// what is missing if `create`. Returns false if a folder is missing and
+// `create` is not set (nothing below it exists).
+bool walk_owned(const fs::path& root, const fs::path& dir, bool create) {
+  fs::path at = root;
+  for (auto& part : components_below(root, dir)) {
+    at /= part;
+    std::error_code ec;
+    auto st = fs::symlink_status(at, ec);
+    if (st.type() == fs::file_type::not_found) {
+      if (!create)
+        return false;
+      if (!fs::create_directory(at, ec) && ec)
+        throw io_error(at, "cannot create folder: " + ec.message());
+      continue;
+    }
+    if (ec)
+      throw io_error(at, "cannot inspect: " + ec.message());
+    if (fs::is_symlink(st))
+      throw io_error(at, "is a symbolic link: segflow writes only into real folders below "
+                         "the data root, never through a link (replace it with a folder, "
+                         "or give the link's target as the data root)");
+    if (!fs::is_directory(st))
+      throw io_error(at, "is not a folder (segflow needs one here for its outputs)");
+  }
+  return true;
+}
+
+// Removes `file` if it is there (a link is removed, never followed).
+void remove_file(const fs::path& file) {
+  std::error_code ec;
+  fs::remove(file, ec);
+  if (ec)
+    throw io_error(file, "cannot remove: " + ec.message());
+}
+
+// Removes the files of `dir` (not below it) whose name ends with `suffix`.
+void remove_files_ending(const fs::path& dir, std::string_view suffix) {
+  std::error_code ec;
+  std::vector<fs::path> found;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.size() >= suffix.size()
+        && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
+        && it->symlink_status(ec).type() == fs::file_type::regular)
+      found.push_back(it->path());
+  }
+  for (auto& f : found)
+    remove_file(f);
+}
+
+// A crop name from a record is a plain file name (a record never names a
+// path; one that does was not written by segflow and is left alone).
+bool is_plain_file_name(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
+}
+
+// Removes `dir` if it is empty; keeps it (and says nothing) otherwise.
+void remove_if_empty(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(fs::symlink_status(dir, ec)) && fs::is_empty(dir, ec) && !ec)
+    fs::remove(dir, ec);
+}
+
+} // namespace
+
+void make_owned_dirs(const fs::path& root, const fs::path& dir) {
+  walk_owned(root, dir, /*create=*/true);
+}
+
+void check_owned_dirs(const fs::path& root, const fs::path& dir) {
+  walk_owned(root, dir, /*create=*/false);
+}
+
+void prepare_outputs(const output_layout& layout) {
+  make_owned_dirs(layout.data_root(), layout.records_dir());
+  for (auto& dir : {layout.objects_dir(), layout.records_dir(), layout.objects_dir() / ".segflow",
+                    layout.errors_dir(), layout.export_dir()})
+    if (walk_owned(layout.data_root(), dir, /*create=*/false))
+      remove_stale_temp_files(dir);
+  remove_stale_temp_files(layout.acquisition_dir()); // done.txt's temporaries
+}
+
 void remove_outputs(const output_layout& layout) {
-  fs::remove_all(layout.objects_dir());
-  fs::remove_all(layout.errors_dir());
-  fs::remove(layout.zip_file());
-  fs::remove(layout.done_file());
+  const auto& root = layout.data_root();
+  if (walk_owned(root, layout.records_dir(), /*create=*/false)) {
+    std::error_code ec;
+    std::vector<fs::path> records;
+    for (fs::directory_iterator it(layout.records_dir(), ec), end; !ec && it != end;
+         it.increment(ec))
+      if (it->path().extension() == ".jsonl")
+        records.push_back(it->path());
+    for (auto& file : records) {
+      try {
+        for (auto& obj : read_frame_record(file).objects)
+          if (is_plain_file_name(obj.crop_file))
+            remove_file(layout.crop_file(obj.crop_file));
+      } catch (const io_error&) {
+        // An unreadable record names no crop: only the record goes.
+      } catch (const std::exception&) {
+        // idem (a malformed record's parse error)
+      }
+      remove_file(file);
+    }
+    remove_stale_temp_files(layout.records_dir());
+  }
+  if (walk_owned(root, layout.objects_dir(), /*create=*/false)) {
+    if (!layout.acq_id().empty())
+      remove_file(layout.tsv_file());
+    remove_stale_temp_files(layout.objects_dir());
+  }
+  if (walk_owned(root, layout.errors_dir(), /*create=*/false)) {
+    remove_files_ending(layout.errors_dir(), ".json");
+    remove_stale_temp_files(layout.errors_dir());
+  }
+  if (!layout.acq_id().empty() && walk_owned(root, layout.export_dir(), /*create=*/false))
+    remove_file(layout.zip_file());
+  remove_file(layout.done_file());
+  remove_if_empty(layout.records_dir());
+  remove_if_empty(layout.objects_dir() / ".segflow");
+  remove_if_empty(layout.objects_dir());
+  remove_if_empty(layout.errors_dir());
 }
 
 void write_done_marker(const output_layout& layout) {

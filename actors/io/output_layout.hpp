@@ -48,6 +48,11 @@ public:
     return data_root_;
   }
 
+  /// The metadata's acq_id; empty if the layout was made without it.
+  const std::string& acq_id() const {
+    return acq_id_;
+  }
+
   /// <root>/img/<rel>, the acquisition folder.
   std::filesystem::path acquisition_dir() const;
 
@@ -100,9 +105,29 @@ std::string object_name(const job_plan& plan, std::string_view frame, std::uint3
 /// The crop file name of an object: object_name + ".jpg".
 std::string crop_name(const job_plan& plan, std::string_view frame, std::uint32_t index);
 
-/// Removes every output of an earlier run (objects, records, errors, the
-/// archive, done.txt): `force` starts over with nothing to mistake for this
-/// run's. @throws std::filesystem::filesystem_error.
+/// Creates `dir` and every folder between `root` and it. Each of those below
+/// `root` must be a real folder: one that is a symbolic link (or not a
+/// folder) is refused, so nothing segflow writes can land outside the data
+/// root (`root` itself may be a link: the user chose it).
+/// @throws io_error naming the offending path; also if `dir` is not below `root`.
+void make_owned_dirs(const std::filesystem::path& root, const std::filesystem::path& dir);
+
+/// The check of make_owned_dirs without creating anything: the existing
+/// folders between `root` and `dir` are real folders. @throws io_error.
+void check_owned_dirs(const std::filesystem::path& root, const std::filesystem::path& dir);
+
+/// Creates the folders a job writes into at its start (objects and records),
+/// checked as make_owned_dirs does, and sweeps every folder of the layout of
+/// stale temporary files (owner pid dead: a crash's leftovers).
+/// @throws io_error.
+void prepare_outputs(const output_layout& layout);
+
+/// Removes every output of an earlier run, file by file, and only what
+/// segflow wrote: the crops its frame records name, the records, the error
+/// artifacts, the TSV, the archive, done.txt and segflow's temporary files;
+/// then the folders this left empty. Never a tree, never through a link
+/// (check_owned_dirs first): `force` starts over with nothing to mistake for
+/// this run's. @throws io_error or std::filesystem::filesystem_error.
 void remove_outputs(const output_layout& layout);
 
 /// Marks the acquisition as segmented: writes done.txt atomically, its

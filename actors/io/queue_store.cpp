@@ -7,6 +7,7 @@
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
+#include "actors/io/json_depth.hpp"
 #include "actors/io/iso_time.hpp"
 
 namespace fs = std::filesystem;
@@ -153,6 +154,8 @@ std::string format_queue(const queue_snapshot& q) {
 
 queue_snapshot parse_queue(std::string_view text, const fs::path& file) {
   try {
+    if (!json_depth_within(text))
+      throw std::runtime_error(json_too_deep());
     auto j = json::parse(text.begin(), text.end());
     if (!j.is_object())
       throw std::runtime_error("not a JSON object");
@@ -174,7 +177,7 @@ queue_snapshot parse_queue(std::string_view text, const fs::path& file) {
     for (std::size_t i = 0; i < jobs.size(); ++i)
       q.jobs.push_back(job_from_json(jobs[i], i));
     return q;
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) { // parse, out_of_range (1E400), type
     throw io_error(file, std::string("invalid queue file: ") + e.what());
   } catch (const std::runtime_error& e) {
     throw io_error(file, std::string("invalid queue file: ") + e.what());

@@ -476,7 +476,7 @@ TEST_CASE("lock manager: a lease held by another process is refused", "[actor]")
   stop(fx, lm);
 }
 
-TEST_CASE("lock manager: a lease records its folder; found in another, it is stale",
+TEST_CASE("lock manager: a lease records its folder, and found in another, it is stale",
           "[actor]") {
   fixture fx;
   temp_dir tmp;

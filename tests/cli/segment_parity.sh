@@ -29,13 +29,4 @@ cut -f1 "$WORK/entries.txt" | grep -v '\.tsv$' | sort > "$WORK/zipped.txt"
 diff "$WORK/names.txt" "$WORK/zipped.txt" > /dev/null || fail "zip entries differ from img_file_name"
 [ "$(wc -l < "$WORK/names.txt")" -eq 439 ] || fail "expected 439 objects"
 
-# dev-small: the same TSV as the reference's, one flat as well.
-small="$(copy_acquisition dev-small "$WORK/small")"
-"$SEGFLOW" segment --profile planktoscope --set export.process_id=1 --workers 2 "$small" \
-  > "$WORK/out.txt" 2> "$WORK/log.txt" || fail "segment dev-small failed"
-grep -q "flat_recalc_summary .* recalculations=0 " "$WORK/log.txt" \
-  || fail "dev-small: the flat recalculation fired or did not run"
-"$TOOLS/tsv_compare" "$(tsv_of "$WORK/small")" \
-  "$SHARED/composed/dev-small/reference/ecotaxa_dev-small.tsv" \
-  --ignore process_datetime --ignore process_uuid || fail "dev-small TSV differs from the reference"
 echo "segment_parity: ok"

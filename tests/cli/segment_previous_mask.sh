@@ -76,7 +76,11 @@ acq="$(synth_acquisition "$WORK/a" "${args[@]}")"
 clean="$(synth_acquisition "$WORK/b" "${args[@]}")"
 records="$WORK/a/objects/$(realpath --relative-to="$WORK/a/img" "$acq")/.segflow/frames"
 committed() { [ "$(ls "$records" 2>/dev/null | grep -c '\.jsonl$')" -ge 12 ]; }
-"$SEGFLOW" segment --workers 1 "${on[@]}" "$acq" > "$WORK/run1.txt" 2> "$WORK/run1.err" &
+# Frame 20 is held 10 s so the stop always lands while the job runs, however
+# loaded the machine (without it a fast run could end before the signal).
+frame20="$(ls "$acq" | grep 'jpg$' | sed -n 20p)"
+SEGFLOW_TEST_FAULT="sleep=10@$frame20" \
+  "$SEGFLOW" segment --workers 1 "${on[@]}" "$acq" > "$WORK/run1.txt" 2> "$WORK/run1.err" &
 pid=$!
 CHILDREN+=("$pid")
 wait_for 300 committed || fail "12 frames not committed in time"

@@ -113,6 +113,9 @@ TEST_CASE("temp names are recognised and stale ones removed", "[io]") {
   CHECK_FALSE(seg::io::is_temp_name(".hidden"));
   CHECK_FALSE(seg::io::is_temp_name(".a.tmp-12-x"));
   CHECK_FALSE(seg::io::is_temp_name(".a.tmp--3"));
+  // libzip's own temporary beside ours (mkstemp's six characters).
+  CHECK(seg::io::is_temp_name(".ecotaxa_a.zip.tmp-12-3.AbC123"));
+  CHECK_FALSE(seg::io::is_temp_name(".ecotaxa_a.zip.tmp-12-3.AbC12"));
 
   // 999999999 is above Linux's largest pid_max (4194304): never alive.
   touch(d.path / ".frame.jsonl.tmp-999999999-0");

@@ -70,7 +70,7 @@ TEST_CASE("features are scaled to micrometres when the plan has a pixel size", "
   CHECK(scaled.rows[0].features.area == 200);
 }
 
-TEST_CASE("a job without objects gets a header-only archive; export.ecotaxa off none",
+TEST_CASE("a job without objects gets a header-only archive, export.ecotaxa off none",
           "[io]") {
   export_fixture x;
   auto zip = seg::io::write_ecotaxa_export(x.plan, x.layout, {});

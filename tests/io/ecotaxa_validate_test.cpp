@@ -3,6 +3,7 @@
 #include "actors/io/ecotaxa/ecotaxa_validate.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -37,7 +38,9 @@ void make_zip(const fs::path& path, const std::vector<std::pair<std::string, std
   zip_t* za = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
   REQUIRE(za != nullptr);
   for (auto& [name, data] : entries) {
-    auto* buf = new char[data.size() + 1];
+    // libzip frees a buffer it owns with free(), so it comes from malloc.
+    auto* buf = static_cast<char*>(std::malloc(data.size() + 1));
+    REQUIRE(buf != nullptr);
     std::copy(data.begin(), data.end(), buf);
     zip_source_t* src = zip_source_buffer(za, buf, data.size(), 1);
     REQUIRE(src != nullptr);

@@ -3,9 +3,12 @@
 #include <fstream>
 #include <regex>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "actors/io/atomic_file.hpp"
+#include "actors/io/frame_record.hpp"
 #include "actors/io/io_error.hpp"
 #include "messages/job.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -93,6 +96,80 @@ TEST_CASE("remove_outputs removes this acquisition's outputs and nothing else", 
   CHECK(fs::exists(other.zip_file()));
   CHECK(fs::exists(other.done_file()));
   seg::io::remove_outputs(mine); // nothing left to remove: no error
+}
+
+TEST_CASE("remove_outputs removes the crops records name, never a user's file", "[io]") {
+  seg::test::temp_dir d;
+  const output_layout l{d.path, "d/s/a", "a"};
+  fs::create_directories(l.records_dir());
+  seg::io::frame_record rec;
+  rec.frame = "f.jpg";
+  rec.objects.resize(2);
+  rec.objects[0].crop_file = "f_0.jpg";
+  rec.objects[1].crop_file = "../../../outside.jpg"; // not a name segflow writes
+  seg::io::write_frame_record(l.record_file("f.jpg"), rec);
+  std::ofstream(l.crop_file("f_0.jpg")) << "c";
+  std::ofstream(l.objects_dir() / "notes.txt") << "the user's";
+  std::ofstream(d.path / "outside.jpg") << "o";
+  seg::io::remove_outputs(l);
+  CHECK_FALSE(fs::exists(l.crop_file("f_0.jpg")));
+  CHECK_FALSE(fs::exists(l.records_dir()));
+  CHECK(fs::exists(l.objects_dir() / "notes.txt"));
+  CHECK(fs::exists(d.path / "outside.jpg"));
+}
+
+TEST_CASE("output folders below the data root are never links", "[io]") {
+  seg::test::temp_dir d;
+  const auto root = d.path / "root";
+  const output_layout l{root, "d/s/a", "a"};
+  fs::create_directories(d.path / "elsewhere/d/s/a");
+  std::ofstream(d.path / "elsewhere/d/s/a/precious") << "p";
+  fs::create_directories(root);
+  fs::create_directory_symlink(d.path / "elsewhere", root / "objects");
+  CHECK_THROWS_WITH(seg::io::make_owned_dirs(root, l.records_dir()),
+                    Catch::Contains((root / "objects").string())
+                      && Catch::Contains("symbolic link"));
+  CHECK_THROWS_WITH(seg::io::remove_outputs(l), Catch::Contains("symbolic link"));
+  CHECK_THROWS_WITH(seg::io::prepare_outputs(l), Catch::Contains("symbolic link"));
+  CHECK(fs::exists(d.path / "elsewhere/d/s/a/precious"));
+  CHECK_FALSE(fs::exists(d.path / "elsewhere/d/s/a/.segflow"));
+  // A link deeper down (the sample folder) is refused too.
+  fs::remove(root / "objects");
+  fs::create_directories(root / "objects/d");
+  fs::create_directory_symlink(d.path / "elsewhere/d/s", root / "objects/d/s");
+  CHECK_THROWS_WITH(seg::io::make_owned_dirs(root, l.objects_dir()),
+                    Catch::Contains((root / "objects/d/s").string()));
+  // The data root itself may be a link; a folder outside it is refused.
+  fs::remove(root / "objects/d/s");
+  fs::create_directory_symlink(root, d.path / "root-link");
+  const output_layout via_link{d.path / "root-link", "d/s/a", "a"};
+  CHECK_NOTHROW(seg::io::make_owned_dirs(via_link.data_root(), via_link.records_dir()));
+  CHECK(fs::is_directory(root / "objects/d/s/a/.segflow/frames"));
+  CHECK_THROWS_WITH(seg::io::make_owned_dirs(root, d.path / "elsewhere"),
+                    Catch::Contains("not a folder below the data root"));
+}
+
+TEST_CASE("a job start sweeps every output folder of dead writers' temporaries", "[io]") {
+  seg::test::temp_dir d;
+  const output_layout l{d.path, "d/s/a", "a"};
+  for (auto& dir : {l.acquisition_dir(), l.records_dir(), l.errors_dir(), l.export_dir()})
+    fs::create_directories(dir);
+  // 999999999 is above Linux's largest pid_max: never alive.
+  const std::vector<fs::path> stale{
+    l.export_dir() / ".ecotaxa_a.zip.tmp-999999999-0",
+    l.export_dir() / ".ecotaxa_a.zip.tmp-999999999-0.AbC123", // libzip's own
+    l.acquisition_dir() / ".done.txt.tmp-999999999-1",
+    l.objects_dir() / ".f_0.jpg.tmp-999999999-2",
+    l.records_dir() / ".f.jsonl.tmp-999999999-3",
+    l.errors_dir() / ".f.json.tmp-999999999-4"};
+  for (auto& f : stale)
+    std::ofstream(f) << "partial";
+  const auto live = l.export_dir() / (".ecotaxa_b.zip.tmp-" + std::to_string(::getpid()) + "-0");
+  std::ofstream(live) << "writing";
+  seg::io::prepare_outputs(l);
+  for (auto& f : stale)
+    CHECK_FALSE(fs::exists(f));
+  CHECK(fs::exists(live));
 }
 
 TEST_CASE("done.txt holds the UTC time without a newline", "[io]") {

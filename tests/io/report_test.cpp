@@ -111,7 +111,7 @@ TEST_CASE("plots mark failed frames and recalculated flats", "[report]") {
   CHECK(dots == 3); // empty classes have no point on a log axis
 }
 
-TEST_CASE("run records read back; a damaged one is an error naming it", "[report]") {
+TEST_CASE("run records read back, and a damaged one is an error naming it", "[report]") {
   seg::test::temp_dir dir;
   CHECK(!read_run_record(dir.path));
   run_record r;
@@ -128,6 +128,7 @@ TEST_CASE("run records read back; a damaged one is an error naming it", "[report
   r.objects = 7;
   r.failures = {"x.jpg: bad"};
   r.stages_ms = {{"decode", 2.5}, {"mask", 1}};
+  std::filesystem::create_directories(dir.path / ".segflow"); // made by the caller, checked
   write_run_record(dir.path, r);
   auto back = read_run_record(dir.path);
   REQUIRE(back);

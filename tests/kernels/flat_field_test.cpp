@@ -160,7 +160,7 @@ TEST_CASE("median of N random frames is element int(N/2) of the sorted values",
   }
 }
 
-TEST_CASE("median_flat_rows fills only its band; bands compose to the full flat",
+TEST_CASE("median_flat_rows fills only its band, and bands compose to the full flat",
           "[kernel][flat]") {
   std::mt19937 rng(7);
   std::vector<cv::Mat> frames;

@@ -184,7 +184,7 @@ TEST_CASE("label: empty frame and all-object frame", "[kernel][objects]") {
   CHECK_THROWS_AS(label_regions(cv::Mat(4, 4, CV_8UC3)), cv::Exception);
 }
 
-TEST_CASE("size filter: ESD >= 20 px means area >= 315 px; micrometre threshold",
+TEST_CASE("size filter: ESD >= 20 px means area >= 315 px, and the micrometre threshold",
           "[kernel][objects]") {
   std::vector<region> rs(4);
   rs[0].label = 1, rs[0].area = 314; // ESD 19.995

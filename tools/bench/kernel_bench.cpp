@@ -255,8 +255,23 @@ void frame_including_decode(benchmark::State& s) {
   }
 }
 
+// BENCHMARK on each row path of the correction, side by side in one run (the
+// argument: 0 best = AVX2 on x86-64, 1 the 128-bit path = SSE on x86-64 and
+// NEON on arm64, 2 scalar): the vector paths must not be slower.
+template <void (*Bench)(benchmark::State&)>
+void on_row_path(benchmark::State& s) {
+  const vector_path paths[] = {vector_path::best, vector_path::simd128, vector_path::scalar};
+  const char* names[] = {"best", "simd128", "scalar"};
+  use_vector_path(paths[s.range(0)]);
+  s.SetLabel(names[s.range(0)]);
+  Bench(s);
+  use_vector_path(vector_path::best);
+}
+
 } // namespace
 
+BENCHMARK(on_row_path<correct_gray_in_place>)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(on_row_path<frame_excluding_decode>)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK(decode_imdecode)->Unit(benchmark::kMillisecond);
 BENCHMARK(decode_imread)->Unit(benchmark::kMillisecond);
 BENCHMARK(decode_strict)->Unit(benchmark::kMillisecond);

@@ -4,9 +4,10 @@
 # qemu-user. Never installs arm64 packages on the host, where they displace
 # amd64 ones (catch2:arm64 replaces catch2:amd64).
 #
-#   SEGFLOW_ARM64=smoke  (default) unit, kernel (dev-small and dev-a parity,
-#                        exhaustive correction and gray), actor tests, demo,
-#                        usage, golden traces; and the arm64 .deb
+#   SEGFLOW_ARM64=smoke  (default) unit, kernel (dev-small parity, exhaustive
+#                        correction and gray), actor tests, demo, usage,
+#                        golden traces, segment's dev-small parity; and the
+#                        arm64 .deb, checked, installed in the chroot and run
 #   SEGFLOW_ARM64=full   the whole suite (about an hour)
 #   SEGFLOW_ARM64=off    skip, saying so
 #   SEGFLOW_ARM64_CACHE  where the chroot, its ccache and the build stay between
@@ -47,6 +48,7 @@ chroot_packages=(
   qemu-user-static
   pkgconf:arm64
   dpkg-dev
+  adduser
   file
   jq
   openssl
@@ -112,10 +114,14 @@ echo ":segflow-aarch64:M::$magic:$mask:$root/usr/bin/qemu-aarch64-static:F" \
 # fresh clone reuses the cached build and ccache's objects.
 if [ "$mode" = smoke ]; then
   targets=(segflow man_page unit_tests kernel_tests actor_tests tsv_compare zip_list)
-  tests='^(unit/|kernel/|actor/|cli/(demo|usage|trace_golden)$)'
+  tests='^(unit/|kernel/|actor/|cli/(demo|usage|trace_golden|segment_parity_small)$)'
+  # dev-a's parity takes about 8 minutes under qemu; dev-small's (kernel and
+  # end to end) stays in.
+  skipped='composed dev-a'
 else
   targets=(all)
   tests='.'
+  skipped='^$'
 fi
 jobs="${SEGFLOW_ARM64_JOBS:-$(nproc)}"
 say "cross-building ${targets[*]}"
@@ -134,11 +140,19 @@ rm -f "$cache"/arm64-build/segflow_*.deb
 in_chroot "$root" DEB_HOST_ARCH=arm64 sh -c 'cd /w/build && cpack -G DEB > cpack.log 2>&1' \
   || die "cpack failed: $(tail -5 "$cache/arm64-build/cpack.log")"
 deb="$(ls "$cache"/arm64-build/segflow_*_arm64.deb)" || die "no segflow_*_arm64.deb"
-in_chroot "$root" dpkg-deb -f "/w/build/$(basename "$deb")" Depends | grep -q libopencv \
-  || die "the arm64 package names no Debian dependencies"
-say "built $deb"
+check_deb "$deb" arm64
+# Installed as a user gets it (apt-get resolves its :arm64 dependencies), run
+# under qemu from /usr/bin, then purged: the cached chroot stays a build chroot.
+in_chroot "$root" sh -c 'apt-get install -y -qq --no-install-recommends "$1" &&
+  test "$(segflow --version)" = "segflow $2" &&
+  dpkg-query -W -f "\${Conffiles}\n" segflow | grep -q /etc/segflow/segflow.toml &&
+  getent passwd segflow > /dev/null' \
+  sh "/w/build/$(basename "$deb")" "$(dpkg-deb -f "$deb" Version)" > "$cache/deb-install.log" 2>&1 \
+  || die "the arm64 package does not install and run: $(tail -5 "$cache/deb-install.log")"
+in_chroot "$root" dpkg --purge segflow > /dev/null || die "dpkg --purge segflow failed"
+say "built, installed and ran $(basename "$deb")"
 
 say "running '$tests' under qemu"
-in_chroot "$root" TMPDIR=/tmp sh -c 'cd /w/build && nice -n 5 ctest -R "$1" -j 2 --timeout 900 \
-  --output-on-failure' sh "$tests" || die "tests failed on arm64"
+in_chroot "$root" TMPDIR=/tmp sh -c 'cd /w/build && nice -n 5 ctest -R "$1" -E "$2" -j 2 --timeout 2700 \
+  --output-on-failure' sh "$tests" "$skipped" || die "tests failed on arm64"
 say "passed ($mode)"

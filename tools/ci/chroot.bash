@@ -59,3 +59,21 @@ in_chroot() {
   chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     DEBIAN_FRONTEND=noninteractive "$@"
 }
+
+# check_deb DEB ARCH: the package's control fields and file list are what
+# cmake/packaging.cmake promises, before any install is tried.
+check_deb() {
+  local deb="$1" arch="$2" field path machine
+  field="$(dpkg-deb -f "$deb" Architecture)" || die "$deb is no Debian package"
+  [ "$field" = "$arch" ] || die "$(basename "$deb"): Architecture is '$field', not $arch"
+  dpkg-deb -f "$deb" Depends | grep -q 'libopencv-core' \
+    || die "$(basename "$deb") names no Debian dependencies: $(dpkg-deb -f "$deb" Depends)"
+  for path in ./usr/bin/segflow ./etc/segflow/segflow.toml ./lib/systemd/system/segflow.service \
+      ./usr/share/man/man1/segflow.1.gz; do
+    dpkg-deb -c "$deb" | awk '{ print $NF }' | grep -qx "$path" \
+      || die "$(basename "$deb") lacks $path"
+  done
+  case "$arch" in arm64) machine='ARM aarch64' ;; amd64) machine='x86-64' ;; esac
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/segflow | file - | grep -q "$machine" \
+    || die "$(basename "$deb"): usr/bin/segflow is not an $arch executable"
+}

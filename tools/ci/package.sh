@@ -25,6 +25,7 @@ rm -f "$build"/segflow_*.deb
 cmake --build "$build" --target segflow man_page > /dev/null || die "build failed"
 (cd "$build" && cpack -G DEB > cpack.log 2>&1) || die "cpack failed: $(tail -5 "$build/cpack.log")"
 deb="$(ls "$build"/segflow_*_amd64.deb)" || die "no segflow_*_amd64.deb in $build"
+check_deb "$deb" amd64
 say "built $(basename "$deb"): depends $(dpkg-deb -f "$deb" Depends)"
 
 pristine="$cache/bookworm-minbase.tar"

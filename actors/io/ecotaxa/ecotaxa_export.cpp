@@ -104,7 +104,7 @@ std::string write_ecotaxa_export(const job_plan& plan, const output_layout& layo
   auto tsv_name = layout.tsv_name();
   check_ecotaxa(plan, tsv_name, tsv, objects.crops);
   auto zip = layout.zip_file();
-  fs::create_directories(zip.parent_path());
+  make_owned_dirs(layout.data_root(), zip.parent_path());
   try {
     write_ecotaxa_zip(zip, objects.crops, tsv_name, tsv);
     write_file_atomic(layout.tsv_file(), tsv);

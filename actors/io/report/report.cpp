@@ -138,7 +138,7 @@ fs::path index_file(const fs::path& data_root) {
 fs::path write_acquisition_report(const fs::path& acq_dir, const run_assumptions& assumed,
                                   const page_options& opts) {
   auto r = load_acquisition_report(acq_dir, assumed);
-  fs::create_directories(r.objects_dir);
+  make_owned_dirs(r.data_root, r.objects_dir);
   auto file = report_file(r.objects_dir);
   write_file_atomic(r.objects_dir / objects_page_name, objects_page(r));
   write_file_atomic(file, acquisition_page(r, opts));
@@ -156,7 +156,7 @@ fs::path write_report_index(const fs::path& data_root) {
     }
   }
   auto file = index_file(data_root);
-  fs::create_directories(file.parent_path());
+  make_owned_dirs(data_root, file.parent_path());
   write_file_atomic(file, index_page(data_root, rows, found.problems));
   return file;
 }

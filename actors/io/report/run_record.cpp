@@ -40,7 +40,6 @@ void write_run_record(const fs::path& objects_dir, const run_record& r) {
   for (auto& [name, ms] : r.stages_ms)
     stages[name] = ms;
   auto file = run_record_file(objects_dir);
-  fs::create_directories(file.parent_path());
   write_file_atomic(file, j.dump(2) + "\n");
 }
 

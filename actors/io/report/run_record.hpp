@@ -46,7 +46,8 @@ std::string run_state_text(const run_record& record);
 /// <objects>/.segflow/run.json.
 std::filesystem::path run_record_file(const std::filesystem::path& objects_dir);
 
-/// Writes `record` to run_record_file(objects_dir) atomically.
+/// Writes `record` to run_record_file(objects_dir) atomically; its folder
+/// must exist (the caller makes it with make_owned_dirs).
 /// @throws io_error naming the file.
 void write_run_record(const std::filesystem::path& objects_dir, const run_record& record);
 

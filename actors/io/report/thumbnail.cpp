@@ -58,7 +58,6 @@ std::filesystem::path flat_thumbnail_file(const std::filesystem::path& objects_d
 
 void write_flat_thumbnail(const cv::Mat& flat, const std::filesystem::path& file) {
   auto bytes = encode(shrink_to(flat, 480, 480));
-  std::filesystem::create_directories(file.parent_path());
   write_file_atomic(file, bytes);
 }
 

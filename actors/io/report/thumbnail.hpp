@@ -23,7 +23,7 @@ std::string jpeg_data_uri(const std::vector<std::uint8_t>& jpeg);
 std::filesystem::path flat_thumbnail_file(const std::filesystem::path& objects_dir);
 
 /// Writes `flat` (CV_8UC3, BGR) shrunk to at most 480 px wide as a JPEG to
-/// `file` atomically; the folder is created.
+/// `file` atomically; its folder must exist (made with make_owned_dirs).
 /// @throws io_error naming `file`, cv::Exception on a bad image.
 void write_flat_thumbnail(const cv::Mat& flat, const std::filesystem::path& file);
 
