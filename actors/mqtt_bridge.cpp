@@ -323,7 +323,11 @@ auto reply_then(self_ptr self, proto::command c) {
 
 auto reply_error(self_ptr self, proto::command c) {
   return [self, c](caf::error& err) {
-    publish(self, proto::segflow_reply_topic, proto::command_error(c, error_text(self, err)));
+    // The code lets a dashboard tell "no such job" from "not now" without
+    // reading the text.
+    auto code = code_of(err);
+    publish(self, proto::segflow_reply_topic,
+            proto::command_error(c, error_text(self, err), code ? to_string(*code) : ""));
   };
 }
 
@@ -333,7 +337,8 @@ void on_command(self_ptr self, const std::string& payload) {
     c = proto::parse_command(payload);
   } catch (const proto::protocol_error& e) {
     c.name = "?";
-    publish(self, proto::segflow_reply_topic, proto::command_error(c, e.what()));
+    publish(self, proto::segflow_reply_topic,
+            proto::command_error(c, e.what(), to_string(ec::bad_request)));
     return;
   }
   auto& q = self->state.queue;

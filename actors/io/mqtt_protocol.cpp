@@ -298,9 +298,11 @@ std::string command_reply(const command& c, const ojson& result) {
   return dump(j);
 }
 
-std::string command_error(const command& c, std::string_view error) {
+std::string command_error(const command& c, std::string_view error, std::string_view code) {
   auto j = reply_head(c, false);
   j["error"] = std::string(error);
+  if (!code.empty())
+    j["code"] = std::string(code);
   return dump(j);
 }
 

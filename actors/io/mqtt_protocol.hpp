@@ -141,9 +141,11 @@ command parse_command(std::string_view payload);
 
 /// The reply on status/segmenter/segflow:
 /// {"request_id":...,"command":"...","ok":true,"result":...} or
-/// {"request_id":...,"command":"...","ok":false,"error":"..."}.
+/// {"request_id":...,"command":"...","ok":false,"error":"...","code":"..."}
+/// (`code`, the error code's name such as "unknown_job", only when known).
 std::string command_reply(const command& c, const nlohmann::ordered_json& result);
-std::string command_error(const command& c, std::string_view error);
+std::string command_error(const command& c, std::string_view error,
+                          std::string_view code = {});
 
 /// What the dashboard (node-red/projects/dashboard, segmentation status
 /// template) makes of a status/segmenter payload, by its rules: lowercased

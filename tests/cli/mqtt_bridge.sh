@@ -122,6 +122,11 @@ grep ' status/segmenter/segflow {"request_id":"r1"' "$rec" | cut -d' ' -f3- \
 pub segmenter/segflow '{"command":"status","id":999,"request_id":2}'
 wait_for 10 grep -q ' status/segmenter/segflow {"request_id":2,"command":"status","ok":false,"error":"' "$rec" \
   || fail "no error answer for an unknown job"
+grep ' status/segmenter/segflow {"request_id":2' "$rec" | cut -d' ' -f3- \
+  | jq -e '.code == "unknown_job"' > /dev/null || fail "the error answer has no code unknown_job"
+pub segmenter/segflow '{"command":"fly","request_id":3}'
+wait_for 10 grep -q ' status/segmenter/segflow {.*"command":"?".*"code":"bad_request"' "$rec" \
+  || fail "an unknown command is not answered with code bad_request"
 
 # 6. Dead at shutdown.
 stop_serve TERM

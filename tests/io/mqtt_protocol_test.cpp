@@ -126,6 +126,9 @@ TEST_CASE("segflow's queue commands", "[mqtt]") {
         == R"({"request_id":"r","command":"move","ok":true,"result":{"paused":false}})");
   CHECK(mqtt::command_error(c, "job 3 is not pending")
         == R"({"request_id":"r","command":"move","ok":false,"error":"job 3 is not pending"})");
+  CHECK(mqtt::command_error(c, "no job 9", "unknown_job")
+        == R"({"request_id":"r","command":"move","ok":false,"error":"no job 9",)"
+           R"("code":"unknown_job"})");
   CHECK_THROWS_WITH(mqtt::parse_command(R"({"command":"stop"})"), Catch::Contains("\"id\""));
   CHECK_THROWS_WITH(mqtt::parse_command(R"({"command":"fly"})"),
                     Catch::Contains("unknown segflow command"));
