@@ -102,7 +102,11 @@ void send_event(self_ptr self, const export_job& job, event_kind kind,
   self->send(self->state.hub, ev);
 }
 
-// All frames are accounted for: export and report.
+// All frames are accounted for: export and report. With failed frames the
+// job is partial: the good frames' objects are exported all the same (that
+// archive is what a user wants of them), but no done.txt is written, so a
+// rerun retries the failed frames only and nothing mistakes it for a
+// complete run.
 void complete(self_ptr self, std::uint64_t id) {
   auto it = self->state.jobs.find(id);
   if (it == self->state.jobs.end())
@@ -131,7 +135,13 @@ void complete(self_ptr self, std::uint64_t id) {
       io::write_done_marker(job.layout);
     inject_test_fault("export:done");
     job.stages.export_ms += ms_since(t0);
-    summary = summary_of(job, job_state::done, "");
+    if (job.failed.empty())
+      summary = summary_of(job, job_state::done, "");
+    else
+      summary = summary_of(job, job_state::partial,
+                           std::to_string(job.failed.size()) + " of "
+                             + std::to_string(job.plan.frames.size())
+                             + " frames failed (no done.txt: a rerun retries them)");
     summary.objects = total;
     summary.zip = zip;
     end_op(self, job, io::op_state::success, "");
@@ -220,6 +230,10 @@ void commit_frame(export_job& job, const frame_result& r) {
     // Crops first: a record names only crops that are already on disk.
     io::write_files_atomic(job.layout.objects_dir(), crops);
     io::write_frame_record(job.layout.record_file(r.name), rec);
+    // The frame failed in an earlier run: its error artifact would count it
+    // as failed still.
+    std::error_code ec;
+    fs::remove(job.layout.error_file(r.name), ec);
   } catch (...) {
     // Not committed (e.g. the disk is full): its crops go, to free the
     // space; the frame is redone on resume.

@@ -71,7 +71,8 @@ void print_summary(std::ostream& os, const std::vector<job_summary>& jobs,
       os << "    " << j.error << "\n";
     for (auto& f : j.failures)
       os << "    failed frame: " << f << "\n";
-    if (!j.objects_dir.empty() && job_state(j.state) == job_state::done)
+    if (!j.objects_dir.empty()
+        && (job_state(j.state) == job_state::done || job_state(j.state) == job_state::partial))
       os << "    crops: " << j.objects_dir << "\n";
     if (!j.zip.empty())
       os << "    ecotaxa: " << j.zip << "\n";
@@ -187,7 +188,7 @@ int exit_code_of(const std::vector<job_summary>& jobs) {
     auto s = job_state(j.state);
     if (s == job_state::interrupted)
       interrupted = true;
-    if (s == job_state::failed || j.frames_failed > 0)
+    if (s == job_state::failed || s == job_state::partial || j.frames_failed > 0)
       failed = true;
   }
   if (interrupted)
