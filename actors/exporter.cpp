@@ -15,8 +15,10 @@
 #include "actors/io/iso_time.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/ecotaxa/ecotaxa_export.hpp"
+#include "actors/io/export_lock.hpp"
 #include "actors/io/frame_names.hpp"
 #include "actors/io/frame_record.hpp"
+#include "actors/test_fault.hpp"
 #include "kernels/flat_field.hpp"
 
 namespace fs = std::filesystem;
@@ -67,8 +69,18 @@ std::uint32_t export_job_outputs(export_job& job, std::string& zip_written) {
   if (objects.rows.empty())
     spdlog::warn("job_no_objects job={} acquisition=\"{}\" frames={}", plan.id,
                  plan.acquisition, job.committed.size());
-  zip_written = io::write_ecotaxa_export(plan, job.layout, objects);
+  io::export_identity identity;
+  if (job.op && job.op->scope)
+    identity = {job.op->scope->process_datetime, job.op->scope->process_uuid};
+  zip_written = io::write_ecotaxa_export(plan, job.layout, objects, identity);
   return std::uint32_t(objects.rows.size());
+}
+
+// The run ended before (or instead of) its export: a clean end.
+void end_op(self_ptr self, export_job& job, io::op_state state, const std::string& error) {
+  if (job.op && self->state.journal)
+    io::end_operation(*self->state.journal, *job.op, state, error);
+  job.op.reset();
 }
 
 void send_event(self_ptr self, const export_job& job, event_kind kind,
@@ -90,7 +102,11 @@ void send_event(self_ptr self, const export_job& job, event_kind kind,
   self->send(self->state.hub, ev);
 }
 
-// All frames are accounted for: export and report.
+// All frames are accounted for: export and report. With failed frames the
+// job is partial: the good frames' objects are exported all the same (that
+// archive is what a user wants of them), but no done.txt is written, so a
+// rerun retries the failed frames only and nothing mistakes it for a
+// complete run.
 void complete(self_ptr self, std::uint64_t id) {
   auto it = self->state.jobs.find(id);
   if (it == self->state.jobs.end())
@@ -98,18 +114,44 @@ void complete(self_ptr self, std::uint64_t id) {
   auto& job = it->second;
   auto t0 = clock_type::now();
   job_summary summary;
+  auto* journal = self->state.journal ? &*self->state.journal : nullptr;
+  bool writing = false; // the scope is recorded and locked: a failure leaves it
   try {
+    if (journal && job.op) {
+      std::vector<std::string> records;
+      for (auto index : job.committed)
+        records.push_back(job.layout.record_file(job.plan.frames[index]).string());
+      auto refusal = io::begin_export(*journal, *job.op, job.plan, job.layout,
+                                      std::move(records));
+      if (!refusal.empty())
+        throw std::runtime_error(refusal);
+      writing = true;
+      inject_test_fault("export:begin");
+    }
     std::string zip;
     auto total = export_job_outputs(job, zip);
+    inject_test_fault("export:written");
     if (job.failed.empty())
       io::write_done_marker(job.layout);
+    inject_test_fault("export:done");
     job.stages.export_ms += ms_since(t0);
-    summary = summary_of(job, job_state::done, "");
+    if (job.failed.empty())
+      summary = summary_of(job, job_state::done, "");
+    else
+      summary = summary_of(job, job_state::partial,
+                           std::to_string(job.failed.size()) + " of "
+                             + std::to_string(job.plan.frames.size())
+                             + " frames failed (no done.txt: a rerun retries them)");
     summary.objects = total;
     summary.zip = zip;
+    end_op(self, job, io::op_state::success, "");
   } catch (const std::exception& e) {
     job.stages.export_ms += ms_since(t0);
     summary = summary_of(job, job_state::failed, std::string("export: ") + e.what());
+    if (writing)
+      io::fail_export(*journal, *job.op, e.what());
+    else
+      end_op(self, job, io::op_state::exception, e.what());
   }
   spdlog::info("job_exported job={} objects={} zip={} ms={:.1f}", id, summary.objects,
                summary.zip, job.stages.export_ms);
@@ -188,6 +230,10 @@ void commit_frame(export_job& job, const frame_result& r) {
     // Crops first: a record names only crops that are already on disk.
     io::write_files_atomic(job.layout.objects_dir(), crops);
     io::write_frame_record(job.layout.record_file(r.name), rec);
+    // The frame failed in an earlier run: its error artifact would count it
+    // as failed still.
+    std::error_code ec;
+    fs::remove(job.layout.error_file(r.name), ec);
   } catch (...) {
     // Not committed (e.g. the disk is full): its crops go, to free the
     // space; the frame is redone on resume.
@@ -227,6 +273,7 @@ bool settle(self_ptr self, export_job& job, const frame_result& r) {
       // A commit that fails (disk full) fails the job: nothing claims done.
       auto summary = summary_of(job, job_state::failed, std::string("commit: ") + e.what());
       spdlog::error("commit_failed job={} frame={} error=\"{}\"", r.job_id, r.name, e.what());
+      end_op(self, job, io::op_state::exception, std::string("commit: ") + e.what());
       self->state.jobs.erase(job.plan.id);
       self->send(self->state.queue, atom::finished::value, std::move(summary));
       return false;
@@ -313,12 +360,37 @@ bool advance(self_ptr self, export_job& job) {
   return true;
 }
 
+/// The id of the operation this exporter recovers, or "".
+std::string recovering_id(self_ptr self) {
+  auto& r = self->state.recover;
+  return r ? r->id : std::string{};
+}
+
+/// The operation to recover, if `plan` is its acquisition (used once).
+std::optional<io::op_record> take_recovery(self_ptr self, const job_plan& plan) {
+  auto& r = self->state.recover;
+  if (!r || r->acquisition != plan.acquisition)
+    return std::nullopt;
+  auto op = std::move(r);
+  r.reset();
+  return op;
+}
+
+/// The outputs are held by an export that did not finish.
+struct stuck_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 frame_indices begin_job(self_ptr self, const job_plan& plan) {
   export_job job;
   job.plan = plan;
   job.started = clock_type::now();
   job.last_result = job.started;
   job.layout = io::output_layout(plan);
+  if (self->state.journal) // checked before --force removes anything
+    if (auto refusal = io::stuck_refusal(plan, job.layout, recovering_id(self));
+        !refusal.empty())
+      throw stuck_error(refusal);
   if (plan.force) // start over: nothing of an earlier run may pass for this one's
     io::remove_outputs(job.layout);
   io::prepare_outputs(job.layout);
@@ -338,6 +410,8 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
     }
     fs::remove(file); // redone below
   }
+  if (auto* journal = self->state.journal ? &*self->state.journal : nullptr)
+    job.op = io::start_operation(*journal, plan, take_recovery(self, plan));
   job.resumed = std::uint32_t(job.committed.size());
   frame_indices done(job.committed.begin(), job.committed.end());
   if (job.resumed > 0)
@@ -352,14 +426,20 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
 
 exporter_actor::behavior_type
 exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,
-         status_hub_actor hub) {
+         status_hub_actor hub, exporter_config cfg) {
   self->state.queue = std::move(queue);
   self->state.hub = std::move(hub);
+  if (!cfg.state_dir.empty())
+    self->state.journal.emplace(cfg.state_dir);
+  self->state.recover = std::move(cfg.recover);
   return trace::traced_all(self,
     [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices> {
       frame_indices done;
       try {
         done = begin_job(self, plan);
+      } catch (const stuck_error& e) {
+        self->state.jobs.erase(plan.id);
+        return make_error(ec::export_stuck, e.what());
       } catch (const std::exception& e) {
         self->state.jobs.erase(plan.id);
         return make_error(ec::output_failed, std::string("preparing outputs: ") + e.what());
@@ -436,6 +516,8 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         return;
       auto state = reason.empty() ? job_state::interrupted : job_state::failed;
       auto summary = summary_of(it->second, state, reason);
+      end_op(self, it->second, io::op_state::exception,
+             reason.empty() ? "stopped" : "stopped: " + reason);
       self->state.jobs.erase(it);
       self->send(self->state.queue, atom::finished::value, std::move(summary));
     });

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include <caf/spawn_options.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/io/op_journal.hpp"
 #include "actors/io/output_layout.hpp"
 
 namespace seg {
@@ -53,6 +55,20 @@ struct export_job {
   // -- following an acquisition still being written (pipeline.follow) --
   bool following = false;                ///< plan.frames grows (names from results)
   bool sealed = false;                   ///< no more frames come: may finish
+
+  // -- the operations journal (when the exporter has one) --
+  std::optional<io::op_record> op;       ///< this run's operation
+};
+
+/// Settings of an exporter.
+struct exporter_config {
+  /// The state directory whose operations journal records each job run and
+  /// its export scope (see actors/io/op_journal.hpp); empty: no journal and
+  /// no export lock (tests, replay).
+  std::string state_dir;
+  /// A stuck operation to replay (`segflow ops recover`): the job of its
+  /// acquisition runs under its id and reuses its locks and TSV identity.
+  std::optional<io::op_record> recover;
 };
 
 struct exporter_state {
@@ -62,23 +78,29 @@ struct exporter_state {
   std::map<std::uint64_t, export_job> jobs;
   /// follow messages of jobs not begun yet: frames so far, sealed.
   std::map<std::uint64_t, std::pair<std::uint32_t, bool>> follow_pending;
+  /// The operations journal, if configured.
+  std::optional<io::op_journal> journal;
+  /// The operation to recover (exporter_config::recover), until its job begins.
+  std::optional<io::op_record> recover;
 };
 
 /// The exporter: see exporter_actor in interfaces.hpp.
 exporter_actor::behavior_type
 exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queue,
-         status_hub_actor hub);
+         status_hub_actor hub, exporter_config cfg);
 
 /// Spawns an exporter reporting to `queue` and `hub` (both must be set)
 /// through `spawner`: the actor system, or the actor that owns it (the
 /// queue, which links it: Os = linked).
 template <caf::spawn_options Os = caf::no_spawn_options, class Spawner>
 caf::expected<exporter_actor> spawn_exporter(Spawner& spawner, queue_actor queue,
-                                             status_hub_actor hub) {
+                                             status_hub_actor hub,
+                                             exporter_config cfg = {}) {
   if (!queue || !hub)
     return caf::make_error(caf::sec::invalid_argument,
                            "exporter: the queue and the status hub must be set");
-  return spawner.template spawn<Os>(exporter, std::move(queue), std::move(hub));
+  return spawner.template spawn<Os>(exporter, std::move(queue), std::move(hub),
+                                    std::move(cfg));
 }
 
 } // namespace seg

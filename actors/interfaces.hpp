@@ -55,6 +55,7 @@ using online = caf::atom_constant<caf::atom("online")>;
 using follow = caf::atom_constant<caf::atom("follow")>;
 using seal = caf::atom_constant<caf::atom("seal")>;
 using poll = caf::atom_constant<caf::atom("poll")>;
+using retry = caf::atom_constant<caf::atom("retry")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -72,13 +73,20 @@ using status_hub_actor = caf::typed_actor<
   // Adds a subscriber; it is dropped when it terminates.
   caf::reacts_to<atom::subscribe, status_sink_actor>>;
 
-/// The LOCK MANAGER grants leases on acquisition folders, shared by every
-/// segflow process through a lease file in the folder. Leases are renewed
-/// while held and expire if their holder stops renewing them.
+/// The LOCK MANAGER grants leases on keys (acquisition and output folders,
+/// archive paths), shared by every segflow process through lease files
+/// (actors/io/lease_file.hpp). Leases are renewed while held and expire if
+/// their holder stops renewing them.
 using lock_manager_actor = caf::typed_actor<
   // Acquires the lease on a folder, or fails naming the holder (pid, host,
   // since when).
   caf::replies_to<atom::acquire, std::string>::with<lease>,
+  // Acquires several keys sorted and all-or-nothing, retrying a refusal a
+  // bounded number of times with backoff; replies one lease per key (in key
+  // order) or fails naming the last holder met.
+  caf::replies_to<atom::acquire, std::vector<std::string>>::with<std::vector<lease>>,
+  // Internal: retries a pending multi-key acquisition.
+  caf::reacts_to<atom::retry, std::uint64_t>,
   // Releases a lease; only the matching token releases (value-matched), a
   // stale release is a no-op replying false.
   caf::replies_to<atom::release, lease>::with<bool>,

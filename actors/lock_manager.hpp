@@ -1,16 +1,9 @@
 #pragma once
 
-// The lock manager: leases on acquisition folders that exclude other threads,
-// other processes and other hosts sharing the disk.
-//
-// A lease is the file `<folder>/.segflow.lock`, a JSON object
-//   {"token":"<32 hex>","pid":1234,"host":"pi","since":"2025-09-11T16:51:00.618Z",
-//    "expires":"2025-09-11T16:51:30.618Z","path":"/data/img/d/s/a"}
-// (times in UTC, ISO 8601 with milliseconds). Whoever created the file holds
-// the lease until it removes the file or stops renewing it: a lease whose
-// `expires` has passed, whose holder is a dead pid on this host, or whose
-// "path" is not the folder it is found in (the folder was renamed while
-// locked), may be taken over by anyone.
+// The lock manager: leases on keys (acquisition folders, output folders,
+// archive paths) that exclude other threads, other processes and other hosts
+// sharing the disk. The lease files and their rules are in
+// actors/io/lease_file.hpp.
 
 #include <chrono>
 #include <cstddef>
@@ -20,15 +13,18 @@
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/error.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/io/lease_file.hpp"
 #include "messages/lease.hpp"
 
 namespace seg {
 
-/// Name of the lease file inside a locked folder.
-constexpr const char* lease_file_name = ".segflow.lock";
+/// The lease file primitives, under the names their users know.
+using io::lease_file_name;
+using io::release_dead_leases;
 
 /// Settings of a lock manager.
 struct lock_manager_config {
@@ -38,6 +34,17 @@ struct lock_manager_config {
   std::chrono::milliseconds renew_interval{10000};
   /// The host name written into leases; empty = gethostname().
   std::string host;
+  /// A multi-key acquisition refused is retried this many times more ...
+  std::uint32_t acquire_retries = 6;
+  /// ... after a backoff that starts here and doubles (with jitter).
+  std::chrono::milliseconds retry_backoff{50};
+};
+
+/// A multi-key acquisition waiting for its next attempt.
+struct pending_acquisition {
+  std::vector<std::string> keys;      ///< canonical, sorted, unique
+  std::uint32_t attempts = 0;         ///< made so far
+  caf::typed_response_promise<std::vector<lease>> promise;
 };
 
 /// Returns the first problem of `cfg`, or a default-constructed error.
@@ -49,6 +56,9 @@ struct lock_manager_state {
   lock_manager_config cfg;
   /// Leases this actor holds, by canonical folder path.
   std::map<std::string, lease> held;
+  /// Multi-key acquisitions waiting to retry, by attempt id.
+  std::map<std::uint64_t, pending_acquisition> pending;
+  std::uint64_t next_attempt = 1;
   /// True while a renew message is scheduled.
   bool renew_scheduled = false;
   /// "lock-manager#<actor id>", for log lines.
@@ -70,6 +80,12 @@ struct lock_manager_state {
 ///   2025-09-11T16:51:00.618Z" (see error_text); a key this actor already
 ///   holds is refused the same way. Any other failure (no such folder, I/O)
 ///   is ec::lock_failed naming the folder or file.
+/// - acquire(keys): every key canonical (its folder, or for a file its
+///   parent folder, must exist), taken in ascending order; a refusal gives
+///   back what this attempt took and is retried up to `acquire_retries`
+///   times after a growing backoff, then fails as acquire(folder) does. An
+///   indefinite lock on a key (an export that did not finish) is refused at
+///   once, naming its operation and `segflow ops recover`.
 /// - release(lease): removes the lease file if its token equals the lease's
 ///   token and replies true; otherwise replies false and touches nothing.
 /// - renew: rewrites `expires` of every held lease (sent to itself every
@@ -84,12 +100,5 @@ lock_manager(lock_manager_actor::stateful_pointer<lock_manager_state> self,
 /// renew timer keeps it alive while it holds leases).
 caf::expected<lock_manager_actor>
 spawn_lock_manager(caf::actor_system& sys, const lock_manager_config& cfg);
-
-/// Removes the lease files of `folders` whose holder is a dead pid on `host`
-/// (empty: this host): a process killed between a job's end and its lease
-/// release leaves one in a folder nothing revisits. Value-matched like a
-/// takeover. Returns how many were removed.
-std::size_t release_dead_leases(const std::vector<std::string>& folders,
-                                std::string host = {});
 
 } // namespace seg

@@ -428,7 +428,9 @@ void on_event(self_ptr self, const job_event& ev) {
         stop_request(self, *r);
     } else if (state == job_state::failed) {
       r->failure = ev.message.empty() ? acquisition_label(ev.path) + ": failed" : ev.message;
-    } else if (ev.frames_done < ev.frames_total) {
+    } else if (state == job_state::partial || ev.frames_done < ev.frames_total) {
+      // The reference has no partial outcome (a bad frame stops it): the
+      // request ends with its exception status, naming how many failed.
       r->failure = acquisition_label(ev.path) + ": "
                    + std::to_string(ev.frames_total - ev.frames_done) + " of "
                    + std::to_string(ev.frames_total) + " frames failed";

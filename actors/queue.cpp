@@ -39,7 +39,10 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
     self->quit(err);
     return queue_actor::behavior_type::make_empty_behavior();
   };
-  auto exp = spawn_exporter<caf::linked>(*self, me, st.hub);
+  exporter_config ecfg;
+  ecfg.state_dir = st.cfg.state_dir;
+  ecfg.recover = st.cfg.recover;
+  auto exp = spawn_exporter<caf::linked>(*self, me, st.hub, std::move(ecfg));
   if (!exp)
     return refuse(exp.error());
   st.exporter = *exp;

@@ -14,6 +14,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/io/op_journal.hpp"
 #include "actors/io/queue_store.hpp"
 #include "actors/reader.hpp"
 
@@ -33,6 +34,11 @@ struct queue_config {
   /// running job's last frames are in flight, so workers do not idle at
   /// the boundary. Off only to measure what it saves.
   bool prepare_next = true;
+  /// The state directory whose operations journal records each job run
+  /// (the exporter's, see exporter_config); empty: none.
+  std::string state_dir;
+  /// A stuck operation to replay (see exporter_config::recover).
+  std::optional<io::op_record> recover;
 };
 
 /// The queue's settings from the run's: `sources` are what each job's

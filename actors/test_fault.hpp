@@ -11,6 +11,10 @@ namespace seg {
 /// returns; for worker processes only: an in-process hang also blocks the
 /// process's shutdown), `sleep=S` (the step takes S more seconds). Unset or
 /// malformed (a warning is logged once): no fault.
+/// The exporter calls it with the export's steps as names:
+/// `export:begin` (scope journalled and locked, nothing written),
+/// `export:written` (archive and TSV copy written, done.txt not yet),
+/// `export:done` (done.txt written, the operation not yet cleared).
 void inject_test_fault(const std::string& frame_name);
 
 } // namespace seg

@@ -21,6 +21,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stage_totals>("seg::stage_totals");
   cfg.add_message_type<job_summary>("seg::job_summary");
   cfg.add_message_type<lease>("seg::lease");
+  cfg.add_message_type<std::vector<lease>>("seg::leases");
   cfg.add_message_type<frame_indices>("seg::frame_indices");
   cfg.add_message_type<status_sink_actor>("seg::status_sink_actor");
   cfg.add_message_type<job_record>("seg::job_record");

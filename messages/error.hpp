@@ -32,6 +32,9 @@ enum class ec : std::uint8_t {
   lock_failed,
   /// The job's output folders could not be prepared (permissions, disk full).
   output_failed,
+  /// An export that did not finish holds the job's outputs (an indefinite
+  /// lock): `segflow ops recover ID` first.
+  export_stuck,
 };
 
 /// The code's name, e.g. "unknown_job".
@@ -47,6 +50,7 @@ inline const char* to_string(ec code) {
     case ec::lease_held: return "lease_held";
     case ec::lock_failed: return "lock_failed";
     case ec::output_failed: return "output_failed";
+    case ec::export_stuck: return "export_stuck";
   }
   return "unknown_error";
 }

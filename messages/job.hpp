@@ -57,6 +57,10 @@ enum class job_state : std::uint8_t {
   done = 2,
   failed = 3,
   interrupted = 4,
+  /// Every frame was tried, some failed: the good frames' objects are
+  /// committed and exported, but there is no done.txt (a rerun retries the
+  /// failed frames only), and segment exits 1.
+  partial = 5,
 };
 
 /// What happened, for the status hub's subscribers.
@@ -65,7 +69,7 @@ enum class event_kind : std::uint8_t {
   flat_ready = 1,
   frame_done = 2,
   frame_failed = 3,
-  job_finished = 4, ///< see state: done, failed or interrupted
+  job_finished = 4, ///< see state: done, partial, failed or interrupted
 };
 
 /// One status event.
@@ -123,7 +127,7 @@ struct job_summary {
   std::uint32_t frames_failed = 0;
   std::uint32_t objects = 0;
   double seconds = 0;
-  std::string error;                    ///< why the job failed
+  std::string error;                    ///< why the job failed or is partial
   std::vector<std::string> failures;    ///< one line per failed frame
   std::string zip;                      ///< EcoTaxa archive written
   std::string objects_dir;              ///< where the crops are
@@ -145,6 +149,7 @@ inline const char* to_string(job_state s) {
     case job_state::done: return "done";
     case job_state::failed: return "failed";
     case job_state::interrupted: return "interrupted";
+    case job_state::partial: return "partial";
   }
   return "unknown";
 }

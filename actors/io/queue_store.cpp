@@ -23,7 +23,7 @@ using json = nlohmann::ordered_json;
 
 std::optional<job_state> state_from_name(const std::string& name) {
   for (auto s : {job_state::pending, job_state::running, job_state::done, job_state::failed,
-                 job_state::interrupted})
+                 job_state::interrupted, job_state::partial})
     if (name == to_string(s))
       return s;
   return std::nullopt;

@@ -30,7 +30,7 @@ struct exporter_fixture : seg::test::fixture {
   std::shared_ptr<inbox> hub_box = std::make_shared<inbox>();
   seg::queue_actor queue = stand_in<seg::queue_actor>(queue_box);
   seg::status_hub_actor hub = stand_in<seg::status_hub_actor>(hub_box);
-  seg::exporter_actor exporter = spawn(seg::exporter, queue, hub);
+  seg::exporter_actor exporter = spawn(seg::exporter, queue, hub, seg::exporter_config{});
 
   exporter_fixture() {
     seg::job_spec spec;
@@ -140,7 +140,7 @@ TEST_CASE("exporter: frames are committed as they arrive, exported after the las
   CHECK(fx.finished().size() == 1);
 }
 
-TEST_CASE("exporter: a failed frame leaves its error artifact and no done.txt",
+TEST_CASE("exporter: a failed frame leaves its error artifact, the job ends partial",
           "[actor][exporter]") {
   exporter_fixture fx;
   fx.begin();
@@ -165,6 +165,49 @@ TEST_CASE("exporter: a failed frame leaves its error artifact and no done.txt",
   REQUIRE(done[0].failures.size() == 1);
   CHECK_THAT(done[0].failures[0], Catch::Contains(fx.plan.frames[1]));
   CHECK_FALSE(fs::exists(fx.done_marker()));
+  // Partial, not done; the good frames' objects are exported all the same.
+  CHECK(seg::job_state(done[0].state) == seg::job_state::partial);
+  CHECK_THAT(done[0].error, Catch::Contains("1 of 4 frames failed"));
+  CHECK(fs::exists(fx.zip()));
+  CHECK(done[0].zip == fx.zip().string());
+
+  // A rerun keeps the 3 committed frames; the fixed frame commits and its
+  // error artifact goes.
+  CHECK(fx.begin() == seg::frame_indices{0, 2, 3});
+  fx.deliver(fx.result_of(1));
+  fx.run();
+  done = fx.finished();
+  REQUIRE(done.size() == 2);
+  CHECK(seg::job_state(done[1].state) == seg::job_state::done);
+  CHECK(done[1].frames_resumed == 3);
+  CHECK(done[1].frames_failed == 0);
+  CHECK_FALSE(fs::exists(artifact));
+  CHECK(fs::exists(fx.done_marker()));
+}
+
+TEST_CASE("exporter: a frame whose object names break a rule fails alone",
+          "[actor][exporter]") {
+  exporter_fixture fx;
+  fx.begin();
+  for (std::uint32_t i : {0u, 2u, 3u})
+    fx.deliver(fx.result_of(i));
+  // A frame name whose object ids exceed EcoTaxa's 250 characters, though
+  // it was segmented.
+  auto odd = fx.result_of(1);
+  REQUIRE_FALSE(odd.objects.empty());
+  odd.name = std::string(240, 'f') + ".jpg";
+  fx.deliver(odd);
+  fx.run();
+  auto done = fx.finished();
+  REQUIRE(done.size() == 1);
+  CHECK(seg::job_state(done[0].state) == seg::job_state::partial);
+  CHECK(done[0].frames_done == 3);
+  REQUIRE(done[0].failures.size() == 1);
+  CHECK_THAT(done[0].failures[0], Catch::Contains("[text-length]"));
+  for (auto& e : fs::directory_iterator(fx.objects_dir()))
+    CHECK(e.path().filename().string().size() < 200);
+  auto artifact = fx.layout().error_file(odd.name);
+  CHECK(fs::exists(artifact));
 }
 
 TEST_CASE("exporter: a stop keeps committed frames, a new begin resumes from them",

@@ -211,6 +211,9 @@ TEST_CASE("status format: the reference segmenter's strings (SPEC 5.2)", "[actor
   CHECK(seg::format_reference_status(finished(job_state::done)) == R"({"status":"Done"})");
   CHECK(seg::format_reference_status(finished(job_state::interrupted))
         == R"({"status":"Interrupted"})");
+  // The reference has no partial outcome: its exception status, with why.
+  CHECK(seg::format_reference_status(finished(job_state::partial, "a: 2 of 12 frames failed"))
+        == R"({"status":"An exception was raised during the segmentation: a: 2 of 12 frames failed."})");
   CHECK(seg::format_reference_status(finished(job_state::failed, "no frames"))
         == R"({"status":"An exception was raised during the segmentation: no frames."})");
   // Unlike the reference, quotes in the message are escaped.

@@ -88,8 +88,9 @@ for name in "${!reason[@]}"; do
   stem="${name%.*}"
   grep -qF "$why" "$errors/$stem.json" || fail "$name: artifact lacks '$why'"
 done
-grep -q '"event":"job_finished".*"state":"done"' "$WORK/status.jsonl" \
-  || fail "job did not end done (with failures)"
+# Partial, not done: the failed frames are not mistaken for a complete run.
+grep -q '"event":"job_finished".*"state":"partial"' "$WORK/status.jsonl" \
+  || fail "job did not end partial: $(grep job_finished "$WORK/status.jsonl")"
 
 "$TOOLS/tsv_compare" "$(tsv_of "$WORK/a")" "$(tsv_of "$WORK/b")" --rel-tol 0 \
   --ignore process_datetime --ignore process_uuid --ignore process_id \

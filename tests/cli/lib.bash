@@ -6,6 +6,9 @@ SHARED="$2"
 TOOLS="$3"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/segflow-test.XXXXXX")"
 CHILDREN=()
+# The default state directory (queue file, operations journal) of every
+# segflow this test starts: its own, not the user's.
+export XDG_STATE_HOME="$WORK/state-home"
 cleanup() {
   for pid in "${CHILDREN[@]:-}"; do
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true

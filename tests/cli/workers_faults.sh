@@ -1,12 +1,12 @@
 # Frames that crash or hang their worker cost only themselves:
 #  1. abort: a frame that crashes its worker process every time (test fault
 #     hook) is handed out once more, then recorded as failed with an error
-#     artifact; both crashed processes are restarted; the job completes.
+#     artifact; both crashed processes are restarted; the job ends partial.
 #  2. hang: a frame that never finishes in a worker process overruns
 #     pipeline.frame_timeout_s; it fails, the process is told to exit and is
-#     restarted; the job completes.
+#     restarted; the job ends partial.
 #  3. sleep (in-process workers): the overrunning frame fails, a replacement
-#     worker takes the stuck one's place, the job completes.
+#     worker takes the stuck one's place, the job ends partial.
 # Every other frame's record and crops equal a clean run's.
 source "$(dirname "$0")/serve_lib.bash"
 
@@ -48,10 +48,12 @@ note_workers() {
   CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
 }
 
-# job_done_with_one_failure: job 1 is done, FRAME failed, the others were
-# committed.
-job_done_with_one_failure() {
-  state_is 1 done || fail "job 1 ended $(field 1 state): $(field 1 error)"
+# job_partial_with_one_failure: job 1 is partial (not done: a frame
+# failed), FRAME failed, the others were committed.
+job_partial_with_one_failure() {
+  state_is 1 partial || fail "job 1 ended $(field 1 state): $(field 1 error)"
+  ctl status 1 --json | jq -e --arg f "$FRAME" '.failures | length == 1 and (.[0] | startswith($f))' \
+    > /dev/null || fail "ctl status --json does not list the failed frame: $(field 1 failures)"
   [ "$(field 1 frames_failed)" -eq 1 ] || fail "frames failed: $(field 1 frames_failed), not 1"
   [ "$(field 1 frames_done)" -eq 9 ] || fail "frames_done $(field 1 frames_done), not 9"
 }
@@ -61,9 +63,9 @@ A="$(synth_acquisition "$WORK/a" "${args[@]}")"
 SEGFLOW_TEST_FAULT="abort@$FRAME" start_serve --workers 0 --worker-processes 2
 wait_for 30 log_count 2 worker_process_joined || fail "the worker processes did not join"
 ctl add "$A" > /dev/null
-wait_for 120 state_in 1 done failed || fail "job 1 did not finish"
+wait_for 120 state_in 1 done partial failed || fail "job 1 did not finish"
 note_workers
-job_done_with_one_failure
+job_partial_with_one_failure
 grep -q "worker_lost job=1 frame=$FRAME action=requeue" "$SERVE_LOG" \
   || fail "the crashed frame was not handed out again"
 grep -q "worker_lost job=1 frame=$FRAME action=fail" "$SERVE_LOG" \
@@ -87,9 +89,9 @@ SEGFLOW_TEST_FAULT="hang@$FRAME" start_serve --workers 0 --worker-processes 2 \
   --set pipeline.frame_timeout_s=2
 wait_for 30 log_count 2 worker_process_joined || fail "the worker processes did not join"
 ctl add "$B" > /dev/null
-wait_for 120 state_in 1 done failed || fail "job with a hanging frame did not finish"
+wait_for 120 state_in 1 done partial failed || fail "job with a hanging frame did not finish"
 note_workers
-job_done_with_one_failure
+job_partial_with_one_failure
 grep -q "frame_timeout job=1 frame=$FRAME seconds=2" "$SERVE_LOG" || fail "no frame_timeout"
 wait_for 30 grep -q "worker_process_exited .* exit=75" "$SERVE_LOG" \
   || fail "the hanging worker process was not ended"
@@ -110,7 +112,7 @@ set -e
 [ "$rc" -eq 1 ] || fail "a run with a failed frame: exit $rc, not 1"
 grep -q "frame_timeout job=1 frame=$FRAME seconds=1" "$WORK/c.out" || fail "no frame_timeout"
 grep -q "worker_replaced" "$WORK/c.out" || fail "the stuck worker was not replaced"
-grep -q "done, 9/10 frames" "$WORK/c.out" || fail "the job did not complete: $(tail -5 "$WORK/c.out")"
+grep -q "partial, 9/10 frames" "$WORK/c.out" || fail "the job did not complete: $(tail -5 "$WORK/c.out")"
 artifact_says "$C" "after pipeline.frame_timeout_s = 1 s"
 same_but_frame "$C" "overrunning frame"
 # 4. A job's stop reaches worker processes: the frame in flight is dropped

@@ -52,7 +52,7 @@ io::queue_snapshot sample_queue() {
   q.next_id = 7;
   q.jobs = {make_job(1, job_state::done), make_job(4, job_state::running),
             make_job(2, job_state::pending), make_job(3, job_state::interrupted),
-            make_job(5, job_state::failed)};
+            make_job(5, job_state::failed), make_job(6, job_state::partial)};
   q.jobs[3].resume = true; // interrupted by a shutdown
   return q;
 }
@@ -108,11 +108,11 @@ TEST_CASE("a restart resumes the running job in place and keeps the order",
           "[io][queue]") {
   auto q = sample_queue();
   io::prepare_restart(q);
-  REQUIRE(q.jobs.size() == 5);
+  REQUIRE(q.jobs.size() == 6);
   std::vector<std::uint64_t> order;
   for (auto& j : q.jobs)
     order.push_back(j.spec.id);
-  CHECK(order == std::vector<std::uint64_t>{1, 4, 2, 3, 5});
+  CHECK(order == std::vector<std::uint64_t>{1, 4, 2, 3, 5, 6});
   CHECK(job_state(q.jobs[0].summary.state) == job_state::done);
   CHECK_FALSE(q.jobs[0].resume);
   // Was running (kill -9): pending, resumed first.
@@ -124,11 +124,14 @@ TEST_CASE("a restart resumes the running job in place and keeps the order",
   CHECK(job_state(q.jobs[3].summary.state) == job_state::pending);
   CHECK(q.jobs[3].resume);
   CHECK(job_state(q.jobs[4].summary.state) == job_state::failed);
+  // Finished with failed frames: stays partial (a new add retries them).
+  CHECK(job_state(q.jobs[5].summary.state) == job_state::partial);
+  CHECK_FALSE(q.jobs[5].resume);
   CHECK(q.next_id == 7);
   // next_id always passes the largest id.
   q.next_id = 2;
   io::prepare_restart(q);
-  CHECK(q.next_id == 6);
+  CHECK(q.next_id == 7);
 }
 
 TEST_CASE("a job stopped by the user stays interrupted after a restart", "[io][queue]") {
@@ -146,7 +149,7 @@ TEST_CASE("save and load go through the file", "[io][queue]") {
   io::save_queue(file, sample_queue());
   auto loaded = io::load_queue(file);
   REQUIRE(loaded.has_value());
-  CHECK(loaded->jobs.size() == 5);
+  CHECK(loaded->jobs.size() == 6);
   CHECK(loaded->jobs[1].spec.id == 4);
   // No temporary file is left beside it.
   std::size_t files = 0;

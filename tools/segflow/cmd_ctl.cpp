@@ -195,6 +195,7 @@ int exit_code_of(const caf::error& err) {
     case ec::lease_held:
     case ec::lock_failed:
     case ec::output_failed:
+    case ec::export_stuck:
     case ec::none:
       return exit_usage;
   }
@@ -358,9 +359,10 @@ int run_ctl(int argc, char** argv) {
     "  resume-queue         start jobs again\n"
     "  stop-all             stop-queue, then stop the running job\n"
     "  watch [--json]       print status events until Ctrl-C\n"
-    "Job states: pending, running, done, failed, interrupted. --json fields: id,\n"
-    "path, state, position, frames_done, frames_total, frames_failed, objects,\n"
-    "started (UTC), elapsed (s), error, ... The address defaults to\n"
+    "Job states: pending, running, done, partial (some frames failed), failed,\n"
+    "interrupted. --json fields: id, path, state, position, frames_done,\n"
+    "frames_total, frames_failed, failures, objects, started (UTC), elapsed (s),\n"
+    "error, ... The address defaults to\n"
     "$SEGFLOW_CONNECT, else 127.0.0.1:4750. Exit codes: 0 done, 2 usage error,\n"
     "request refused or serve not reachable.");
   parser.option("connect", &connect, "HOST:PORT", "address of segflow serve");

@@ -21,6 +21,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/frame_file.hpp"
 #include "actors/io/output_layout.hpp"
+#include "actors/io/queue_store.hpp"
 #include "actors/io/trace_file.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
@@ -35,6 +36,7 @@
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/preflight.hpp"
+#include "tools/segflow/ops_recover.hpp"
 #include "tools/segflow/segment_run.hpp"
 #include "tools/segflow/summary_json.hpp"
 
@@ -69,7 +71,8 @@ void print_summary(std::ostream& os, const std::vector<job_summary>& jobs,
       os << "    " << j.error << "\n";
     for (auto& f : j.failures)
       os << "    failed frame: " << f << "\n";
-    if (!j.objects_dir.empty() && job_state(j.state) == job_state::done)
+    if (!j.objects_dir.empty()
+        && (job_state(j.state) == job_state::done || job_state(j.state) == job_state::partial))
       os << "    crops: " << j.objects_dir << "\n";
     if (!j.zip.empty())
       os << "    ecotaxa: " << j.zip << "\n";
@@ -185,7 +188,7 @@ int exit_code_of(const std::vector<job_summary>& jobs) {
     auto s = job_state(j.state);
     if (s == job_state::interrupted)
       interrupted = true;
-    if (s == job_state::failed || j.frames_failed > 0)
+    if (s == job_state::failed || s == job_state::partial || j.frames_failed > 0)
       failed = true;
   }
   if (interrupted)
@@ -279,6 +282,8 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     return exit_usage;
   }
   auto qcfg = make_queue_config(settings, req.sources, workers, workers);
+  qcfg.state_dir = req.state_dir;
+  qcfg.recover = req.recover;
   auto spawned = spawn_queue(sys, qcfg, hub, *locks);
   if (!spawned) {
     std::cerr << "error: queue: " << sys.render(spawned.error()) << "\n";
@@ -370,6 +375,7 @@ int run_segment(int argc, char** argv) {
   bool force_run = false;
   bool follow = false;
   std::string summary_json_file;
+  std::string state_dir;
   std::string req_trace_file;
   bool req_trace_embed = false;
   std::vector<std::string> paths;
@@ -407,6 +413,9 @@ int run_segment(int argc, char** argv) {
                 "record every message between actors to FILE (see segflow trace)");
   parser.flag("trace-embed", &req_trace_embed,
               "embed frame and crop bytes in the trace (default: hash + size)");
+  parser.option("state", &state_dir, "DIR",
+                "the operations journal goes to DIR/ops (default: $XDG_STATE_HOME/segflow "
+                "or ~/.local/state/segflow; see segflow ops)");
   parser.option("summary-json", &summary_json_file, "FILE",
                 "also write the job summaries, stage times, peak RSS and CPU as JSON");
   parser.positionals(&paths, "PATH", 1);
@@ -443,12 +452,16 @@ int run_segment(int argc, char** argv) {
       return exit_usage;
     }
   }
+  req.state_dir =
+    (state_dir.empty() ? io::default_state_dir() : std::filesystem::path(state_dir)).string();
   req.force_run = force_run;
   req.force = force;
   req.trace_file = req_trace_file;
   req.trace_embed = req_trace_embed;
   req.status_json = status_json;
   req.reference_status = reference_status;
+  // An export a dead process of this host left unfinished is recovered first.
+  recover_dead_operations(req.state_dir, req.folders, req);
   std::vector<job_summary> results;
   int rc = segment_folders(req, &results);
   if (!summary_json_file.empty() && !write_summary_json(summary_json_file, req, results))

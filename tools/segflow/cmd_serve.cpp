@@ -44,6 +44,7 @@
 #include "actors/type_ids.hpp"
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
+#include "tools/segflow/ops_recover.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/control_gate.hpp"
 #include "tools/segflow/endpoint.hpp"
@@ -308,6 +309,14 @@ int run_serve(int argc, char** argv) {
   for (auto& j : restored.jobs)
     job_folders.push_back(j.spec.path);
   release_dead_leases(job_folders);
+  {
+    // An export a dead process of this host left unfinished is recovered
+    // before the queue starts.
+    segment_request base;
+    base.settings = settings;
+    base.sources = sources;
+    recover_dead_operations(dir, job_folders, base);
+  }
 
   // Signals are taken by this thread with sigwait.
   auto signals = take_stop_signals();
@@ -361,6 +370,7 @@ int run_serve(int argc, char** argv) {
   }
   auto qcfg = make_queue_config(settings, sources, n_workers, in_process);
   qcfg.state_file = queue_file.string();
+  qcfg.state_dir = dir.string();
   qcfg.initial = restored;
   qcfg.prepare_next = !no_prepare_next;
   auto spawned = spawn_queue(sys, qcfg, hub, *locks);

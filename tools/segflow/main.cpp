@@ -28,6 +28,7 @@ const command commands[] = {
   {"worker", seg::cli::run_worker, "join a running serve on this host with segment workers"},
   {"ctl", seg::cli::run_ctl, "control a running serve: add, list, move, stop, watch, ..."},
   {"mqtt", seg::cli::run_mqtt, "bridge the PlanktoScope's MQTT segmenter protocol onto serve"},
+  {"ops", seg::cli::run_ops, "list stuck operations (exports that did not finish), recover one"},
   {"bench", seg::cli::run_bench, "measure segflow against the decode floor and the reference"},
 };
 

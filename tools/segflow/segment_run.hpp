@@ -3,6 +3,9 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
+#include "actors/io/op_journal.hpp"
 #include "config/settings.hpp"
 #include "messages/job.hpp"
 
@@ -21,6 +24,11 @@ struct segment_request {
   std::string trace_file;             ///< record every message here (--trace)
   bool trace_embed = false;           ///< embed byte payloads instead of hashes
   std::string command = "segment";    ///< recorded in the trace header
+  /// The state directory of the operations journal; empty: no journal
+  /// (demo, replay).
+  std::string state_dir;
+  /// A stuck operation whose export this run replays (ops recover).
+  std::optional<io::op_record> recover;
   /// Replay: send stop-all once this many frames have been reported (each
   /// point once, in order).
   std::vector<std::uint32_t> stop_after_frames;

@@ -87,14 +87,20 @@ void add_object(ecotaxa_objects& objects, const job_plan& plan, std::string name
   objects.rows.push_back(std::move(row));
 }
 
+export_identity new_export_identity() {
+  return {utc_isoformat_now(), uuid4()};
+}
+
 std::string write_ecotaxa_export(const job_plan& plan, const output_layout& layout,
-                                 const ecotaxa_objects& objects) {
+                                 const ecotaxa_objects& objects,
+                                 const export_identity& identity) {
   if (!plan.ecotaxa)
     return "";
   auto metadata = nlohmann::ordered_json::parse(plan.metadata_json);
+  auto fixed = identity.uuid.empty() ? new_export_identity() : identity;
   process_fields process;
-  process.datetime = utc_isoformat_now();
-  process.uuid = uuid4();
+  process.datetime = fixed.datetime;
+  process.uuid = fixed.uuid;
   process.id = make_process_id(metadata, plan.process_id.empty() ? process.uuid
                                                                  : plan.process_id);
   process.remove_previous_mask = plan.params.remove_previous_mask;

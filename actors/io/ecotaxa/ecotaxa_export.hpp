@@ -33,13 +33,25 @@ void add_object(ecotaxa_objects& objects, const job_plan& plan, std::string name
                 kernels::object_features features, std::string crop_name,
                 std::filesystem::path crop_file);
 
+/// The run's process_datetime and process_uuid in the TSV.
+struct export_identity {
+  std::string datetime; ///< utc_isoformat
+  std::string uuid;     ///< uuid4
+};
+
+/// A fresh identity: now and a random uuid4.
+export_identity new_export_identity();
+
 /// Writes the job's EcoTaxa archive and its TSV copy (only when plan.ecotaxa
 /// is set and there is at least one object) and returns the archive's path,
 /// or "" when nothing was written. An archive that would not import is not
 /// written: std::runtime_error naming the acquisition and the first problems.
 /// If writing fails, neither the archive nor the TSV copy is left behind.
+/// `identity` (empty: a fresh one) lets a replayed export write the bytes the
+/// interrupted one would have.
 /// @throws io_error or std::runtime_error.
 std::string write_ecotaxa_export(const job_plan& plan, const output_layout& layout,
-                                 const ecotaxa_objects& objects);
+                                 const ecotaxa_objects& objects,
+                                 const export_identity& identity = {});
 
 } // namespace seg::io

@@ -65,8 +65,7 @@ index_row row_of(const fs::path& dir) {
     row.finished = run->finished.substr(0, 19);
     std::replace(row.finished.begin(), row.finished.end(), 'T', ' ');
     if (row.state.empty())
-      row.state = run->state == "done" && run->frames_failed > 0 ? "done with failures"
-                                                                   : run->state;
+      row.state = run_state_text(*run);
   } else {
     row.frames_done = count_files(layout.records_dir(), ".jsonl");
     row.frames_failed = count_files(layout.errors_dir(), ".json");

@@ -135,7 +135,7 @@ void mark_recalculations(acquisition_report& r) {
 
 std::string state_of(const acquisition_report& r) {
   if (r.run)
-    return r.run->state == "done" && r.frames_failed > 0 ? "done with failures" : r.run->state;
+    return run_state_text(*r.run);
   std::error_code ec;
   if (fs::exists(r.acquisition_dir / "done.txt", ec))
     return "done";

@@ -88,4 +88,8 @@ std::string settings_digest(const std::string& settings_toml) {
   return buf;
 }
 
+std::string run_state_text(const run_record& record) {
+  return record.state == "done" && record.frames_failed > 0 ? "partial" : record.state;
+}
+
 } // namespace seg::io::report

@@ -20,7 +20,7 @@ namespace seg::io::report {
 /// What a report needs to know about the run that made the outputs.
 struct run_record {
   std::string segflow_version;
-  std::string state;             ///< done, failed or interrupted
+  std::string state;             ///< done, partial, failed or interrupted
   std::string finished;          ///< UTC, ISO 8601
   double seconds = 0;            ///< the job's wall time
   std::string profile;           ///< "default" or "planktoscope"
@@ -37,6 +37,11 @@ struct run_record {
   /// Stage times summed over frames, in the order the summary prints them.
   std::vector<std::pair<std::string, double>> stages_ms;
 };
+
+/// The state a report shows for the run: its state, except that a run
+/// recorded "done" with failed frames (before the partial state existed) is
+/// "partial".
+std::string run_state_text(const run_record& record);
 
 /// <objects>/.segflow/run.json.
 std::filesystem::path run_record_file(const std::filesystem::path& objects_dir);

@@ -1,0 +1,94 @@
+// The operations journal on real files: ids are unique and never reused,
+// records round-trip, the stuck rule and the dead-holder rule.
+#include "actors/io/op_journal.hpp"
+
+#include <set>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "actors/io/lease_file.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using seg::io::op_journal;
+using seg::io::op_record;
+using seg::io::op_state;
+
+pid_t reaped_pid() {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0)
+    ::_exit(0);
+  REQUIRE(::waitpid(pid, nullptr, 0) == pid);
+  return pid;
+}
+
+} // namespace
+
+TEST_CASE("op journal: ids are unique, records round-trip, oldest first", "[io]") {
+  seg::test::temp_dir tmp;
+  op_journal journal(tmp.path);
+  std::set<std::string> ids;
+  for (int i = 0; i < 50; ++i) {
+    op_record rec;
+    rec.job = std::uint64_t(i);
+    rec.acquisition = "/d/img/a" + std::to_string(i);
+    journal.create(rec);
+    CHECK(rec.id.rfind("op-", 0) == 0);
+    CHECK(ids.insert(rec.id).second);
+  }
+  auto all = journal.all();
+  REQUIRE(all.size() == 50);
+  for (std::size_t i = 1; i < all.size(); ++i)
+    CHECK(all[i - 1].created_unix_ms <= all[i].created_unix_ms);
+
+  op_record rec = all[7];
+  rec.state = op_state::write_started;
+  rec.scope.emplace();
+  rec.scope->outputs = {"/d/export/ecotaxa/ecotaxa_a.zip", "/d/img/a/done.txt"};
+  rec.scope->records = {"/d/objects/a/.segflow/frames/f1.jsonl"};
+  rec.scope->locks = {{"/d/objects/a", "0123"}};
+  rec.scope->process_uuid = "u-1";
+  journal.write(rec);
+  auto back = journal.read(rec.id);
+  REQUIRE(back);
+  CHECK(back->state == op_state::write_started);
+  CHECK(back->acquisition == rec.acquisition);
+  REQUIRE(back->scope);
+  CHECK(back->scope->outputs == rec.scope->outputs);
+  CHECK(back->scope->records == rec.scope->records);
+  REQUIRE(back->scope->locks.size() == 1);
+  CHECK(back->scope->locks[0].token == "0123");
+  CHECK(back->scope->process_uuid == "u-1");
+  CHECK(seg::io::is_stuck(*back));
+  back->state = op_state::success;
+  CHECK_FALSE(seg::io::is_stuck(*back));
+  back->scope.reset();
+  back->state = op_state::write_failed;
+  CHECK_FALSE(seg::io::is_stuck(*back)); // no scope: nothing to recover
+
+  // Names that are not ids of this journal are not read.
+  CHECK_FALSE(journal.read("../" + rec.id));
+  CHECK_FALSE(journal.read("op-none"));
+}
+
+TEST_CASE("op journal: a holder is dead only if provably so on this host", "[io]") {
+  op_record rec;
+  rec.host = seg::io::host_name();
+  rec.boot_id = seg::io::boot_id();
+  rec.pid = ::getpid();
+  CHECK_FALSE(seg::io::holder_dead_here(rec)); // alive
+  rec.pid = reaped_pid();
+  CHECK(seg::io::holder_dead_here(rec));
+  rec.host = "another-host";
+  CHECK_FALSE(seg::io::holder_dead_here(rec)); // unknowable from here
+  rec.host = seg::io::host_name();
+  rec.pid = ::getpid();
+  rec.boot_id = "an-earlier-boot";
+  CHECK(seg::io::holder_dead_here(rec) == !seg::io::boot_id().empty());
+}
