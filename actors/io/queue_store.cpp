@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -42,7 +44,10 @@ public:
     if (it == obj_.end())
       throw std::runtime_error(where_ + ": missing field \"" + key + "\"");
     try {
-      return it->template get<T>();
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        return integer<T>(*it, key);
+      else
+        return it->template get<T>();
     } catch (const nlohmann::json::exception&) {
       throw std::runtime_error(where_ + ": field \"" + key + "\" has the wrong type ("
                                + it->type_name() + ")");
@@ -55,6 +60,29 @@ public:
   }
 
 private:
+  // nlohmann converts a float to an integer with a plain cast, undefined
+  // behaviour out of range (fuzz_queue_json: "frames_resumed": 1e78): an
+  // integral field takes only an integer that fits.
+  template <class T>
+  T integer(const json& v, const char* key) const {
+    bool fits = false;
+    if (v.is_number_unsigned())
+      fits = v.get<std::uint64_t>() <= std::uint64_t(std::numeric_limits<T>::max());
+    else if (v.is_number_integer())
+      fits = std::is_signed_v<T> ? v.get<std::int64_t>() >= std::int64_t(std::numeric_limits<T>::min())
+                                     && v.get<std::int64_t>() <= std::int64_t(std::numeric_limits<T>::max())
+                                 : v.get<std::int64_t>() >= 0
+                                     && std::uint64_t(v.get<std::int64_t>())
+                                          <= std::uint64_t(std::numeric_limits<T>::max());
+    else
+      throw std::runtime_error(where_ + ": field \"" + key + "\" has the wrong type ("
+                               + v.type_name() + ", not an integer)");
+    if (!fits)
+      throw std::runtime_error(where_ + ": field \"" + key + "\" is out of range ("
+                               + v.dump() + ")");
+    return v.get<T>();
+  }
+
   const json& obj_;
   std::string where_;
 };

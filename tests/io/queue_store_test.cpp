@@ -183,6 +183,14 @@ TEST_CASE("a bad queue file is refused naming the file and the problem",
   j["jobs"][0]["state"] = "done";
   j["jobs"][0]["frames_done"] = "many";
   CHECK_THAT(parse_error(j.dump()), Catch::Contains("frames_done"));
+  // An integral field takes only an integer that fits (a float cast out of
+  // range is undefined behaviour: fuzz_queue_json found "frames_resumed": 1e78).
+  for (auto bad : {nlohmann::json(1e78), nlohmann::json(-1), nlohmann::json(2.5),
+                   nlohmann::json(std::uint64_t(1) << 40)}) {
+    j = nlohmann::json::parse(io::format_queue(sample_queue()));
+    j["jobs"][0]["frames_resumed"] = bad;
+    CHECK_THAT(parse_error(j.dump()), Catch::Contains("frames_resumed"));
+  }
   j = nlohmann::json::parse(io::format_queue(sample_queue()));
   j["version"] = 2;
   CHECK_THAT(parse_error(j.dump()), Catch::Contains("version 2"));
