@@ -193,8 +193,9 @@ void check_owned_dirs(const fs::path& root, const fs::path& dir) {
 
 void prepare_outputs(const output_layout& layout) {
   make_owned_dirs(layout.data_root(), layout.records_dir());
+  // objects/ itself holds the report index of every acquisition.
   for (auto& dir : {layout.objects_dir(), layout.records_dir(), layout.objects_dir() / ".segflow",
-                    layout.errors_dir(), layout.export_dir()})
+                    layout.data_root() / "objects", layout.errors_dir(), layout.export_dir()})
     if (walk_owned(layout.data_root(), dir, /*create=*/false))
       remove_stale_temp_files(dir);
   remove_stale_temp_files(layout.acquisition_dir()); // done.txt's temporaries

@@ -161,7 +161,8 @@ TEST_CASE("a job start sweeps every output folder of dead writers' temporaries",
     l.acquisition_dir() / ".done.txt.tmp-999999999-1",
     l.objects_dir() / ".f_0.jpg.tmp-999999999-2",
     l.records_dir() / ".f.jsonl.tmp-999999999-3",
-    l.errors_dir() / ".f.json.tmp-999999999-4"};
+    l.errors_dir() / ".f.json.tmp-999999999-4",
+    d.path / "objects" / ".report.html.tmp-999999999-5"}; // the report index's
   for (auto& f : stale)
     std::ofstream(f) << "partial";
   const auto live = l.export_dir() / (".ecotaxa_b.zip.tmp-" + std::to_string(::getpid()) + "-0");
