@@ -215,10 +215,8 @@ void remove_outputs(const output_layout& layout) {
         for (auto& obj : read_frame_record(file).objects)
           if (is_plain_file_name(obj.crop_file))
             remove_file(layout.crop_file(obj.crop_file));
-      } catch (const io_error&) {
-        // An unreadable record names no crop: only the record goes.
       } catch (const std::exception&) {
-        // idem (a malformed record's parse error)
+        // An unreadable or malformed record names no crop: only the record goes.
       }
       remove_file(file);
     }
