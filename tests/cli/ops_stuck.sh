@@ -19,11 +19,14 @@ log="$WORK/crash.txt"
 # crash_export: a segment run that is killed -9 inside its export, after
 # the archive and the TSV copy are written and before done.txt.
 crash_export() {
+  # The log of an earlier crash would end the wait below at once (the
+  # background run truncates it only once it has started).
+  rm -f "$log"
   SEGFLOW_TEST_FAULT="sleep=60@export:written" \
     "$SEGFLOW" segment --workers 1 --state "$state" "$acq" > "$log" 2>&1 &
   local pid=$!
   CHILDREN+=("$pid")
-  wait_for 120 grep -q "test_fault action=sleep" "$log" || fail "the export did not start"
+  wait_for 120 grep -qs "test_fault action=sleep" "$log" || fail "the export did not start"
   kill -9 "$pid"
   wait "$pid" || true
 }
