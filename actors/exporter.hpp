@@ -58,6 +58,9 @@ struct export_job {
 
   // -- the operations journal (when the exporter has one) --
   std::optional<io::op_record> op;       ///< this run's operation
+  /// Its id, carried by the run's events and summary: the journal's, or in
+  /// a replay the recorded one.
+  std::string op_id;
 };
 
 /// Settings of an exporter.
@@ -69,6 +72,9 @@ struct exporter_config {
   /// A stuck operation to replay (`segflow ops recover`): the job of its
   /// acquisition runs under its id and reuses its locks and TSV identity.
   std::optional<io::op_record> recover;
+  /// Without a journal (replay): the operation id each run id had when it
+  /// was recorded, so the replayed messages carry the same ids.
+  std::map<std::uint64_t, std::string> recorded_ops;
 };
 
 struct exporter_state {
@@ -82,6 +88,7 @@ struct exporter_state {
   std::optional<io::op_journal> journal;
   /// The operation to recover (exporter_config::recover), until its job begins.
   std::optional<io::op_record> recover;
+  std::map<std::uint64_t, std::string> recorded_ops; ///< see exporter_config
 };
 
 /// The exporter: see exporter_actor in interfaces.hpp.

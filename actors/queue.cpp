@@ -42,6 +42,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
   exporter_config ecfg;
   ecfg.state_dir = st.cfg.state_dir;
   ecfg.recover = st.cfg.recover;
+  ecfg.recorded_ops = st.cfg.recorded_ops;
   auto exp = spawn_exporter<caf::linked>(*self, me, st.hub, std::move(ecfg));
   if (!exp)
     return refuse(exp.error());

@@ -39,6 +39,8 @@ struct queue_config {
   std::string state_dir;
   /// A stuck operation to replay (see exporter_config::recover).
   std::optional<io::op_record> recover;
+  /// Replay: the recorded operation id of each run (see exporter_config).
+  std::map<std::uint64_t, std::string> recorded_ops;
 };
 
 /// The queue's settings from the run's: `sources` are what each job's
@@ -76,6 +78,7 @@ struct run_slot {
   bool drained = false;                 ///< the reader handed out its last frame
   bool announced = false;               ///< job_started was published
   bool stopping = false;                ///< a stop was sent down the pipeline
+  std::string op_id;                    ///< its operation id, once the exporter began it
   std::optional<job_summary> outcome;   ///< ended while it was only prepared
   std::chrono::steady_clock::time_point started; ///< when it became the running job
 };
