@@ -1,9 +1,10 @@
 # Several hosts, as network namespaces on one machine: a coordinator (serve,
 # one in-process worker) and a worker host (`segflow worker`, two workers),
 # each with its own network stack and its own private /dev/shm (a mount
-# namespace), joined by a bridge. Plaintext (--insecure, inside namespaces
-# no other process can reach): a node copying the flat over CAF 0.17's
-# OpenSSL module loses its connection (see docs/CLUSTER.md). The worker host cannot
+# namespace), joined by a bridge, over mutual TLS with certificates from
+# `segflow certs init` (while ctl clients come and go: each one used to
+# leave an OpenSSL error behind that cut the node's link, docs/CLUSTER.md).
+# The worker host cannot
 # see serve's shared memory: it registers (serve logs shares_memory=false),
 # gets frames only, copies the flat from serve in pieces into its own
 # /dev/shm and segments part of the frames. The outputs equal a one-host
@@ -64,22 +65,30 @@ args=(--frames 16 --width 1600 --height 1200 --objects 12 --seed 41)
 A="$(synth_acquisition "$WORK/a" "${args[@]}")"
 B="$(synth_acquisition "$WORK/b" "${args[@]}")"
 
+"$SEGFLOW" certs init "$WORK/pki" --host 10.77.0.1 --host 10.77.0.2 > /dev/null \
+  || fail "certs init"
+COORD_TLS=(--tls-cert "$WORK/pki/10.77.0.1.pem" --tls-key "$WORK/pki/10.77.0.1.key"
+           --tls-ca "$WORK/pki/ca.pem")
+HOST1_TLS=(--tls-cert "$WORK/pki/10.77.0.2.pem" --tls-key "$WORK/pki/10.77.0.2.key"
+           --tls-ca "$WORK/pki/ca.pem")
+
 # The coordinator.
 on_host "$COORD" "$SEGFLOW" serve --listen 10.77.0.1:0 --state "$STATE" --workers 1 \
-  --insecure > "$WORK/serve.out" 2> "$WORK/serve.err" &
+  "${COORD_TLS[@]}" > "$WORK/serve.out" 2> "$WORK/serve.err" &
 SERVE_PID=$!
 CHILDREN+=("$SERVE_PID")
 wait_for 30 grep -qs '^listening: ' "$WORK/serve.out" \
   || { cat "$WORK/serve.err" >&2; fail "serve did not listen"; }
 SERVE_ADDR="$(sed -n 's/^listening: //p' "$WORK/serve.out")"
 SERVE_LOG="$WORK/serve.err"
+grep -q "tls=mutual" "$SERVE_LOG" || fail "serve does not use TLS"
 cctl() {
-  ip netns exec "$COORD" "$SEGFLOW" ctl --connect "$SERVE_ADDR" --token "$STATE/token" "$@"
+  ip netns exec "$COORD" "$SEGFLOW" ctl --connect "$SERVE_ADDR" --token "$STATE/token" "${COORD_TLS[@]}" "$@"
 }
 cctl stop-queue > /dev/null
 
 # The worker host.
-on_host "$HOST1" "$SEGFLOW" worker --connect "$SERVE_ADDR" --workers 2 --token "$STATE/token" \
+on_host "$HOST1" "$SEGFLOW" worker --connect "$SERVE_ADDR" --workers 2 --token "$STATE/token" "${HOST1_TLS[@]}" \
   > /dev/null 2> "$WORK/node1.err" &
 NODE1=$!
 CHILDREN+=("$NODE1")
