@@ -221,6 +221,7 @@ int run_serve(int argc, char** argv) {
   mqtt_options mqtt_opts;
   tls_files tls;
   bool insecure = false;
+  std::int64_t link_timeout_ms = default_link_timeout_ms;
   arg_parser parser(
     "segflow serve [--listen HOST:PORT] [--state DIR] [--workers N] "
     "[--worker-processes N] [--profile NAME] [--config FILE] [--trace FILE] "
@@ -264,6 +265,7 @@ int run_serve(int argc, char** argv) {
                 "(e.g. 127.0.0.1:1883; see segflow mqtt --help)");
   mqtt_opts.declare(parser);
   tls.declare(parser);
+  declare_link_timeout_option(parser, link_timeout_ms);
   parser.flag("insecure", &insecure,
               "FOR TESTS ONLY: listen beyond loopback without TLS (anyone on the network "
               "can read the traffic and, with the token, control serve)");
@@ -365,7 +367,7 @@ int run_serve(int argc, char** argv) {
                  "the traffic, the token included, can be read on the network",
                  where->text());
   caf::actor_system_config cfg;
-  configure_network(cfg, tls);
+  configure_network(cfg, tls, link_timeout_ms);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 

@@ -55,6 +55,7 @@ int run_worker(int argc, char** argv) {
   std::string token_file;
   std::vector<std::string> data_roots;
   tls_files tls;
+  std::int64_t link_timeout_ms = default_link_timeout_ms;
   arg_parser parser(
     "segflow worker [--connect HOST:PORT] [--workers N] [--token FILE] [--config FILE]",
     "Joins a running `segflow serve` on this host with N segment workers (after a\n"
@@ -73,6 +74,7 @@ int run_worker(int argc, char** argv) {
   declare_token_option(parser, token_file);
   parser.repeated("data", &data_roots, "DIR", "a data root this node can read (reported to serve)");
   tls.declare(parser);
+  declare_link_timeout_option(parser, link_timeout_ms);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
   if (!tls.check())
@@ -95,7 +97,7 @@ int run_worker(int argc, char** argv) {
   auto signals = take_stop_signals();
 
   caf::actor_system_config cfg;
-  configure_network(cfg, tls);
+  configure_network(cfg, tls, link_timeout_ms);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 
 #include <caf/actor_system.hpp>
@@ -82,8 +83,21 @@ std::string read_token_or_explain(const std::string& file) {
   }
 }
 
-void configure_network(caf::actor_system_config& cfg, const tls_files& tls) {
+void declare_link_timeout_option(arg_parser& parser, std::int64_t& ms) {
+  parser.option("link-timeout", &ms, "MS",
+                "a link silent this long is closed and its peer counts as lost (default "
+                  + std::to_string(default_link_timeout_ms) + "; heartbeats go every 500)",
+                min_link_timeout_ms, 3'600'000);
+}
+
+void configure_network(caf::actor_system_config& cfg, const tls_files& tls,
+                       std::int64_t link_timeout_ms) {
   configure_actor_system(cfg, true);
+  // Every process sends heartbeats at this pace, well inside any peer's
+  // timeout, so a busy but alive peer is never taken for a lost one.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+  cfg.set("middleman.connection-timeout",
+          caf::timespan{std::chrono::milliseconds(link_timeout_ms)});
   if (!tls.enabled())
     return;
   // Setting a certificate makes CAF's OpenSSL module require one of the

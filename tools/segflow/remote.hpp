@@ -50,9 +50,21 @@ void declare_token_option(arg_parser& parser, std::string& file);
 /// prints the problem (naming the file) and returns "" when it cannot.
 std::string read_token_or_explain(const std::string& file);
 
+/// How long a link may stay silent before CAF closes it (its actors then
+/// count as down: a lost node's frames go back to the pool). CAF 0.17 sees
+/// a cut link or a frozen peer only this way, and only when both ends send
+/// heartbeats (docs/CLUSTER.md).
+constexpr std::int64_t default_link_timeout_ms = 4000;
+constexpr std::int64_t min_link_timeout_ms = 2000;
+
+/// Declares --link-timeout MS (min_link_timeout_ms to one hour).
+void declare_link_timeout_option(arg_parser& parser, std::int64_t& ms);
+
 /// The actor system of a process that talks to another one: message types,
-/// CAF's middleman and, with TLS, CAF's OpenSSL module set to `tls`.
-void configure_network(caf::actor_system_config& cfg, const tls_files& tls);
+/// CAF's middleman with heartbeats and `link_timeout_ms`, and with TLS,
+/// CAF's OpenSSL module set to `tls`.
+void configure_network(caf::actor_system_config& cfg, const tls_files& tls,
+                       std::int64_t link_timeout_ms = default_link_timeout_ms);
 
 /// Publishes serve's gatekeeper on 127.0.0.1 at any free port (TLS when
 /// `tls` is enabled); returns the port.
