@@ -58,6 +58,10 @@ struct export_job {
 
   // -- the operations journal (when the exporter has one) --
   std::optional<io::op_record> op;       ///< this run's operation
+
+  // -- group commit (exporter_config::commit_frames > 1) --
+  std::vector<frame_result> group;       ///< settled results not yet on disk
+  std::uint64_t group_seq = 0;           ///< which group a flush timer is for
 };
 
 /// Settings of an exporter.
@@ -69,6 +73,12 @@ struct exporter_config {
   /// A stuck operation to replay (`segflow ops recover`): the job of its
   /// acquisition runs under its id and reuses its locks and TSV identity.
   std::optional<io::op_record> recover;
+  /// Group commit: the results settled within `commit_window` of the first
+  /// one, at most `commit_frames` of them, are committed together (one
+  /// syncfs for all their crops and records). 1: each frame is committed
+  /// alone as its result arrives (export.commit_frames).
+  std::uint32_t commit_frames = 1;
+  std::chrono::milliseconds commit_window{0};
 };
 
 struct exporter_state {
@@ -82,6 +92,8 @@ struct exporter_state {
   std::optional<io::op_journal> journal;
   /// The operation to recover (exporter_config::recover), until its job begins.
   std::optional<io::op_record> recover;
+  std::uint32_t commit_frames = 1;             ///< exporter_config::commit_frames
+  std::chrono::milliseconds commit_window{0};  ///< exporter_config::commit_window
 };
 
 /// The exporter: see exporter_actor in interfaces.hpp.

@@ -180,6 +180,14 @@ const std::vector<spec>& schema() {
              "write objects/<rel>/report.html and the index objects/report.html when a "
              "job ends",
              [](settings& s, bool v) { s.exports.report = v; }),
+    int_key("export.commit_frames", "frames", 1, 256, "8", "",
+            "group commit: the frames segmented within commit_window_ms of the first "
+            "are committed with one file-system flush, at most this many; 1 = each "
+            "frame alone (run-wide, read at start)",
+            [](settings& s, std::int64_t v) { s.exports.commit_frames = int(v); }),
+    real_key("export.commit_window_ms", "ms", 0, 10000, "50", "",
+             "group commit: how long a frame waits for others to share its flush",
+             [](settings& s, double v) { s.exports.commit_window_ms = v; }),
     choice_key("log.level", {"trace", "debug", "info", "warn", "error", "off"}, "info",
                "", "log level on stderr",
                [](settings& s, const std::string& v) { s.log.level = v; }),
@@ -451,7 +459,9 @@ std::string to_toml(const settings& s) {
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"
      << "object_ids = " << q(to_string(s.exports.ids)) << "\n"
-     << "report = " << b(s.exports.report) << "\n\n";
+     << "report = " << b(s.exports.report) << "\n"
+     << "commit_frames = " << s.exports.commit_frames << "\n"
+     << "commit_window_ms = " << fmt_num(s.exports.commit_window_ms) << "\n\n";
   os << "[log]\n"
      << "level = " << q(s.log.level) << "\n"
      << "json = " << b(s.log.json) << "\n";

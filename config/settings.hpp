@@ -53,6 +53,8 @@ struct export_settings {
   std::string process_id;           ///< process_id column; empty = the run's uuid
   object_ids ids = object_ids::unique;
   bool report = true;               ///< write the HTML reports when a job ends
+  int commit_frames = 8;            ///< group commit: frames per file-system flush
+  double commit_window_ms = 50;     ///< group commit: wait for more frames this long
 };
 
 /// Logging.
