@@ -57,6 +57,8 @@ using seal = caf::atom_constant<caf::atom("seal")>;
 using poll = caf::atom_constant<caf::atom("poll")>;
 using retry = caf::atom_constant<caf::atom("retry")>;
 using flush = caf::atom_constant<caf::atom("flush")>;
+using hello = caf::atom_constant<caf::atom("hello")>;
+using control = caf::atom_constant<caf::atom("control")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -220,6 +222,18 @@ using queue_control_actor = caf::typed_actor<
   // e.g. the imager said Done: the job ends once its last frames are done.
   // Replies false for a job that has ended or is unknown; idempotent.
   caf::replies_to<atom::seal, std::uint64_t>::with<bool>>;
+
+/// The GATEKEEPER is the only actor `segflow serve` publishes. Its only
+/// request is a hello with the serve's token (actors/io/serve_token.hpp);
+/// a valid hello returns the handles the caller's role needs and a wrong or
+/// missing token fails with ec::not_authorized and no handle. Nothing else of
+/// serve is reachable without one.
+using gatekeeper_actor = caf::typed_actor<
+  // `segflow ctl` and the MQTT bridge: the queue's control handle.
+  caf::replies_to<atom::hello, atom::control, std::string>::with<queue_control_actor>,
+  // A worker node: the reader its workers pull from and the exporter they
+  // send results to (the queue's join).
+  caf::replies_to<atom::hello, atom::join, std::string>::with<reader_actor, exporter_actor>>;
 
 /// The QUEUE runs jobs one at a time, in queue order. While the running
 /// job's last frames are in flight it already prepares the next job (lease,

@@ -29,6 +29,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<std::uint64_t>>("seg::job_ids");
   cfg.add_message_type<reader_actor>("seg::reader_actor");
   cfg.add_message_type<exporter_actor>("seg::exporter_actor");
+  cfg.add_message_type<queue_control_actor>("seg::queue_control_actor");
 }
 
 void configure_actor_system(caf::actor_system_config& cfg, bool network) {

@@ -35,6 +35,8 @@ enum class ec : std::uint8_t {
   /// An export that did not finish holds the job's outputs (an indefinite
   /// lock): `segflow ops recover ID` first.
   export_stuck,
+  /// A hello to serve's gatekeeper without the serve's token: no handle.
+  not_authorized,
 };
 
 /// The code's name, e.g. "unknown_job".
@@ -51,6 +53,7 @@ inline const char* to_string(ec code) {
     case ec::lock_failed: return "lock_failed";
     case ec::output_failed: return "output_failed";
     case ec::export_stuck: return "export_stuck";
+    case ec::not_authorized: return "not_authorized";
   }
   return "unknown_error";
 }

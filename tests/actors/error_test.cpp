@@ -14,7 +14,7 @@ const seg::ec every_code[] = {
   seg::ec::not_an_acquisition, seg::ec::already_queued, seg::ec::bad_request,
   seg::ec::unknown_job,        seg::ec::bad_state,      seg::ec::shutting_down,
   seg::ec::lease_held,         seg::ec::lock_failed,    seg::ec::output_failed,
-  seg::ec::export_stuck,
+  seg::ec::export_stuck,       seg::ec::not_authorized,
 };
 
 } // namespace

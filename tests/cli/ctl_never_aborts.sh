@@ -49,7 +49,7 @@ port="$(cat "$WORK/port")"
 
 start_ns=$(date +%s%N)
 set +e
-timeout 30 "$SEGFLOW" ctl --connect "127.0.0.1:$port" --timeout 2 list 2> "$WORK/err.txt"
+timeout 30 "$SEGFLOW" ctl --connect "127.0.0.1:$port" --token "$STATE/token" --timeout 2 list 2> "$WORK/err.txt"
 rc=$?
 set -e
 elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))

@@ -11,7 +11,7 @@ record "$rec" status/segmenter
 start_serve --workers 1 --profile planktoscope
 
 bridge() {
-  "$SEGFLOW" mqtt --broker "127.0.0.1:$BROKER_PORT" --connect "$SERVE_ADDR" --data "$WORK/a" \
+  "$SEGFLOW" mqtt --broker "127.0.0.1:$BROKER_PORT" --connect "$SERVE_ADDR" --token "$STATE/token" --data "$WORK/a" \
     2> "$WORK/bridge$1.err" &
   BRIDGE_PID=$!
   CHILDREN+=("$BRIDGE_PID")

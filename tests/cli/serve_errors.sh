@@ -70,7 +70,7 @@ addr="$SERVE_ADDR"
 stop_serve TERM
 [ "$SERVE_RC" -eq 0 ] || fail "serve with only pending jobs: exit $SERVE_RC"
 set +e
-"$SEGFLOW" ctl --connect "$addr" list > /dev/null 2> "$WORK/unreachable.txt"
+"$SEGFLOW" ctl --connect "$addr" --token "$STATE/token" list > /dev/null 2> "$WORK/unreachable.txt"
 rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "unreachable serve: exit $rc"

@@ -29,7 +29,7 @@ acq="$(synth_acquisition "$WORK/a" --frames 30 --width 1024 --height 768 --seed 
 fifth="$(ls "$acq" | grep '\.jpg$' | sed -n 5p)"
 SEGFLOW_TEST_FAULT="sleep=6@$fifth" start_serve --workers 1
 ctl add "$acq" > /dev/null
-wait_for 120 sh -c "\"$real_segflow\" ctl --connect $SERVE_ADDR status 1 --json \
+wait_for 120 sh -c "\"$real_segflow\" ctl --connect $SERVE_ADDR --token $STATE/token status 1 --json \
   | jq -e '.state == \"running\" and .frames_done >= 4' > /dev/null" \
   || fail "the job did not start: $(tail -5 "$SERVE_LOG")"
 
@@ -54,7 +54,7 @@ after=$(sed -n 's/.*last_closed_after=\([0-9.]*\).*/\1/p' "$WORK/idle.txt")
 awk -v a="$after" 'BEGIN { exit !(a <= 8) }' \
   || fail "the last idle connection was closed $after s after it opened (bound: 5 s)"
 
-wait_for 300 sh -c "\"$real_segflow\" ctl --connect $SERVE_ADDR status 1 --json \
+wait_for 300 sh -c "\"$real_segflow\" ctl --connect $SERVE_ADDR --token $STATE/token status 1 --json \
   | jq -e '.state != \"running\" and .state != \"pending\"' > /dev/null" \
   || fail "the job did not finish"
 ctl status 1 --json > "$WORK/status.json"

@@ -36,7 +36,7 @@ late_b="$(ls "$b" | grep '\.jpg$' | sed -n 10p)"
 SEGFLOW_TEST_FAULT="sleep=20@$late_b" start_serve --workers 1
 ctl add "$b" > /dev/null
 wait_for 60 test -e "$b/.segflow.lock" || fail "serve took no lease on b"
-wait_for 60 sh -c "ctl_out=\$(\"$SEGFLOW\" ctl --connect $SERVE_ADDR status 2 --json) \
+wait_for 60 sh -c "ctl_out=\$(\"$SEGFLOW\" ctl --connect $SERVE_ADDR --token $STATE/token status 2 --json) \
   && echo \"\$ctl_out\" | jq -e '.frames_done >= 3' > /dev/null" \
   || fail "serve's job on b did not get going"
 renamed="$(dirname "$b")/renamed"

@@ -47,10 +47,11 @@ stop_serve() {
   SERVE_RC=$EXIT_RC
 }
 
-# ctl ARGS...: segflow ctl against the running serve (a function: to signal
-# a background ctl, start "$SEGFLOW" ctl itself, not this).
+# ctl ARGS...: segflow ctl against the running serve, with the token of its
+# state directory (a function: to signal a background ctl, start "$SEGFLOW"
+# ctl itself, not this).
 ctl() {
-  "$SEGFLOW" ctl --connect "$SERVE_ADDR" "$@"
+  "$SEGFLOW" ctl --connect "$SERVE_ADDR" --token "$STATE/token" "$@"
 }
 
 # field ID NAME: one field of `ctl status ID --json`.

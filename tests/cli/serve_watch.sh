@@ -8,10 +8,10 @@ start_serve --workers 1
 joined() { [ "$(grep -c 'watcher_joined' "$SERVE_LOG")" -ge "$1" ]; }
 left() { [ "$(grep -c 'watcher_left' "$SERVE_LOG")" -ge "$1" ]; }
 
-"$SEGFLOW" ctl --connect "$SERVE_ADDR" watch --json > "$WORK/watch.json" 2> /dev/null &
+"$SEGFLOW" ctl --connect "$SERVE_ADDR" --token "$STATE/token" watch --json > "$WORK/watch.json" 2> /dev/null &
 watch_json=$!
 CHILDREN+=("$watch_json")
-"$SEGFLOW" ctl --connect "$SERVE_ADDR" watch > "$WORK/watch.txt" 2> /dev/null &
+"$SEGFLOW" ctl --connect "$SERVE_ADDR" --token "$STATE/token" watch > "$WORK/watch.txt" 2> /dev/null &
 watch_text=$!
 CHILDREN+=("$watch_text")
 wait_for 30 joined 2 || fail "the watchers did not subscribe"
@@ -38,7 +38,7 @@ wait_for 10 left 2 || fail "serve kept the watcher that was killed"
 grep -q "watcher_left watchers=0" "$SERVE_LOG" || fail "watchers remain"
 
 # A watch sees serve go away: exit 2.
-"$SEGFLOW" ctl --connect "$SERVE_ADDR" watch > /dev/null 2> "$WORK/watch3.err" &
+"$SEGFLOW" ctl --connect "$SERVE_ADDR" --token "$STATE/token" watch > /dev/null 2> "$WORK/watch3.err" &
 watch3=$!
 CHILDREN+=("$watch3")
 wait_for 30 joined 3 || fail "third watcher did not subscribe"

@@ -67,7 +67,7 @@ stop_serve() {
 }
 
 ctl() {
-  "$SEGFLOW" ctl --connect "$ADDR" "$@"
+  "$SEGFLOW" ctl --connect "$ADDR" --token "$TMP/state/token" "$@"
 }
 
 # A serve that died ends the wait at once (the attempt fails).

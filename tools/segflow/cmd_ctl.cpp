@@ -1,6 +1,7 @@
-// `segflow ctl`: a client of `segflow serve`. It connects to the published
-// queue control interface (queue_control_actor, CAF BASP over TCP), sends one
-// request and prints the answer; `watch` subscribes a local sink actor and
+// `segflow ctl`: a client of `segflow serve`. It connects to serve's
+// gatekeeper (CAF BASP over TCP, with mutual TLS when given certificates),
+// says hello with serve's token for the queue control interface
+// (queue_control_actor), sends one request and prints the answer; `watch` subscribes a local sink actor and
 // prints status events until Ctrl-C. Exit codes: 0 done; 2 usage error, a
 // request serve refused (unknown job id, moving a running job, a path that is
 // not an acquisition, ...) or serve not reachable (naming the address).
@@ -34,6 +35,7 @@
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/endpoint.hpp"
+#include "tools/segflow/remote.hpp"
 
 namespace fs = std::filesystem;
 
@@ -196,6 +198,7 @@ int exit_code_of(const caf::error& err) {
     case ec::lock_failed:
     case ec::output_failed:
     case ec::export_stuck:
+    case ec::not_authorized:
     case ec::none:
       return exit_usage;
   }
@@ -343,9 +346,11 @@ int run_ctl(int argc, char** argv) {
   std::vector<std::string> sets;
   std::int64_t to = 0;
   std::int64_t timeout = 10;
+  std::string token_file;
+  tls_files tls;
   std::vector<std::string> words;
   arg_parser parser(
-    "segflow ctl [--connect HOST:PORT] COMMAND [ARGS]",
+    "segflow ctl [--connect HOST:PORT] [--token FILE] COMMAND [ARGS]",
     "Controls a running `segflow serve`. Commands:\n"
     "  add PATH... [--force] [--profile NAME] [--set KEY=VALUE]...\n"
     "                       queue acquisitions (all, or none if one is not an\n"
@@ -374,6 +379,8 @@ int run_ctl(int argc, char** argv) {
                 1'000'000);
   parser.option("timeout", &timeout, "S", "seconds the whole call may take, connecting included (default 10)", 1,
                 3600);
+  declare_token_option(parser, token_file);
+  tls.declare(parser);
   parser.positionals(&words, "COMMAND", 1);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
@@ -426,6 +433,11 @@ int run_ctl(int argc, char** argv) {
   auto where = parse_endpoint(connect);
   if (!where || where->port == 0)
     return usage("--connect expects HOST:PORT, got '" + connect + "'");
+  if (!tls.check())
+    return exit_usage;
+  auto token = read_token_or_explain(token_file);
+  if (token.empty())
+    return exit_usage;
 
   // Only watch takes signals (sigtimedwait); other commands die of them.
   sigset_t signals;
@@ -436,21 +448,36 @@ int run_ctl(int argc, char** argv) {
   // --timeout bounds the whole call, connecting and CAF's handshake included.
   auto deadline = clock_type::now() + std::chrono::seconds(timeout);
   caf::actor_system_config cfg;
-  configure_actor_system(cfg, true);
+  configure_network(cfg, tls);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  auto remote = [&] {
+  auto gate = [&] {
     deadline_guard guard(deadline, "segflow serve at " + where->text()
                                      + " did not complete the connection within "
                                      + std::to_string(timeout) + " s");
-    return sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+    return connect_gatekeeper(sys, *where, tls);
   }();
-  if (!remote) {
+  if (!gate) {
     std::cerr << "error: cannot reach segflow serve at " << where->text() << ": "
-              << sys.render(remote.error()) << "\n";
+              << sys.render(gate.error())
+              << (tls.enabled() ? " (with TLS: does serve use TLS, and trust this CA?)"
+                  : gate.error() == caf::sec::disconnect_during_handshake
+                    ? " (does serve require TLS? give --tls-cert, --tls-key and --tls-ca)"
+                    : "")
+              << "\n";
     return exit_usage;
   }
-  session s{sys, self, *remote, *where, deadline, std::chrono::seconds(timeout)};
+  auto sent = clock_type::now();
+  auto control = hello_control(sys, *gate, token,
+                               std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          deadline - sent),
+                                        std::chrono::milliseconds(1)));
+  if (!control) {
+    std::cerr << "error: segflow serve at " << where->text() << ": "
+              << error_text(sys, control.error()) << "\n";
+    return exit_code_of(control.error());
+  }
+  session s{sys, self, *control, *where, deadline, std::chrono::seconds(timeout)};
 
   if (cmd == "add") {
     std::vector<job_spec> specs;

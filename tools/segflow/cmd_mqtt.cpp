@@ -17,11 +17,13 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/interfaces.hpp"
+#include "actors/error.hpp"
 #include "actors/type_ids.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/endpoint.hpp"
 #include "tools/segflow/mqtt_service.hpp"
+#include "tools/segflow/remote.hpp"
 
 namespace seg::cli {
 
@@ -35,6 +37,8 @@ int run_mqtt(int argc, char** argv) {
     connect = "127.0.0.1:" + std::to_string(default_serve_port);
   std::int64_t wait_s = 30;
   mqtt_options mopts;
+  std::string token_file;
+  tls_files tls;
   arg_parser parser(
     "segflow mqtt [--broker HOST:PORT] [--connect HOST:PORT] [--data DIR] "
     "[--mqtt-objects on|off]",
@@ -51,8 +55,12 @@ int run_mqtt(int argc, char** argv) {
   parser.option("wait", &wait_s, "S", "seconds to keep trying to reach serve (default 30)",
                 0, 3600);
   mopts.declare(parser);
+  declare_token_option(parser, token_file);
+  tls.declare(parser);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
+  if (!tls.check())
+    return exit_usage;
   auto broker = parse_broker(broker_text, "--broker");
   auto where = parse_endpoint(connect);
   if (!broker || !mopts.check())
@@ -65,24 +73,33 @@ int run_mqtt(int argc, char** argv) {
   if (!load_settings(opts, settings))
     return exit_usage;
   setup_logging(settings);
+  auto token = read_token_or_explain(token_file);
+  if (token.empty())
+    return exit_usage;
   auto signals = take_stop_signals();
 
   caf::actor_system_config cfg;
-  configure_actor_system(cfg, true);
+  configure_network(cfg, tls);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   // serve may still be starting (two units started together).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
-  auto remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
-  while (!remote && std::chrono::steady_clock::now() < deadline) {
+  auto gate = connect_gatekeeper(sys, *where, tls);
+  while (!gate && std::chrono::steady_clock::now() < deadline) {
     timespec pause{0, 500'000'000};
     if (int sig = sigtimedwait(&signals, nullptr, &pause); sig == SIGINT || sig == SIGTERM)
       return exit_ok;
-    remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+    gate = connect_gatekeeper(sys, *where, tls);
   }
-  if (!remote) {
+  if (!gate) {
     std::cerr << "error: cannot reach segflow serve at " << where->text() << ": "
-              << sys.render(remote.error()) << "\n";
+              << sys.render(gate.error()) << "\n";
+    return exit_usage;
+  }
+  auto remote = hello_control(sys, *gate, token, std::chrono::seconds(30));
+  if (!remote) {
+    std::cerr << "error: segflow serve at " << where->text() << ": "
+              << error_text(sys, remote.error()) << "\n";
     return exit_usage;
   }
   std::unique_ptr<mqtt_service> svc;

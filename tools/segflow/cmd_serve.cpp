@@ -1,7 +1,8 @@
 // `segflow serve`: a long-running coordinator. It holds the queue and the
-// one-host pipeline and publishes the queue's control interface
-// (queue_control_actor) with CAF's middleman, for `segflow ctl` and the
-// dashboard. The queue lives in <state dir>/queue.json, rewritten atomically
+// one-host pipeline and publishes its gatekeeper (actors/gatekeeper.hpp)
+// with CAF's middleman: `segflow ctl`, the MQTT bridge and worker nodes say
+// hello with the token of the state directory and get their handles. Beyond
+// loopback it listens only with mutual TLS (or --insecure, for tests). The queue lives in <state dir>/queue.json, rewritten atomically
 // on every change, so a restart (even after kill -9) restores it and resumes
 // the job that was running.
 //
@@ -35,7 +36,9 @@
 #include <opencv2/core/utility.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/gatekeeper.hpp"
 #include "actors/io/queue_store.hpp"
+#include "actors/io/serve_token.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/queue.hpp"
 #include "actors/status_hub.hpp"
@@ -49,6 +52,7 @@
 #include "tools/segflow/control_gate.hpp"
 #include "tools/segflow/endpoint.hpp"
 #include "tools/segflow/mqtt_service.hpp"
+#include "tools/segflow/remote.hpp"
 
 namespace fs = std::filesystem;
 
@@ -213,11 +217,16 @@ int run_serve(int argc, char** argv) {
   bool trace_embed = false;
   std::string mqtt_broker;
   mqtt_options mqtt_opts;
+  tls_files tls;
+  bool insecure = false;
   arg_parser parser(
     "segflow serve [--listen HOST:PORT] [--state DIR] [--workers N] "
-    "[--worker-processes N] [--profile NAME] [--config FILE] [--trace FILE]",
+    "[--worker-processes N] [--profile NAME] [--config FILE] [--trace FILE] "
+    "[--tls-cert FILE --tls-key FILE --tls-ca FILE] [--insecure]",
     "Runs the queue of acquisitions and the pipeline until SIGINT/SIGTERM, and\n"
-    "publishes the queue's control interface for `segflow ctl`. Prints\n"
+    "publishes a gatekeeper for `segflow ctl`, `mqtt` and `worker`: a hello with\n"
+    "the token in DIR/token (made on the first start, mode 0600) gets the queue's\n"
+    "handles. Beyond loopback it needs mutual TLS (--tls-*). Prints\n"
     "`listening: HOST:PORT` on stdout once clients can connect. The queue and\n"
     "every job's state live in DIR/queue.json: after a restart (even after\n"
     "kill -9) finished jobs are listed as before, the running job resumes from\n"
@@ -252,8 +261,14 @@ int run_serve(int argc, char** argv) {
                 "also speak the PlanktoScope segmenter's MQTT protocol through this broker "
                 "(e.g. 127.0.0.1:1883; see segflow mqtt --help)");
   mqtt_opts.declare(parser);
+  tls.declare(parser);
+  parser.flag("insecure", &insecure,
+              "FOR TESTS ONLY: listen beyond loopback without TLS (anyone on the network "
+              "can read the traffic and, with the token, control serve)");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
+  if (!tls.check())
+    return exit_usage;
   std::optional<endpoint> broker;
   if (!mqtt_broker.empty() && !(broker = parse_broker(mqtt_broker, "--mqtt")))
     return exit_usage;
@@ -266,6 +281,13 @@ int run_serve(int argc, char** argv) {
   auto where = parse_endpoint(listen);
   if (!where) {
     std::cerr << "error: --listen expects HOST:PORT, got '" << listen << "'\n";
+    return exit_usage;
+  }
+  if (!is_loopback(where->host) && !tls.enabled() && !insecure) {
+    std::cerr << "error: --listen " << listen
+              << " is beyond loopback and needs mutual TLS: give --tls-cert, --tls-key and "
+                 "--tls-ca (make them with `segflow certs init DIR --host NAME`), or listen "
+                 "on 127.0.0.1\n";
     return exit_usage;
   }
 
@@ -294,7 +316,9 @@ int run_serve(int argc, char** argv) {
   }
   auto queue_file = dir / io::queue_file_name;
   io::queue_snapshot restored;
+  std::string token;
   try {
+    token = io::load_or_create_token(dir);
     if (auto loaded = io::load_queue(queue_file))
       restored = std::move(*loaded);
     io::prepare_restart(restored);
@@ -334,8 +358,12 @@ int run_serve(int argc, char** argv) {
     n_workers = in_process + std::uint32_t(worker_processes);
   }
 
+  if (insecure && !is_loopback(where->host))
+    spdlog::warn("INSECURE: serve listens on {} WITHOUT TLS (--insecure is for tests only): "
+                 "the traffic, the token included, can be read on the network",
+                 where->text());
   caf::actor_system_config cfg;
-  configure_actor_system(cfg, true);
+  configure_network(cfg, tls);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
@@ -384,10 +412,11 @@ int run_serve(int argc, char** argv) {
   }
   auto q = *spawned;
   queue_control_actor control = q;
+  auto gatekeeper = spawn_gatekeeper(sys, control, token);
 
   auto stop_actors = [&] {
     // Dataflow order, so the progress sink prints every last event.
-    for (auto a : {caf::actor_cast<caf::actor>(q), caf::actor_cast<caf::actor>(*locks),
+    for (auto a : {caf::actor_cast<caf::actor>(gatekeeper), caf::actor_cast<caf::actor>(q), caf::actor_cast<caf::actor>(*locks),
                    caf::actor_cast<caf::actor>(hub), caf::actor_cast<caf::actor>(progress)}) {
       self->send_exit(a, caf::exit_reason::user_shutdown);
       self->wait_for(a);
@@ -397,7 +426,7 @@ int run_serve(int argc, char** argv) {
 
   // CAF listens on loopback only; clients reach it through the gate, which
   // bounds their handshake and their number (control_gate.hpp).
-  auto port = sys.middleman().publish(control, 0, "127.0.0.1", true);
+  auto port = publish_gatekeeper(gatekeeper, tls);
   std::unique_ptr<control_gate> gate;
   try {
     if (!port)
@@ -410,19 +439,23 @@ int run_serve(int argc, char** argv) {
   }
   auto limits = limits_for_descriptors(fd_limit, open_descriptors(),
                                        std::max<std::uint64_t>(64, fd_limit / 4));
-  gate->start(*port, limits);
+  gate->start(*port, limits, tls.enabled() ? gate_protocol::tls : gate_protocol::basp);
   endpoint bound = *where;
   bound.port = gate->port();
   std::printf("listening: %s\n", bound.text().c_str());
   std::fflush(stdout);
   auto workers_address = "127.0.0.1:" + std::to_string(*port);
   spdlog::info("serve_listening address={} workers_address={} state={} workers={} "
-               "worker_processes={} jobs={} fd_limit={} max_clients={}",
+               "worker_processes={} jobs={} fd_limit={} max_clients={} tls={}",
                bound.text(), workers_address, queue_file.string(), in_process,
-               worker_processes, restored.jobs.size(), fd_limit, limits.max_clients);
-  std::vector<std::string> child_args;
+               worker_processes, restored.jobs.size(), fd_limit, limits.max_clients,
+               tls.enabled() ? "mutual" : "off");
+  std::vector<std::string> child_args = {"--token", (dir / io::token_file_name).string()};
   if (!opts.config_file.empty())
-    child_args = {"--config", opts.config_file};
+    child_args.insert(child_args.end(), {"--config", opts.config_file});
+  if (tls.enabled())
+    child_args.insert(child_args.end(), {"--tls-cert", tls.certificate, "--tls-key", tls.key,
+                                         "--tls-ca", tls.ca});
   // Children join CAF's port directly: they are serve's own, not clients.
   worker_process_pool children(std::size_t(worker_processes), workers_address, child_args);
   if (worker_processes > 0)
@@ -439,7 +472,7 @@ int run_serve(int argc, char** argv) {
 
   // No new clients, then stop the running job (it resumes at the next start).
   gate->stop_accepting();
-  if (auto closed = sys.middleman().unpublish(control, *port); !closed)
+  if (auto closed = unpublish_gatekeeper(gatekeeper, *port, tls); !closed)
     spdlog::warn("unpublish_failed error=\"{}\"", sys.render(closed.error()));
   int rc = exit_ok;
   self->request(q, std::chrono::seconds(120), atom::shutdown::value)

@@ -1,5 +1,6 @@
 // `segflow worker`: a worker process on the same host as `segflow serve`. It
-// joins the serve's queue (atom::join), gets the reader and the exporter, and
+// says hello to the serve's gatekeeper with the serve's token (as a worker:
+// atom::join), gets the reader and the exporter, and
 // runs segment workers that pull work from that reader, map the flat field
 // from shared memory by name and send results to that exporter. If it dies,
 // the reader hands its in-flight frames out again, so nothing is lost.
@@ -25,11 +26,13 @@
 #include <opencv2/core/utility.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/error.hpp"
 #include "actors/segment_worker.hpp"
 #include "actors/type_ids.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/endpoint.hpp"
+#include "tools/segflow/remote.hpp"
 
 namespace seg::cli {
 
@@ -43,9 +46,12 @@ int run_worker(int argc, char** argv) {
   settings_options opts;
   std::string connect = "127.0.0.1:" + std::to_string(default_serve_port);
   std::int64_t workers = 1;
+  std::string token_file;
+  tls_files tls;
   arg_parser parser(
-    "segflow worker [--connect HOST:PORT] [--workers N] [--config FILE]",
-    "Joins a running `segflow serve` on this host with N segment workers: they\n"
+    "segflow worker [--connect HOST:PORT] [--workers N] [--token FILE] [--config FILE]",
+    "Joins a running `segflow serve` on this host with N segment workers (after a\n"
+    "hello with serve's token, see --token): they\n"
     "pull frames from the serve's reader (frames travel as bytes), map the flat\n"
     "field from shared memory and send results to the serve's exporter. Runs\n"
     "until SIGINT/SIGTERM or until the serve is gone; if it dies, the serve\n"
@@ -57,8 +63,12 @@ int run_worker(int argc, char** argv) {
                   + ")");
   parser.option("workers", &workers, "N", "segment workers in this process (default 1)", 1,
                 256);
+  declare_token_option(parser, token_file);
+  tls.declare(parser);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
+  if (!tls.check())
+    return exit_usage;
   auto where = parse_endpoint(connect);
   if (!where || where->port == 0) {
     std::cerr << "error: --connect expects HOST:PORT, got '" << connect << "'\n";
@@ -69,12 +79,15 @@ int run_worker(int argc, char** argv) {
     return exit_usage;
   setup_logging(settings);
   cv::setNumThreads(settings.pipeline.opencv_threads);
+  auto token = read_token_or_explain(token_file);
+  if (token.empty())
+    return exit_usage;
 
   // Signals are taken by this thread (sigtimedwait).
   auto signals = take_stop_signals();
 
   caf::actor_system_config cfg;
-  configure_actor_system(cfg, true);
+  configure_network(cfg, tls);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
@@ -83,7 +96,7 @@ int run_worker(int argc, char** argv) {
   // SIGINT/SIGTERM. Until it has joined the process holds no work, so a
   // signal then ends it at once.
   struct joined {
-    queue_control_actor queue;
+    gatekeeper_actor gate;
     reader_actor reader;
     exporter_actor exporter;
     std::string error;
@@ -91,27 +104,25 @@ int run_worker(int argc, char** argv) {
   auto joining = std::async(std::launch::async, [&]() -> joined {
     joined out;
     // The serve may still be starting: retry for a while.
-    auto remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+    auto remote = connect_gatekeeper(sys, *where, tls);
     for (int i = 0; !remote && i < 50; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      remote = sys.middleman().remote_actor<queue_control_actor>(where->host, where->port);
+      remote = connect_gatekeeper(sys, *where, tls);
     }
     if (!remote) {
       out.error = "cannot reach segflow serve at " + where->text() + ": "
                   + sys.render(remote.error());
       return out;
     }
-    out.queue = *remote;
-    caf::scoped_actor asker{sys};
-    asker->request(*remote, std::chrono::seconds(30), atom::join::value)
-      .receive(
-        [&](reader_actor& r, exporter_actor& e) {
-          out.reader = std::move(r);
-          out.exporter = std::move(e);
-        },
-        [&](caf::error& err) {
-          out.error = "joining segflow serve at " + where->text() + ": " + sys.render(err);
-        });
+    out.gate = *remote;
+    auto handles = hello_join(sys, *remote, token, std::chrono::seconds(30));
+    if (!handles) {
+      out.error = "joining segflow serve at " + where->text() + ": "
+                  + error_text(sys, handles.error());
+      return out;
+    }
+    out.reader = handles->first;
+    out.exporter = handles->second;
     return out;
   });
   timespec wait{0, 200 * 1000 * 1000};
@@ -129,7 +140,7 @@ int run_worker(int argc, char** argv) {
   }
   auto reader = join.reader;
   auto exporter = join.exporter;
-  self->monitor(join.queue);
+  self->monitor(join.gate); // down when serve or the link is gone
   // This thread supervises the workers: the reader tells it when one of
   // them overran pipeline.frame_timeout_s.
   self->send(reader, atom::join::value, caf::actor_cast<caf::actor>(self));

@@ -44,6 +44,9 @@ int run_report(int argc, char** argv);
 /// `segflow validate-ecotaxa`: checks archives against EcoTaxa's import rules.
 int run_validate_ecotaxa(int argc, char** argv);
 
+/// `segflow certs init DIR`: a small CA and per-host certificates (mutual TLS).
+int run_certs(int argc, char** argv);
+
 /// `segflow ops stuck|recover`: the operations journal of a state directory.
 int run_ops(int argc, char** argv);
 

@@ -34,6 +34,12 @@ using clock_type = std::chrono::steady_clock;
 // payload length, big-endian. A client handshake is small.
 constexpr std::size_t basp_header_size = 32;
 constexpr std::uint32_t max_handshake_payload = 64 * 1024;
+// TLS (RFC 8446 5.1): a 5-byte record header (type, version, length at
+// bytes 3..4); a record is at most 2^14 bytes plus 2048 of expansion.
+constexpr std::size_t tls_header_size = 5;
+constexpr std::uint32_t max_tls_record = 16384 + 2048;
+constexpr unsigned char tls_change_cipher_spec = 20;
+constexpr unsigned char tls_application_data = 23;
 constexpr std::size_t buffer_size = 256 * 1024;
 constexpr std::uint64_t listen_tag = ~std::uint64_t(0);
 constexpr std::uint64_t wake_tag = ~std::uint64_t(0) - 1;
@@ -112,6 +118,7 @@ struct control_gate::impl {
   std::uint16_t port = 0;
   std::uint16_t backend_port = 0;
   gate_limits limits;
+  gate_protocol protocol = gate_protocol::basp;
   std::thread thread;
   std::uint64_t next_id = 0;
   std::unordered_map<std::uint64_t, client> clients;
@@ -157,8 +164,44 @@ struct control_gate::impl {
     clients.erase(it);
   }
 
+  // Follows the client's TLS records up to its first encrypted one (TLS 1.3
+  // encrypts from the client's second flight on; 1.2 from its Finished);
+  // false if the bytes are not TLS. A client without a certificate CAF
+  // trusts is closed by CAF itself at the end of the TLS handshake.
+  bool account_tls(client& c, const char* data, std::size_t n) {
+    for (std::size_t i = 0; i < n && !c.handshaken;) {
+      if (!c.header_read) {
+        c.header[c.seen++] = static_cast<unsigned char>(data[i++]);
+        if (c.seen < tls_header_size)
+          continue;
+        auto type = c.header[0];
+        std::uint32_t len = (std::uint32_t(c.header[3]) << 8) | std::uint32_t(c.header[4]);
+        if (type < tls_change_cipher_spec || type > tls_application_data || c.header[1] != 3
+            || len > max_tls_record)
+          return false;
+        c.needed = len;
+        c.header_read = true;
+        continue;
+      }
+      auto take = std::min(n - i, c.needed);
+      i += take;
+      c.needed -= take;
+      if (c.needed == 0) {
+        if (c.header[0] == tls_application_data) {
+          c.handshaken = true;
+          --handshaking_count;
+        }
+        c.header_read = false;
+        c.seen = 0;
+      }
+    }
+    return true;
+  }
+
   // Follows the client's first message; false if it cannot be a handshake.
   bool account(client& c, const char* data, std::size_t n) {
+    if (protocol == gate_protocol::tls)
+      return account_tls(c, data, n);
     std::size_t i = 0;
     while (i < n && c.seen < basp_header_size)
       c.header[c.seen++] = static_cast<unsigned char>(data[i++]);
@@ -406,10 +449,12 @@ std::uint16_t control_gate::port() const {
   return impl_->port;
 }
 
-void control_gate::start(std::uint16_t backend_port, const gate_limits& limits) {
+void control_gate::start(std::uint16_t backend_port, const gate_limits& limits,
+                         gate_protocol protocol) {
   auto& d = *impl_;
   d.backend_port = backend_port;
   d.limits = limits;
+  d.protocol = protocol;
   d.watch(d.listener, listen_tag, EPOLLIN, EPOLL_CTL_ADD);
   d.watch(d.wake, wake_tag, EPOLLIN, EPOLL_CTL_ADD);
   d.thread = std::thread([&d] { d.run(); });

@@ -17,9 +17,14 @@
 
 namespace seg::cli {
 
+/// What the clients speak, for following their handshake: BASP in the
+/// clear, or BASP inside TLS (CAF's OpenSSL module).
+enum class gate_protocol { basp, tls };
+
 struct gate_limits {
   /// A client must have sent its whole first BASP message (the client
-  /// handshake) this long after it connected, or it is closed.
+  /// handshake; with TLS: its first encrypted record, which comes after the
+  /// TLS handshake's hello) this long after it connected, or it is closed.
   std::chrono::milliseconds handshake_timeout{5000};
   /// Clients connected at once (each costs serve three descriptors); when
   /// reached, a new client is closed at once.
@@ -57,7 +62,8 @@ public:
 
   /// Starts relaying clients to 127.0.0.1:backend_port in a thread of its
   /// own.
-  void start(std::uint16_t backend_port, const gate_limits& limits);
+  void start(std::uint16_t backend_port, const gate_limits& limits,
+             gate_protocol protocol = gate_protocol::basp);
 
   /// Closes the listening socket; connected clients stay.
   void stop_accepting();

@@ -25,9 +25,10 @@ const command commands[] = {
   {"validate-ecotaxa", seg::cli::run_validate_ecotaxa, "check EcoTaxa archives for import"},
   {"report", seg::cli::run_report, "write the HTML reports of segmented acquisitions"},
   {"serve", seg::cli::run_serve, "run the queue service (published for ctl) until stopped"},
-  {"worker", seg::cli::run_worker, "join a running serve on this host with segment workers"},
+  {"worker", seg::cli::run_worker, "join a running serve with segment workers"},
   {"ctl", seg::cli::run_ctl, "control a running serve: add, list, move, stop, watch, ..."},
   {"mqtt", seg::cli::run_mqtt, "bridge the PlanktoScope's MQTT segmenter protocol onto serve"},
+  {"certs", seg::cli::run_certs, "make a small CA and host certificates for mutual TLS"},
   {"ops", seg::cli::run_ops, "list stuck operations (exports that did not finish), recover one"},
   {"bench", seg::cli::run_bench, "measure segflow against the decode floor and the reference"},
 };
