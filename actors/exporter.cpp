@@ -46,7 +46,8 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   s.objects = job.new_objects;
   s.seconds = ms_since(job.started) / 1000.0;
   s.error = std::move(error);
-  s.failures = job.failures;
+  for (auto& [index, why] : job.failures)
+    s.failures.push_back(why);
   s.objects_dir = job.layout.objects_dir().string();
   s.stages = job.stages;
   return s;
@@ -186,7 +187,7 @@ std::optional<std::string> commit_problem(const export_job& job, const frame_res
 
 void record_failure(export_job& job, const frame_result& r) {
   job.failed.insert(r.index);
-  job.failures.push_back(r.name + ": " + r.error);
+  job.failures[r.index] = r.name + ": " + r.error;
   try {
     nlohmann::ordered_json artifact;
     artifact["frame"] = r.name;

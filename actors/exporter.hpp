@@ -26,7 +26,9 @@ struct export_job {
   io::output_layout layout;           ///< where the job's outputs go
   std::set<std::uint32_t> committed;
   std::uint32_t resumed = 0;
-  std::vector<std::string> failures;
+  /// Why each failed frame failed, by frame index: the summary lists them in
+  /// frame order, whichever worker reported first.
+  std::map<std::uint32_t, std::string> failures;
   std::set<std::uint32_t> failed;
   std::uint32_t new_objects = 0;
   stage_totals stages;

@@ -249,7 +249,10 @@ std::size_t remove_stale_temp_files(const fs::path& dir, bool include_live_owner
       continue;
     if (!it->is_regular_file(ec))
       continue;
-    bool alive = shm::process_alive(pid);
+    struct stat st {};
+    bool alive = shm::process_alive(pid)
+                 && !(::lstat(it->path().c_str(), &st) == 0
+                      && shm::process_started_after(pid, st.st_mtim));
     if (alive && !include_live_owners)
       continue;
     stale.push_back(it->path());

@@ -7,11 +7,13 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "actors/io/io_error.hpp"
+#include "shm/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -128,6 +130,30 @@ TEST_CASE("temp names are recognised and stale ones removed", "[io]") {
   CHECK(seg::io::remove_stale_temp_files(d.path, true) == 1);
   CHECK(names_in(d.path) == std::vector<std::string>{"frame.jsonl"});
   CHECK(seg::io::remove_stale_temp_files(d.path / "absent") == 0);
+}
+
+TEST_CASE("a temp whose pid was reused by a later process is stale", "[io]") {
+  temp_dir d;
+  // A live process that started after the temp file was last written (an
+  // hour ago) cannot be its writer: the pid was reused.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  auto reused = d.path / (".frame.jsonl.tmp-" + std::to_string(child) + "-0");
+  auto mine = d.path / (".mine.jsonl.tmp-" + std::to_string(::getpid()) + "-1");
+  touch(reused);
+  touch(mine);
+  auto old = fs::last_write_time(reused) - std::chrono::hours(1);
+  fs::last_write_time(reused, old);
+  // `mine` was written after this process started: maybe a write in progress.
+  CHECK(seg::shm::process_alive(child));
+  CHECK(seg::io::remove_stale_temp_files(d.path) == 1);
+  CHECK(names_in(d.path) == std::vector<std::string>{mine.filename().string()});
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
 }
 
 TEST_CASE("staged_files: nothing under its name before publish, all after, in order",
