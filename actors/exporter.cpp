@@ -50,6 +50,7 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
     s.failures.push_back(why);
   s.objects_dir = job.layout.objects_dir().string();
   s.stages = job.stages;
+  s.op_id = job.op_id;
   return s;
 }
 
@@ -100,6 +101,7 @@ void send_event(self_ptr self, const export_job& job, event_kind kind,
   ev.ms = ms;
   ev.elapsed_s = ms_since(job.started) / 1000.0;
   ev.message = std::move(message);
+  ev.op_id = job.op_id;
   self->send(self->state.hub, ev);
 }
 
@@ -455,6 +457,16 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
   }
   if (auto* journal = self->state.journal ? &*self->state.journal : nullptr)
     job.op = io::start_operation(*journal, plan, take_recovery(self, plan));
+  if (job.op) {
+    job.op_id = job.op->id;
+  } else if (auto r = self->state.recorded_ops.find(plan.id);
+             r != self->state.recorded_ops.end()) {
+    job.op_id = r->second;
+  }
+  // A fresh id is an input of the run, like the clock: replay takes it from
+  // this record instead of the journal.
+  if (!job.op_id.empty())
+    trace::note_text(self, "operation", plan.id, job.op_id);
   job.resumed = std::uint32_t(job.committed.size());
   frame_indices done(job.committed.begin(), job.committed.end());
   if (job.resumed > 0)
@@ -477,8 +489,9 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
   self->state.recover = std::move(cfg.recover);
   self->state.commit_frames = std::max<std::uint32_t>(1, cfg.commit_frames);
   self->state.commit_window = cfg.commit_window;
+  self->state.recorded_ops = std::move(cfg.recorded_ops);
   return trace::traced_all(self,
-    [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices> {
+    [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices, std::string> {
       frame_indices done;
       try {
         done = begin_job(self, plan);
@@ -495,9 +508,10 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         follow_job(job, f->second.first, f->second.second);
         pending.erase(f);
       }
+      auto op_id = job.op_id; // complete() below ends the job
       if (job.committed.size() == plan.frames.size() && (!job.following || job.sealed))
         complete(self, plan.id); // everything was committed by an earlier run
-      return done;
+      return {std::move(done), std::move(op_id)};
     },
     [=](frame_result& r) {
       auto it = self->state.jobs.find(r.job_id);

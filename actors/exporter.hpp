@@ -60,6 +60,9 @@ struct export_job {
 
   // -- the operations journal (when the exporter has one) --
   std::optional<io::op_record> op;       ///< this run's operation
+  /// Its id, carried by the run's events and summary: the journal's, or in
+  /// a replay the recorded one.
+  std::string op_id;
 
   // -- group commit (exporter_config::commit_frames > 1) --
   std::vector<frame_result> group;       ///< settled results not yet on disk
@@ -81,6 +84,9 @@ struct exporter_config {
   /// alone as its result arrives (export.commit_frames).
   std::uint32_t commit_frames = 1;
   std::chrono::milliseconds commit_window{0};
+  /// Without a journal (replay): the operation id each run id had when it
+  /// was recorded, so the replayed messages carry the same ids.
+  std::map<std::uint64_t, std::string> recorded_ops;
 };
 
 struct exporter_state {
@@ -96,6 +102,7 @@ struct exporter_state {
   std::optional<io::op_record> recover;
   std::uint32_t commit_frames = 1;             ///< exporter_config::commit_frames
   std::chrono::milliseconds commit_window{0};  ///< exporter_config::commit_window
+  std::map<std::uint64_t, std::string> recorded_ops; ///< see exporter_config
 };
 
 /// The exporter: see exporter_actor in interfaces.hpp.

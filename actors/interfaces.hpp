@@ -102,8 +102,9 @@ using reader_actor = caf::typed_actor<
   // Validates a folder and its metadata and resolves the job's plan; fails
   // with an error naming the file and the problem.
   caf::replies_to<atom::open, job_spec>::with<job_plan>,
-  // Starts handing out the job's work, skipping committed frames.
-  caf::reacts_to<atom::run, std::uint64_t, frame_indices>,
+  // Starts handing out the job's work, skipping committed frames; the
+  // string is the run's operation id (for its status events).
+  caf::reacts_to<atom::run, std::uint64_t, frame_indices, std::string>,
   // A worker asks for work; the reply may be idle (ask again later).
   caf::replies_to<atom::work>::with<work_item>,
   // A worker reports a flat-field step (decode or band).
@@ -136,8 +137,9 @@ using reader_actor = caf::typed_actor<
 /// result arrives and writes the EcoTaxa TSV, zip and done.txt at the end.
 using exporter_actor = caf::typed_actor<
   // Prepares a job's output folder (removing it first when forced) and
-  // replies with the indices of frames already committed.
-  caf::replies_to<atom::begin, job_plan>::with<frame_indices>,
+  // replies with the indices of frames already committed and the run's
+  // operation id (empty without a journal).
+  caf::replies_to<atom::begin, job_plan>::with<frame_indices, std::string>,
   // A worker's result for one frame.
   caf::reacts_to<frame_result>,
   // The reader runs the job with the flat recalculation heuristic (sent

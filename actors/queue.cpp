@@ -45,6 +45,7 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
   ecfg.recover = st.cfg.recover;
   ecfg.commit_frames = st.cfg.commit_frames;
   ecfg.commit_window = st.cfg.commit_window;
+  ecfg.recorded_ops = st.cfg.recorded_ops;
   auto exp = spawn_exporter<caf::linked>(*self, me, st.hub, std::move(ecfg));
   if (!exp)
     return refuse(exp.error());

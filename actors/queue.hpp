@@ -42,6 +42,8 @@ struct queue_config {
   /// Group commit (see exporter_config).
   std::uint32_t commit_frames = 1;
   std::chrono::milliseconds commit_window{0};
+  /// Replay: the recorded operation id of each run (see exporter_config).
+  std::map<std::uint64_t, std::string> recorded_ops;
 };
 
 /// The queue's settings from the run's: `sources` are what each job's
@@ -79,6 +81,7 @@ struct run_slot {
   bool drained = false;                 ///< the reader handed out its last frame
   bool announced = false;               ///< job_started was published
   bool stopping = false;                ///< a stop was sent down the pipeline
+  std::string op_id;                    ///< its operation id, once the exporter began it
   std::optional<job_summary> outcome;   ///< ended while it was only prepared
   std::chrono::steady_clock::time_point started; ///< when it became the running job
 };

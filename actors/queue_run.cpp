@@ -52,6 +52,7 @@ void publish_finished(queue_ptr self, std::uint64_t run, const job_summary& s) {
   ev.objects = s.objects;
   ev.elapsed_s = s.seconds;
   ev.message = s.error;
+  ev.op_id = s.op_id;
   self->send(self->state.hub, ev);
 }
 
@@ -67,6 +68,7 @@ void announce(queue_ptr self, run_slot& s) {
   ev.state = job_state::running;
   ev.frames_total = j->summary.frames_total;
   ev.frames_done = j->summary.frames_done;
+  ev.op_id = s.op_id;
   self->send(self->state.hub, ev);
 }
 
@@ -124,6 +126,8 @@ void end_running(queue_ptr self, job_summary summary) {
   if (j != nullptr) {
     auto elapsed = j->elapsed_s + seconds_since(slot.started);
     summary.id = slot.job;
+    if (summary.op_id.empty()) // a summary the queue made
+      summary.op_id = slot.op_id;
     if (summary.path.empty())
       summary.path = j->summary.path;
     summary.seconds = elapsed;
@@ -193,11 +197,13 @@ void prepare_failed(queue_ptr self, std::uint64_t run, const std::string& why) {
   set_outcome(self, run, failed_summary(self, s->job, why));
 }
 
-void began(queue_ptr self, std::uint64_t run, const frame_indices& committed) {
+void began(queue_ptr self, std::uint64_t run, const frame_indices& committed,
+           const std::string& op_id) {
   auto* s = slot_of(self, run);
   if (s == nullptr)
     return;
   s->began = true;
+  s->op_id = op_id;
   if (auto* j = find_job(self, s->job)) {
     // A forced job's old outputs are gone now: a later run (after a
     // restart) resumes instead of starting over again.
@@ -205,7 +211,7 @@ void began(queue_ptr self, std::uint64_t run, const frame_indices& committed) {
     j->summary.frames_done = std::uint32_t(committed.size());
     j->summary.frames_resumed = std::uint32_t(committed.size());
   }
-  self->send(self->state.reader, atom::run::value, run, committed);
+  self->send(self->state.reader, atom::run::value, run, committed, op_id);
   if (self->state.sealed.count(s->job) > 0)
     self->send(self->state.reader, atom::seal::value, run);
   if (is_current(self, s))
@@ -234,7 +240,8 @@ void opened(queue_ptr self, std::uint64_t run, job_plan plan) {
   }
   s->exporter_began = true;
   self->request(self->state.exporter, request_timeout, atom::begin::value, plan)
-    .then([=](frame_indices& committed) { began(self, run, committed); },
+    .then([=](frame_indices& committed,
+              std::string& op_id) { began(self, run, committed, op_id); },
           [=](caf::error& err) {
             prepare_failed(self, run, error_text(self, err));
           });

@@ -203,6 +203,7 @@ void flat_step_done(reader_ptr self, const frame_result& r) {
   ev.state = job_state::running;
   ev.frames_total = std::uint32_t(job->plan.frames.size());
   ev.ms = ms;
+  ev.op_id = job->op_id;
   self->send(self->state.hub, ev);
   serve_waiting(self);
 }
@@ -323,10 +324,11 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         return make_error(ec::not_an_acquisition, std::string{e.what()});
       }
     },
-    [=](atom::run, std::uint64_t id, const frame_indices& skip) {
+    [=](atom::run, std::uint64_t id, const frame_indices& skip, const std::string& op_id) {
       auto* job = find_job(self, id);
       if (job == nullptr || job->current != reader_job::phase::opened)
         return;
+      job->op_id = op_id;
       std::set<std::uint32_t> done(skip.begin(), skip.end());
       for (std::uint32_t i = 0; i < job->plan.frames.size(); ++i)
         if (done.count(i) == 0)

@@ -29,6 +29,7 @@ namespace seg {
 struct reader_job {
   enum class phase { opened, recalc_asked, flat_decode, flat_bands, frames, stopped };
   job_plan plan;
+  std::string op_id;                  ///< the run's operation id (its events carry it)
   phase current = phase::opened;
   std::uint32_t generation = 1;
   std::shared_ptr<shm::image_segment> stack;

@@ -96,6 +96,7 @@ std::string format_json_line(const job_event& ev) {
   j["ms"] = ev.ms;
   j["elapsed_s"] = ev.elapsed_s;
   j["message"] = ev.message;
+  j["op"] = ev.op_id;
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

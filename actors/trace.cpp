@@ -123,17 +123,40 @@ void record(caf::local_actor* self, const caf::message& msg) {
             std::string(p.buf.data(), p.buf.size()));
 }
 
-void note(caf::local_actor* self, const std::string& what,
-          const std::vector<std::int64_t>& values) {
+namespace {
+
+// Appends a record `self` did not get as a message: `fill` packs its payload.
+template <class Fill>
+void append_note(caf::local_actor* self, const char* sender, std::string type, Fill fill) {
   auto* w = active();
   if (w == nullptr)
     return;
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_array(1);
-  pk.pack(values);
+  fill(pk);
   auto receiver = std::string(self->name()) + "#" + std::to_string(self->id());
-  w->append("lost", std::move(receiver), "note:" + what, std::string(buf.data(), buf.size()));
+  w->append(sender, std::move(receiver), std::move(type), std::string(buf.data(), buf.size()));
+}
+
+} // namespace
+
+void note(caf::local_actor* self, const std::string& what,
+          const std::vector<std::int64_t>& values) {
+  append_note(self, "lost", "note:" + what, [&](msgpack::packer<msgpack::sbuffer>& pk) {
+    pk.pack_array(1);
+    pk.pack(values);
+  });
+}
+
+void note_text(caf::local_actor* self, const std::string& what, std::uint64_t run,
+               const std::string& text) {
+  append_note(self, "journal", "note:" + what + ",u64,str",
+              [&](msgpack::packer<msgpack::sbuffer>& pk) {
+                pk.pack_array(3);
+                pk.pack(what);
+                pk.pack(run);
+                pk.pack(text);
+              });
 }
 
 } // namespace seg::trace

@@ -42,6 +42,13 @@ void record(caf::local_actor* self, const caf::message& msg);
 void note(caf::local_actor* self, const std::string& what,
           const std::vector<std::int64_t>& values);
 
+/// Records a value the run took from outside (a fresh operation id, ...)
+/// for the run `run`, as if `self` had received it from "journal": type
+/// "note:<what>,u64,str". Replay feeds the recorded value back instead of
+/// making a new one. No-op when not tracing.
+void note_text(caf::local_actor* self, const std::string& what, std::uint64_t run,
+               const std::string& text);
+
 /// The element types of a message as the trace names them, e.g.
 /// "atom:open,seg::job_spec".
 std::string type_names(const caf::message& msg);

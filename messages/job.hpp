@@ -86,12 +86,16 @@ struct job_event {
   double ms = 0;                        ///< frame time or flat time
   double elapsed_s = 0;                 ///< since the job started
   std::string message;                  ///< error text
+  /// The run's operation id in the journal ("op-<time>-<hex>"); empty
+  /// before the exporter began the run, or without a journal.
+  std::string op_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_event& x) {
   return f(x.kind, x.job_id, x.path, x.state, x.frame_index, x.frame_name,
-           x.frames_total, x.frames_done, x.objects, x.ms, x.elapsed_s, x.message);
+           x.frames_total, x.frames_done, x.objects, x.ms, x.elapsed_s, x.message,
+           x.op_id);
 }
 
 /// Where the time of a job went, summed over frames (milliseconds).
@@ -132,13 +136,14 @@ struct job_summary {
   std::string zip;                      ///< EcoTaxa archive written
   std::string objects_dir;              ///< where the crops are
   stage_totals stages;
+  std::string op_id;                    ///< the run's operation id (see job_event)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_summary& x) {
   return f(x.id, x.path, x.state, x.frames_total, x.frames_done, x.frames_resumed,
            x.frames_failed, x.objects, x.seconds, x.error, x.failures, x.zip,
-           x.objects_dir, x.stages);
+           x.objects_dir, x.stages, x.op_id);
 }
 
 /// Text name of a job state.

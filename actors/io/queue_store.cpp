@@ -114,6 +114,7 @@ job_record job_from_json(const json& j, std::size_t index) {
   s.failures = r.get_or<std::vector<std::string>>("failures", {});
   s.zip = r.get_or<std::string>("zip", "");
   s.objects_dir = r.get_or<std::string>("objects_dir", "");
+  s.op_id = r.get_or<std::string>("op", "");
   x.started_unix_ms = r.get<std::int64_t>("started_unix_ms");
   x.elapsed_s = r.get<double>("elapsed");
   s.seconds = x.elapsed_s;
@@ -134,6 +135,7 @@ void put_summary_outcome(json& j, const job_summary& s) {
   j["failures"] = s.failures;
   j["zip"] = s.zip;
   j["objects_dir"] = s.objects_dir;
+  j["op"] = s.op_id;
 }
 
 json job_json(const job_record& job) {

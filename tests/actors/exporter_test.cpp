@@ -32,6 +32,7 @@ struct exporter_fixture : seg::test::fixture {
   seg::queue_actor queue = stand_in<seg::queue_actor>(queue_box);
   seg::status_hub_actor hub = stand_in<seg::status_hub_actor>(hub_box);
   seg::exporter_actor exporter;
+  std::string op_id; ///< what the last begin replied
 
   explicit exporter_fixture(seg::exporter_config cfg = {})
     : exporter(spawn(seg::exporter, queue, hub, std::move(cfg))) {
@@ -64,9 +65,11 @@ struct exporter_fixture : seg::test::fixture {
   }
 
   seg::frame_indices begin() {
-    auto done = ask<seg::frame_indices>(exporter, seg::atom::begin::value, plan);
+    auto done = request<seg::frame_indices, std::string>(exporter, seg::atom::begin::value,
+                                                         plan);
     REQUIRE(done);
-    return *done;
+    op_id = std::get<1>(*done);
+    return std::get<0>(*done);
   }
 
   seg::frame_result result_of(std::uint32_t i) const {
@@ -347,4 +350,29 @@ TEST_CASE("exporter: a failed frame completes a job whose group holds the rest",
   CHECK(done[0].frames_done == 3);
   for (std::uint32_t i : {0u, 1u, 3u})
     CHECK(fs::exists(fx.record_of(i)));
+}
+
+TEST_CASE("exporter: a replay's runs carry their recorded operation ids",
+          "[actor][exporter]") {
+  // Without a journal there is no operation unless the trace recorded one.
+  {
+    exporter_fixture plain;
+    plain.begin();
+    CHECK(plain.op_id.empty());
+  }
+  seg::exporter_config cfg;
+  cfg.recorded_ops[3] = "op-20250911T165100618Z-0123456789ab";
+  exporter_fixture fx{cfg};
+  fx.begin();
+  CHECK(fx.op_id == "op-20250911T165100618Z-0123456789ab");
+  for (std::uint32_t i = 0; i < 4; ++i)
+    fx.deliver(fx.result_of(i));
+  fx.run();
+  auto events = fx.hub_box->of<seg::job_event>();
+  REQUIRE(events.size() == 4);
+  for (auto& ev : events)
+    CHECK(ev.op_id == fx.op_id);
+  auto done = fx.finished();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].op_id == fx.op_id);
 }

@@ -149,6 +149,7 @@ job_summary sample_summary() {
   s.failures = {"f: why"};
   s.zip = "/z.zip";
   s.objects_dir = "/o";
+  s.op_id = "op-20250911T165100618Z-0123456789ab";
   s.stages.decode_ms = 3;
   s.stages.exporter_wait_ms = 4;
   return s;
@@ -185,6 +186,7 @@ TEST_CASE("messages round-trip through CAF and msgpack", "[actor][messages]") {
   ev.frame_name = "f.jpg";
   ev.message = "bad";
   ev.ms = 2.5;
+  ev.op_id = "op-20250911T165100618Z-0123456789ab";
   check_roundtrips(ev);
   check_roundtrips(sample_summary().stages);
   check_roundtrips(sample_summary());

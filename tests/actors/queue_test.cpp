@@ -59,6 +59,7 @@ struct fixture : seg::test::fixture {
   lock_manager_actor locks;
   queue_actor q;
   std::string state_file = (root.path / "state" / io::queue_file_name).string();
+  std::string state_dir; ///< the operations journal's, if set before start
 
   fixture() {
     fs::create_directories(root.path / "state");
@@ -72,6 +73,7 @@ struct fixture : seg::test::fixture {
     qc.workers = 0; // the worker joins below
     qc.reader.workers = 1;
     qc.state_file = state_file;
+    qc.state_dir = state_dir;
     qc.initial = std::move(initial);
     auto spawned = spawn_queue(sys, qc, hub, locks);
     REQUIRE(spawned);
@@ -307,8 +309,10 @@ TEST_CASE("stop-queue lets the running job finish and starts no other",
   CHECK(state_of(fx.status(2)) == job_state::done);
 }
 
-TEST_CASE("subscribers get status events with job ids", "[actor][queue]") {
+TEST_CASE("subscribers get status events with job ids and the run's operation id",
+          "[actor][queue]") {
   fixture fx;
+  fx.state_dir = (fx.root.path / "state").string();
   fx.start_paused();
   auto a = make_acquisition(fx.root.path, "a");
   fx.add({a});
@@ -320,15 +324,25 @@ TEST_CASE("subscribers get status events with job ids", "[actor][queue]") {
   CHECK(*ok);
   fx.ask<queue_listing>(atom::resume::value);
   fx.run();
+  // The run is one operation of the journal; every event of it, from the
+  // queue's job_started through the reader's flat_ready and the exporter's
+  // frames to job_finished, and the job's summary name it.
+  auto ops = io::op_journal(fx.state_dir).all();
+  REQUIRE(ops.size() == 1);
+  CHECK(ops[0].job == 1);
+  CHECK(ops[0].state == io::op_state::success);
   std::vector<event_kind> kinds;
   for (auto& ev : box->of<job_event>()) {
     CHECK(ev.job_id == 1);
+    CHECK(ev.op_id == ops[0].id);
     kinds.push_back(ev.kind);
   }
   REQUIRE_FALSE(kinds.empty());
   CHECK(kinds.front() == event_kind::job_started);
+  CHECK(std::count(kinds.begin(), kinds.end(), event_kind::flat_ready) == 1);
   CHECK(kinds.back() == event_kind::job_finished);
   CHECK(std::count(kinds.begin(), kinds.end(), event_kind::frame_done) == 8);
+  CHECK(fx.status(1).summary.op_id == ops[0].id);
 }
 
 TEST_CASE("the queue file follows every change and a restart resumes the running job "

@@ -168,6 +168,7 @@ TEST_CASE("status format: JSON lines carry every field", "[actor]") {
   auto ev = frame(3, 4, 2.5, 17);
   ev.ms = 812.5;
   ev.message = "say \"hi\"";
+  ev.op_id = "op-20250911T165100618Z-0123456789ab";
   auto line = seg::format_json_line(ev);
   CHECK(line.find('\n') == std::string::npos);
   auto j = nlohmann::json::parse(line);
@@ -183,7 +184,8 @@ TEST_CASE("status format: JSON lines carry every field", "[actor]") {
   CHECK(j.at("ms") == 812.5);
   CHECK(j.at("elapsed_s") == 2.5);
   CHECK(j.at("message") == "say \"hi\"");
-  CHECK(j.size() == 12);
+  CHECK(j.at("op") == "op-20250911T165100618Z-0123456789ab");
+  CHECK(j.size() == 13);
   for (std::uint8_t k = 0; k <= 4; ++k) {
     auto e = make_event(static_cast<event_kind>(k));
     CHECK(nlohmann::json::parse(seg::format_json_line(e)).at("event")

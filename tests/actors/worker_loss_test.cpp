@@ -42,7 +42,7 @@ struct loss_fixture : seg::test::fixture {
     spec.id = job;
     spec.path = acq.dir();
     REQUIRE(ask<seg::job_plan>(reader, seg::atom::open::value, spec));
-    send(reader, seg::atom::run::value, job, seg::frame_indices{});
+    send(reader, seg::atom::run::value, job, seg::frame_indices{}, std::string{});
     run();
   }
 

@@ -19,11 +19,14 @@ log="$WORK/crash.txt"
 # crash_export: a segment run that is killed -9 inside its export, after
 # the archive and the TSV copy are written and before done.txt.
 crash_export() {
+  # The log of an earlier crash would end the wait below at once (the
+  # background run truncates it only once it has started).
+  rm -f "$log"
   SEGFLOW_TEST_FAULT="sleep=60@export:written" \
     "$SEGFLOW" segment --workers 1 --state "$state" "$acq" > "$log" 2>&1 &
   local pid=$!
   CHILDREN+=("$pid")
-  wait_for 120 grep -q "test_fault action=sleep" "$log" || fail "the export did not start"
+  wait_for 120 grep -qs "test_fault action=sleep" "$log" || fail "the export did not start"
   kill -9 "$pid"
   wait "$pid" || true
 }
@@ -31,9 +34,17 @@ crash_export() {
 stuck_json() { "$SEGFLOW" ops stuck --state "$state" --min-age 0 --json; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-"$SEGFLOW" segment --workers 1 --state "$WORK/ref-state" "$ref" > "$WORK/ref.txt" 2>&1 \
+"$SEGFLOW" segment --workers 1 --state "$WORK/ref-state" --status-json \
+  --summary-json "$WORK/ref-summary.json" "$ref" > "$WORK/ref.jsonl" 2> "$WORK/ref.txt" \
   || fail "uninterrupted run failed"
 [ "$(ls "$WORK/ref-state/ops" | wc -l)" -eq 1 ] || fail "one operation journalled"
+# Every status event of the run and its summary carry its operation id.
+op="$(basename "$WORK/ref-state/ops/"*.json .json)"
+[ "$(grep -c '"event"' "$WORK/ref.jsonl")" -ge 8 ] || fail "status events missing"
+[ "$(grep '"event"' "$WORK/ref.jsonl" | grep -vc "\"op\":\"$op\"")" -eq 0 ] \
+  || fail "a status event lacks the operation id $op: $(grep -v "$op" "$WORK/ref.jsonl" | head -2)"
+[ "$(field 'd["jobs"][0]["op"]' < "$WORK/ref-summary.json")" = "$op" ] \
+  || fail "the summary JSON lacks the operation id"
 grep -q '"state": "success"' "$WORK/ref-state/ops/"*.json || fail "clean run not success"
 "$SEGFLOW" ops stuck --state "$WORK/ref-state" --min-age 0 --json | field 'len(d)' \
   | grep -qx 0 || fail "a clean run is listed as stuck"

@@ -7,6 +7,7 @@ GOLDEN="$(dirname "$0")/../golden"
 # Golden traces: recorded once (tests/golden/record.sh), replayed forever on
 # a fresh synthetic copy of their inputs (NAME.synth: one line of synth
 # arguments per acquisition, all in one data root).
+op_ids() { "$SEGFLOW" trace dump "$1" | grep -o '"op-[0-9TZ]*-[0-9a-f]*"' | sort -u; }
 for golden in "$GOLDEN"/*.trace; do
   name="$(basename "$golden" .trace)"
   while read -r args; do
@@ -14,10 +15,17 @@ for golden in "$GOLDEN"/*.trace; do
     # shellcheck disable=SC2086
     synth_acquisition "$WORK/g-$name" $args > /dev/null
   done < "$GOLDEN/$name.synth"
-  "$SEGFLOW" replay --root "$WORK/g-$name" "$golden" > "$WORK/g-$name.txt" 2>&1 \
+  "$SEGFLOW" replay --root "$WORK/g-$name" --keep "$WORK/g-$name.replay" "$golden" \
+    > "$WORK/g-$name.txt" 2>&1 \
     || fail "golden trace $name diverged: $(tail -1 "$WORK/g-$name.txt")"
   tail -1 "$WORK/g-$name.txt" | grep -q "same messages" \
     || fail "golden trace $name: $(tail -1 "$WORK/g-$name.txt")"
+  # Each run's operation id is an input of the recording (note:operation):
+  # the replay's messages carry the recorded ids, not fresh ones.
+  recorded_ops="$(op_ids "$golden")"
+  [ -n "$recorded_ops" ] || fail "golden trace $name carries no operation id"
+  [ "$(op_ids "$WORK/g-$name.replay")" = "$recorded_ops" ] \
+    || fail "golden trace $name: the replay's operation ids differ from the recorded ones"
 done
 
 # The resume golden replays from the committed frames it recorded (the
@@ -26,6 +34,18 @@ grep -q "re-creating the committed frames" "$WORK/g-resume.txt" \
   || fail "the resume golden did not re-create its committed frames"
 grep -q "1 worker losses" "$WORK/g-worker-loss.txt" \
   || fail "the worker-loss golden re-drove no loss: $(head -3 "$WORK/g-worker-loss.txt")"
+
+# The export-recovered golden is `ops recover` replaying an export killed
+# after its archive was written: every frame committed before, the archive
+# written again, under the stuck operation's id (its note and summary).
+"$SEGFLOW" trace dump "$GOLDEN/export-recovered.trace" > "$WORK/g-recovered.dump"
+grep -q "command recover" "$WORK/g-recovered.dump" || fail "export-recovered is no ops recover run"
+grep -q "seg::frame_result" "$WORK/g-recovered.dump" \
+  && fail "export-recovered segmented frames: they were committed before the crash"
+[ "$(op_ids "$GOLDEN/export-recovered.trace" | wc -l)" -eq 1 ] \
+  || fail "export-recovered: one operation, the recovered one"
+grep -q 'atom:finished,seg::job_summary.*ecotaxa_.*\.zip' "$WORK/g-recovered.dump" \
+  || fail "export-recovered wrote no archive"
 
 # A changed kernel parameter on a serve golden: the replay fails and names
 # the first divergent message.

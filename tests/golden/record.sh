@@ -24,6 +24,9 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+# segment's operations journal (its default state directory) goes to the
+# scratch folder, not the recording user's.
+export XDG_STATE_HOME="$TMP/state-home"
 
 # wait_for SECONDS CMD...: polls CMD every 0.05 s until it succeeds; gives
 # up at once when CMD returns 2.
@@ -152,6 +155,34 @@ record_worker-loss() {
   stop_serve
   grep -q 'worker_lost job=1 frame=.* action=requeue' "$TMP/serve.err" \
     || { echo "worker-loss: the killed process held no frame" >&2; return 1; }
+}
+
+# The test fault hook holds the export (grep's 2 for a file not yet there
+# would end the wait).
+export_paused() { grep -qs "test_fault action=sleep" "$1" || return 1; }
+
+# A segment run killed (-9) inside its export (the archive written, no
+# done.txt yet: the test fault hook holds it there), then `ops recover`
+# replays the export under the stuck operation's id: the recovery's trace is
+# the golden.
+record_export-recovered() {
+  local state="$TMP/ops-state" log="$TMP/crash.log" pid id
+  rm -rf "$state"
+  SEGFLOW_TEST_FAULT="sleep=60@export:written" \
+    "$SEGFLOW" segment --workers 1 --state "$state" "${ACQ[0]}" > "$log" 2>&1 &
+  pid=$!
+  if ! wait_for 120 export_paused "$log"; then
+    kill -9 "$pid" 2> /dev/null
+    return 1
+  fi
+  kill -9 "$pid"
+  wait "$pid" || true
+  id="$("$SEGFLOW" ops stuck --state "$state" --min-age 0 --json | jq -r '.[0].id')"
+  [ -n "$id" ] && [ "$id" != null ] || { echo "export-recovered: nothing stuck" >&2; return 1; }
+  "$SEGFLOW" ops recover "$id" --state "$state" --set pipeline.workers=1 \
+    --trace "$TMP/export-recovered.trace" > /dev/null 2> "$TMP/recover.err" || return 1
+  "$SEGFLOW" trace dump "$TMP/export-recovered.trace" | grep -q "note:operation.*\"$id\"" \
+    || { echo "export-recovered: the recovery ran under another id than $id" >&2; return 1; }
 }
 
 names=("$@")

@@ -62,8 +62,19 @@ frame_result result(std::uint32_t index, double value, double ms) {
 
 // Writes a small trace: two frame results (in the given order) and an event.
 void write_trace(const fs::path& file, const std::string& root, double value,
-                 bool swap, double ms) {
+                 bool swap, double ms, const std::string& op_id = "") {
   trace_writer w(file, sample_header(root));
+  if (!op_id.empty()) {
+    // As trace::note_text records the run's operation id.
+    msgpack::sbuffer note;
+    msgpack::packer<msgpack::sbuffer> pk(note);
+    pk.pack_array(3);
+    pk.pack(std::string("operation"));
+    pk.pack(std::uint64_t{1});
+    pk.pack(op_id);
+    w.append("journal", "exporter#3", "note:operation,u64,str",
+             std::string(note.data(), note.size()));
+  }
   auto a = result(0, value, ms);
   auto b = result(1, 2.0, ms * 2);
   if (swap)
@@ -75,6 +86,7 @@ void write_trace(const fs::path& file, const std::string& root, double value,
   ev.kind = event_kind::job_finished;
   ev.path = root + "/img/a";
   ev.elapsed_s = ms;
+  ev.op_id = op_id;
   w.append("exporter#3", "status-hub#2", "seg::job_event", payload_of(ev));
 }
 
@@ -128,6 +140,23 @@ TEST_CASE("a changed value is the first divergence, named", "[trace]") {
   CHECK_FALSE(cmp.equal);
   CHECK(cmp.divergence.find("message 0") != std::string::npos);
   CHECK(cmp.divergence.find("exporter <- segment-worker: seg::frame_result") != std::string::npos);
+}
+
+TEST_CASE("operation ids: a replay must carry the recorded ones, two runs differ",
+          "[trace]") {
+  temp_dir dir;
+  write_trace(dir.path / "a.trace", "/data/x", 1.0, false, 5, "op-20250911T165100618Z-aaa");
+  write_trace(dir.path / "b.trace", "/data/x", 1.0, false, 5, "op-20250911T165100618Z-bbb");
+  write_trace(dir.path / "c.trace", "/data/y", 1.0, true, 9, "op-20250911T165100618Z-aaa");
+  // Replay's comparison: the ids are inputs, a fresh one is a divergence.
+  auto strict = compare_traces(dir.path / "a.trace", dir.path / "b.trace");
+  CHECK_FALSE(strict.equal);
+  CHECK(strict.divergence.find("note:operation") != std::string::npos);
+  CHECK(compare_traces(dir.path / "a.trace", dir.path / "c.trace").equal);
+  // trace diff's: two recordings are two runs.
+  auto loose = compare_traces(dir.path / "a.trace", dir.path / "b.trace", false);
+  CHECK(loose.equal);
+  CHECK(loose.compared == 4);
 }
 
 namespace {

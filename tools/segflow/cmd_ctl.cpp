@@ -367,7 +367,7 @@ int run_ctl(int argc, char** argv) {
     "Job states: pending, running, done, partial (some frames failed), failed,\n"
     "interrupted. --json fields: id, path, state, position, frames_done,\n"
     "frames_total, frames_failed, failures, objects, started (UTC), elapsed (s),\n"
-    "error, ... The address defaults to\n"
+    "error, op (the last run's operation id), ... The address defaults to\n"
     "$SEGFLOW_CONNECT, else 127.0.0.1:4750. Exit codes: 0 done, 2 usage error,\n"
     "request refused or serve not reachable.");
   parser.option("connect", &connect, "HOST:PORT", "address of segflow serve");

@@ -113,10 +113,11 @@ int run_ops(int argc, char** argv) {
   std::vector<std::string> args;
   std::string state_dir;
   std::string min_age = "10m";
+  std::string trace_file;
   bool json = false;
   arg_parser parser(
     "segflow ops stuck [--min-age D] [--json] [--state DIR] | segflow ops recover ID "
-    "[--state DIR]",
+    "[--state DIR] [--trace FILE]",
     "The operations journal of a state directory (DIR/ops).\n"
     "stuck: operations whose export did not finish (their outputs are locked):\n"
     "state, holder (host, pid, alive/dead/unknown), scope and age; only those\n"
@@ -131,6 +132,8 @@ int run_ops(int argc, char** argv) {
                 "~/.local/state/segflow)");
   parser.option("min-age", &min_age, "D", "stuck: only operations at least this old");
   parser.flag("json", &json, "stuck: a JSON array");
+  parser.option("trace", &trace_file, "FILE",
+                "recover: record the replayed export's messages (segflow replay)");
   settings_options opts;
   opts.declare(parser);
   parser.positionals(&args, "stuck | recover ID", 1);
@@ -150,6 +153,8 @@ int run_ops(int argc, char** argv) {
     segment_request base;
     if (!load_run_settings(opts, 0, base.settings, base.sources))
       return exit_usage;
+    base.trace_file = trace_file;
+    base.command = "recover";
     return recover_operation(state, args[1], std::move(base), std::cout, std::cerr);
   }
   std::cerr << "error: expected `ops stuck` or `ops recover ID`\n";

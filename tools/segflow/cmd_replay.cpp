@@ -90,6 +90,16 @@ void keep_committed(const std::string& folder, const std::set<std::uint32_t>& co
 
 } // namespace
 
+std::map<std::uint64_t, std::string> recorded_operations(const std::string& file) {
+  io::trace_reader reader(file);
+  std::map<std::uint64_t, std::string> ops;
+  while (auto r = reader.next())
+    if (r->type == "note:operation,u64,str")
+      ops[payload_element<std::uint64_t>(file, *r, 1, 3)] =
+        payload_element<std::string>(file, *r, 2, 3);
+  return ops;
+}
+
 std::string remap(const std::string& path, const replay_setup& setup) {
   const auto& from = setup.recorded_root;
   const auto& to = setup.root;
@@ -118,6 +128,18 @@ void restore_committed_state(const replay_setup& setup) {
     if (receiver == "queue" && r->type == "atom:add,seg::job_specs")
       for (auto& spec : payload_element<std::vector<job_spec>>(setup.file, *r, 1, 2))
         note(remap(spec.path, setup));
+    // A run whose every frame was committed before (an export replayed by
+    // `ops recover`) is finished by the exporter at its begin: no run
+    // message lists them, its summary does.
+    if (receiver == "queue" && r->type == "atom:finished,seg::job_summary"
+        && role_of(r->sender) == "exporter") {
+      auto s = payload_element<job_summary>(setup.file, *r, 1, 2);
+      auto it = folder_of_run.find(s.id);
+      if (it != folder_of_run.end() && s.frames_total > 0
+          && s.frames_resumed == s.frames_total && resolved.insert(it->second).second)
+        for (std::uint32_t i = 0; i < s.frames_total; ++i)
+          committed[it->second].insert(i);
+    }
     if (receiver != "reader")
       continue;
     if (r->type == "atom:open,seg::job_spec") {
@@ -125,13 +147,13 @@ void restore_committed_state(const replay_setup& setup) {
       auto folder = remap(spec.path, setup);
       folder_of_run[spec.id] = folder;
       note(folder);
-    } else if (r->type == "atom:run,u64,seg::frame_indices") {
-      auto run = payload_element<std::uint64_t>(setup.file, *r, 1, 3);
+    } else if (r->type == "atom:run,u64,seg::frame_indices,str") {
+      auto run = payload_element<std::uint64_t>(setup.file, *r, 1, 4);
       auto it = folder_of_run.find(run);
       // Later runs of a folder resume from the replay's own commits.
       if (it == folder_of_run.end() || !resolved.insert(it->second).second)
         continue;
-      auto frames = payload_element<std::vector<std::uint32_t>>(setup.file, *r, 2, 3);
+      auto frames = payload_element<std::vector<std::uint32_t>>(setup.file, *r, 2, 4);
       committed[it->second].insert(frames.begin(), frames.end());
     }
   }
@@ -185,6 +207,7 @@ int run_replay(int argc, char** argv) {
   try {
     setup.header = io::trace_reader(file).header();
     setup.recorded_root = recorded_data_root(file);
+    setup.recorded_ops = recorded_operations(file);
     serve = setup.header.command == "serve";
     if (!serve)
       inputs = read_inputs(file);
@@ -244,6 +267,7 @@ int run_replay(int argc, char** argv) {
     req.command = "replay";
     req.stop_after_frames = inputs.stops;
     req.trace_file = setup.own_trace;
+    req.recorded_ops = setup.recorded_ops;
     req.status_json = false;
     std::vector<job_summary> results;
     segment_folders(req, &results);

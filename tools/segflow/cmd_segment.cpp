@@ -284,6 +284,7 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   auto qcfg = make_queue_config(settings, req.sources, workers, workers);
   qcfg.state_dir = req.state_dir;
   qcfg.recover = req.recover;
+  qcfg.recorded_ops = req.recorded_ops;
   auto spawned = spawn_queue(sys, qcfg, hub, *locks);
   if (!spawned) {
     std::cerr << "error: queue: " << sys.render(spawned.error()) << "\n";

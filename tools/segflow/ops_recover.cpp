@@ -132,7 +132,11 @@ std::size_t recover_dead_operations(const fs::path& state,
                  "reason=\"holder dead on this host\"",
                  op.id, op.acquisition, op.pid);
     std::ostringstream out, err;
-    if (recover_operation(state, op.id, base, out, err) == exit_ok)
+    // The run's --trace records the run that follows, not this replay
+    // (`ops recover --trace` records one).
+    auto replay = base;
+    replay.trace_file.clear();
+    if (recover_operation(state, op.id, std::move(replay), out, err) == exit_ok)
       ++n;
     else
       spdlog::error("operation_recover_failed op={} error=\"{}\"", op.id, err.str());

@@ -2,7 +2,9 @@
 
 // Shared parts of `segflow replay` for segment and serve traces.
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,7 +24,12 @@ struct replay_setup {
   config::sources sources;          ///< the recorded settings, plus --set
   config::settings settings;        ///< resolved from `sources`
   std::string own_trace;            ///< where the replay records its own trace
+  /// The operation id each run had (the exporter's note:operation records).
+  std::map<std::uint64_t, std::string> recorded_ops;
 };
+
+/// The operation ids a trace's runs had, by run id.
+std::map<std::uint64_t, std::string> recorded_operations(const std::string& file);
 
 /// Element `i` of record `r`'s payload as a T; throws io::trace_error
 /// naming the file and the record when the payload is not `n` elements or
@@ -52,7 +59,8 @@ std::string remap(const std::string& path, const replay_setup& setup);
 
 /// Brings each acquisition the trace ran to the committed state its first
 /// run started from: outputs removed, then, for a run that resumed with
-/// committed frames (recorded in the reader's run message), a full run
+/// committed frames (recorded in the reader's run message, or all of them
+/// for a run the exporter finished at its begin), a full run
 /// without trace and the records of every frame not in that committed set
 /// removed again (a frame is committed iff its record exists), with the
 /// TSV, the zip and done.txt. Crops of the removed frames stay; the replay

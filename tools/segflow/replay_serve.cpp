@@ -211,8 +211,8 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
     [=](atom::open, const job_spec& spec) {
       return self->delegate(reader, atom::open::value, spec);
     },
-    [=](atom::run, std::uint64_t id, const frame_indices& skip) {
-      self->delegate(reader, atom::run::value, id, skip);
+    [=](atom::run, std::uint64_t id, const frame_indices& skip, const std::string& op_id) {
+      self->delegate(reader, atom::run::value, id, skip, op_id);
     },
     [=](atom::work) -> caf::result<work_item> {
       auto rp = self->make_response_promise<work_item>();
@@ -426,6 +426,7 @@ int replay_serve(const replay_setup& setup) {
                                 std::uint32_t(in_process));
   qcfg.state_file = (setup.dir / "queue.json").string();
   qcfg.prepare_next = prepare_next;
+  qcfg.recorded_ops = setup.recorded_ops;
   auto spawned = spawn_queue(sys, qcfg, hub, *locks);
   if (!spawned) {
     std::cout << "replay: queue: " << sys.render(spawned.error()) << "\n";

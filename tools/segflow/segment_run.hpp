@@ -1,9 +1,10 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include <optional>
 
 #include "actors/io/op_journal.hpp"
 #include "config/settings.hpp"
@@ -29,6 +30,8 @@ struct segment_request {
   std::string state_dir;
   /// A stuck operation whose export this run replays (ops recover).
   std::optional<io::op_record> recover;
+  /// Replay: the recorded operation id of each run (see exporter_config).
+  std::map<std::uint64_t, std::string> recorded_ops;
   /// Replay: send stop-all once this many frames have been reported (each
   /// point once, in order).
   std::vector<std::uint32_t> stop_after_frames;

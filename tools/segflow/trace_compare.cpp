@@ -74,6 +74,10 @@ bool is_internal(const trace_record& r) {
       return true;
   if (r.type.compare(0, 14, "atom:subscribe") == 0)
     return true;
+  // So is a worker process's supervisor joining the reader (replay stands
+  // in for worker processes in-process, where there is none to join).
+  if (r.type == "atom:join,opaque")
+    return true;
   // A worker busy in a step when the process shuts down may never handle
   // its stop, and only handled messages are recorded.
   if (r.type == "atom:stop,u64" && role_of(r.receiver) == "segment-worker")
@@ -119,6 +123,7 @@ bool superseded(const std::vector<reflat_note>& notes, const msgpack::object& pa
 
 struct canonicalizer {
   std::string root;
+  bool operation_ids = true; ///< false: the runs' operation ids are removed
 
   void path(std::string& p) const {
     if (!root.empty() && p.compare(0, root.size(), root) == 0)
@@ -145,9 +150,15 @@ struct canonicalizer {
     x.timings = {};
     path(x.error);
   }
+  void operation(std::string& id) const {
+    if (!operation_ids && !id.empty())
+      id = "<op>";
+  }
+
   void fix(job_event& x) const {
     path(x.path);
     path(x.message);
+    operation(x.op_id);
     x.ms = 0;
     x.elapsed_s = 0;
     // Which frame finishes first with several workers is free.
@@ -165,6 +176,7 @@ struct canonicalizer {
     path(x.error);
     for (auto& f : x.failures)
       path(f);
+    operation(x.op_id);
     x.seconds = 0;
     x.stages = {};
     // How far an interrupted job got depends on when the stop arrived.
@@ -206,6 +218,17 @@ struct canonicalizer {
     r.read_root(o, x);
     fix(x);
     return payload_text(codec::pack(x));
+  }
+
+  // Element `i` of a record whose types are `types`.
+  std::string element(const std::vector<std::string>& types, std::size_t i,
+                      const msgpack::object& o) const {
+    // The operation id is the str of note:operation,u64,str and of the
+    // reader's atom:run,u64,seg::frame_indices,str.
+    if (!operation_ids && types[i] == "str"
+        && ((i == 2 && types[0] == "note:operation") || (i == 3 && types[0] == "atom:run")))
+      return "\"<op>\"";
+    return element(types[i], o);
   }
 
   std::string element(const std::string& type, const msgpack::object& o) const {
@@ -276,8 +299,8 @@ std::string recorded_data_root(const std::filesystem::path& trace) {
   return {};
 }
 
-canonical_trace canonical_messages(const std::filesystem::path& trace) {
-  canonicalizer canon{recorded_data_root(trace)};
+canonical_trace canonical_messages(const std::filesystem::path& trace, bool operation_ids) {
+  canonicalizer canon{recorded_data_root(trace), operation_ids};
   trace_reader reader(trace);
   canonical_trace out;
   auto reflats = reflats_of(trace);
@@ -311,7 +334,7 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
         continue; // not counted: how many there are is timing
       std::string text = "(";
       for (std::size_t i = 0; i < types.size(); ++i)
-        text += (i > 0 ? ", " : "") + canon.element(types[i], arr.via.array.ptr[i]);
+        text += (i > 0 ? ", " : "") + canon.element(types, i, arr.via.array.ptr[i]);
       m.payload = text + ")";
       codec::reader cr;
       if (frame_traffic) {
@@ -342,9 +365,9 @@ canonical_trace canonical_messages(const std::filesystem::path& trace) {
 }
 
 trace_comparison compare_traces(const std::filesystem::path& a,
-                                const std::filesystem::path& b) {
-  auto ta = canonical_messages(a);
-  auto tb = canonical_messages(b);
+                                const std::filesystem::path& b, bool operation_ids) {
+  auto ta = canonical_messages(a, operation_ids);
+  auto tb = canonical_messages(b, operation_ids);
   long cut = -1;
   if (ta.stop_at >= 0 || tb.stop_at >= 0) {
     cut = std::max(ta.stop_at, tb.stop_at);

@@ -51,8 +51,11 @@ std::string sender_role(const std::string& sender, const std::string& receiver);
 /// when no job was planned. Throws trace_error on a damaged file.
 std::string recorded_data_root(const std::filesystem::path& trace);
 
-/// Reads and canonicalizes a trace. Throws trace_error on a damaged file.
-canonical_trace canonical_messages(const std::filesystem::path& trace);
+/// Reads and canonicalizes a trace; with `operation_ids` false, the runs'
+/// operation ids are removed too (two independent runs never share one; a
+/// replay takes the recorded ones). Throws trace_error on a damaged file.
+canonical_trace canonical_messages(const std::filesystem::path& trace,
+                                   bool operation_ids = true);
 
 /// The outcome of comparing two traces.
 struct trace_comparison {
@@ -70,7 +73,10 @@ struct trace_comparison {
 /// the first divergence is the first message of `a`, in recorded order,
 /// without a counterpart in `b`, or else the first of `b` without one in `a`,
 /// or else the first job start out of order (jobs start in queue order).
+/// Operation ids are compared unless `operation_ids` is false (see
+/// canonical_messages).
 trace_comparison compare_traces(const std::filesystem::path& a,
-                                const std::filesystem::path& b);
+                                const std::filesystem::path& b,
+                                bool operation_ids = true);
 
 } // namespace seg::cli
