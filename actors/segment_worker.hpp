@@ -60,6 +60,10 @@ struct segment_worker_state {
   // The flat field mapped from shared memory, kept while jobs use it.
   std::string flat_name;
   std::shared_ptr<shm::image_segment> flat;
+  // Decode once: the flat's stack, mapped while the current frame is
+  // corrected from its slot (`source`); empty source: from `frame`.
+  std::shared_ptr<shm::image_segment> stack;
+  cv::Mat source;
 };
 
 /// A segment worker: see segment_worker_actor in interfaces.hpp. It starts

@@ -162,6 +162,11 @@ const std::vector<spec>& schema() {
     real_key("pipeline.follow_idle_s", "s", 0.1, 86400, "300", "",
              "a followed acquisition without a new frame for this long is complete",
              [](settings& s, double v) { s.pipeline.follow_idle_s = v; }),
+    bool_key("pipeline.decode_once", "true", "",
+             "segment the flat field's frames from the shared memory they were decoded "
+             "into for the flat instead of decoding them again (run-wide, read at "
+             "start; off only to measure what it saves)",
+             [](settings& s, bool v) { s.pipeline.decode_once = v; }),
     bool_key("export.ecotaxa", "true", "",
              "write export/ecotaxa/ecotaxa_<acq_id>.zip when the job is done",
              [](settings& s, bool v) { s.exports.ecotaxa = v; }),
@@ -454,7 +459,8 @@ std::string to_toml(const settings& s) {
      << "max_frame_pixels = " << s.pipeline.max_frame_pixels << "\n"
      << "opencv_threads = " << s.pipeline.opencv_threads << "\n"
      << "follow = " << b(s.pipeline.follow) << "\n"
-     << "follow_idle_s = " << fmt_num(s.pipeline.follow_idle_s) << "\n\n";
+     << "follow_idle_s = " << fmt_num(s.pipeline.follow_idle_s) << "\n"
+     << "decode_once = " << b(s.pipeline.decode_once) << "\n\n";
   os << "[export]\n"
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"

@@ -45,6 +45,7 @@ struct pipeline_settings {
   int opencv_threads = 1;           ///< OpenCV threads per worker
   bool follow = false;              ///< follow an acquisition still being written
   double follow_idle_s = 300;       ///< a followed acquisition with no new frame ends
+  bool decode_once = true;          ///< segment the flat's frames from its stack
 };
 
 /// What is exported.
