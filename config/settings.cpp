@@ -180,6 +180,13 @@ const std::vector<spec>& schema() {
              "write objects/<rel>/report.html and the index objects/report.html when a "
              "job ends",
              [](settings& s, bool v) { s.exports.report = v; }),
+    real_key("journal.keep_days", "days", 0, 36500, "7", "",
+             "operations of the journal that are over (not stuck) and older than "
+             "this are removed when segment or serve starts",
+             [](settings& s, double v) { s.journal.keep_days = v; }),
+    int_key("journal.keep_max", "operations", 0, 10'000'000, "1000", "",
+            "at most this many operations that are over are kept (the newest)",
+            [](settings& s, std::int64_t v) { s.journal.keep_max = v; }),
     choice_key("log.level", {"trace", "debug", "info", "warn", "error", "off"}, "info",
                "", "log level on stderr",
                [](settings& s, const std::string& v) { s.log.level = v; }),
@@ -452,6 +459,9 @@ std::string to_toml(const settings& s) {
      << "process_id = " << q(s.exports.process_id) << "\n"
      << "object_ids = " << q(to_string(s.exports.ids)) << "\n"
      << "report = " << b(s.exports.report) << "\n\n";
+  os << "[journal]\n"
+     << "keep_days = " << fmt_num(s.journal.keep_days) << "\n"
+     << "keep_max = " << s.journal.keep_max << "\n\n";
   os << "[log]\n"
      << "level = " << q(s.log.level) << "\n"
      << "json = " << b(s.log.json) << "\n";
