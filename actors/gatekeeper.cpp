@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/error.hpp"
+#include "actors/io/node_facts.hpp"
 #include "actors/io/serve_token.hpp"
 
 namespace seg {
@@ -36,8 +37,11 @@ caf::error refusal() {
 } // namespace
 
 gatekeeper_actor::behavior_type gatekeeper(self_ptr self, queue_control_actor queue,
+                                           flat_source_actor flats, node_info serve_node,
                                            std::string token) {
   self->state.queue = std::move(queue);
+  self->state.flats = std::move(flats);
+  self->state.serve_node = std::move(serve_node);
   self->state.token = std::move(token);
   return {
     [self](atom::hello, atom::control,
@@ -46,18 +50,45 @@ gatekeeper_actor::behavior_type gatekeeper(self_ptr self, queue_control_actor qu
         return refusal();
       return self->state.queue;
     },
-    [self](atom::hello, atom::join,
-           const std::string& token) -> caf::result<reader_actor, exporter_actor> {
+    [self](atom::hello, atom::join, const std::string& token, const node_info& node)
+      -> caf::result<reader_actor, exporter_actor, flat_source_actor, bool> {
       if (!admit(self, token, "join"))
         return refusal();
-      return self->delegate(self->state.queue, atom::join::value);
+      auto& st = self->state;
+      if (node.version != st.serve_node.version) {
+        spdlog::warn("node_refused host={} version={} serve_version={}", node.host,
+                     node.version, st.serve_node.version);
+        return make_error(ec::bad_request, "node " + node.host + " runs segflow "
+                                             + node.version + ", serve runs segflow "
+                                             + st.serve_node.version
+                                             + ": install the same version on both");
+      }
+      bool shares = io::shares_memory(node, st.serve_node);
+      std::string roots;
+      for (auto& r : node.data_roots)
+        roots += (roots.empty() ? "" : ",") + r;
+      spdlog::info("node_registered host={} cores={} workers={} version={} shares_memory={} "
+                   "data_roots={}",
+                   node.host, node.cores, node.workers, node.version, shares,
+                   roots.empty() ? "-" : roots);
+      auto rp = self->make_response_promise<reader_actor, exporter_actor, flat_source_actor,
+                                            bool>();
+      self->request(st.queue, std::chrono::seconds(30), atom::join::value)
+        .then(
+          [=](reader_actor& r, exporter_actor& e) mutable {
+            rp.deliver(std::move(r), std::move(e), self->state.flats, shares);
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
   };
 }
 
 gatekeeper_actor spawn_gatekeeper(caf::actor_system& sys, queue_control_actor queue,
+                                  flat_source_actor flats, node_info serve_node,
                                   std::string token) {
-  return sys.spawn(gatekeeper, std::move(queue), std::move(token));
+  return sys.spawn(gatekeeper, std::move(queue), std::move(flats), std::move(serve_node),
+                   std::move(token));
 }
 
 } // namespace seg

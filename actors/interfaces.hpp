@@ -15,6 +15,7 @@
 #include "messages/job.hpp"
 #include "messages/job_record.hpp"
 #include "messages/lease.hpp"
+#include "messages/node.hpp"
 #include "messages/work_item.hpp"
 
 namespace seg {
@@ -58,6 +59,7 @@ using poll = caf::atom_constant<caf::atom("poll")>;
 using retry = caf::atom_constant<caf::atom("retry")>;
 using hello = caf::atom_constant<caf::atom("hello")>;
 using control = caf::atom_constant<caf::atom("control")>;
+using fetch = caf::atom_constant<caf::atom("fetch")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -114,8 +116,11 @@ using reader_actor = caf::typed_actor<
   caf::reacts_to<atom::stop, std::uint64_t>,
   // A worker process's supervisor (`segflow worker`) introduces itself: it
   // gets (atom::abandon, reason) when one of its workers overran
-  // pipeline.frame_timeout_s, and then restarts the process.
-  caf::reacts_to<atom::join, caf::actor>,
+  // pipeline.frame_timeout_s, and then restarts the process. The flag says
+  // whether its node shares this host's shared memory; the workers of a
+  // node that does not are handed only frames (the flat steps write into
+  // serve's segments), and copy the flat from the flat source.
+  caf::reacts_to<atom::join, caf::actor, bool>,
   // From the exporter (flat recalculation, SPEC-planktoscope §2.1): job,
   // flat generation, frame j. Computes the flat of j's recalculation window
   // as generation `generation` and hands out every uncommitted frame from j
@@ -222,6 +227,16 @@ using queue_control_actor = caf::typed_actor<
   // Replies false for a job that has ended or is unknown; idempotent.
   caf::replies_to<atom::seal, std::uint64_t>::with<bool>>;
 
+/// The FLAT SOURCE hands serve's flat-field segments to worker nodes that do
+/// not share its shared memory, in pieces (a whole 37 MB flat in one BASP
+/// message would outlive a slow link's connection timeout). Only segments
+/// of this serve (segflow-<pid>-...) are handed out.
+using flat_source_actor = caf::typed_actor<
+  // The segment's shape and size.
+  caf::replies_to<atom::open, std::string>::with<flat_shape>,
+  // `length` bytes of the segment's image from `offset` (fewer at its end).
+  caf::replies_to<atom::fetch, std::string, std::uint64_t, std::uint32_t>::with<flat_piece>>;
+
 /// The GATEKEEPER is the only actor `segflow serve` publishes. Its only
 /// request is a hello with the serve's token (actors/io/serve_token.hpp);
 /// a valid hello returns the handles the caller's role needs and a wrong or
@@ -230,9 +245,13 @@ using queue_control_actor = caf::typed_actor<
 using gatekeeper_actor = caf::typed_actor<
   // `segflow ctl` and the MQTT bridge: the queue's control handle.
   caf::replies_to<atom::hello, atom::control, std::string>::with<queue_control_actor>,
-  // A worker node: the reader its workers pull from and the exporter they
-  // send results to (the queue's join).
-  caf::replies_to<atom::hello, atom::join, std::string>::with<reader_actor, exporter_actor>>;
+  // A worker node registers: the reader its workers pull from, the exporter
+  // they send results to (the queue's join), the flat source and whether
+  // the node shares serve's shared memory (node_info's boot id and /dev/shm
+  // match serve's). A node of another segflow version is refused
+  // (ec::bad_request naming both versions).
+  caf::replies_to<atom::hello, atom::join, std::string, node_info>::with<
+    reader_actor, exporter_actor, flat_source_actor, bool>>;
 
 /// The QUEUE runs jobs one at a time, in queue order. While the running
 /// job's last frames are in flight it already prepares the next job (lease,

@@ -42,9 +42,23 @@ bool beyond_window(reader_ptr self, const reader_job& job) {
   return next > *lowest + recalc_window(self->state.cfg);
 }
 
+// Whether `who` runs on a node that gets frames only (see frames_only_nodes).
+bool frames_only(reader_ptr self, const caf::actor_addr& who) {
+  return who && self->state.frames_only_nodes.count(who.node()) > 0;
+}
+
 // The next piece of work of any job, earliest job first; nullopt if none.
-std::optional<work_item> next_work(reader_ptr self) {
+// `frames_only`: no flat step (for a node without this host's shared memory).
+std::optional<work_item> next_work(reader_ptr self, bool frames_only = false) {
   for (auto& job : self->state.jobs) {
+    if (frames_only) {
+      if (job.current == reader_job::phase::frames && !beyond_window(self, job))
+        if (auto item = next_frame(job)) {
+          notify_if_drained(self, job);
+          return item;
+        }
+      continue;
+    }
     if (job.current == reader_job::phase::flat_decode) {
       if (auto item = next_flat_decode(job))
         return item;
@@ -250,12 +264,19 @@ void finish_decodes(reader_ptr self, reader_job& job) {
 
 void serve_waiting(reader_ptr self) {
   auto& st = self->state;
-  while (!st.waiting.empty()) {
-    auto item = next_work(self);
-    if (!item)
-      break;
-    auto w = std::move(st.waiting.front());
-    st.waiting.pop_front();
+  // In arrival order; a frames-only worker may get nothing while a worker
+  // behind it gets a flat step, so each is tried once.
+  for (std::size_t i = 0; i < st.waiting.size();) {
+    bool only_frames = frames_only(self, st.waiting[i].who);
+    auto item = next_work(self, only_frames);
+    if (!item) {
+      if (!only_frames)
+        break; // nothing at all is left
+      ++i;
+      continue;
+    }
+    auto w = std::move(st.waiting[i]);
+    st.waiting.erase(st.waiting.begin() + std::ptrdiff_t(i));
     hold(self, w.who, *item);
     w.rp.deliver(std::move(*item));
   }
@@ -352,7 +373,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       }
       worker_asks(self, who);
       serve_waiting(self); // its finished frame may lift the window for parked ones
-      if (auto item = next_work(self)) {
+      if (auto item = next_work(self, frames_only(self, who))) {
         hold(self, who, *item);
         schedule_prefetch(self);
         return std::move(*item);
@@ -388,10 +409,13 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
             workers.push_back(w);
       stop_workers(self, workers, id);
     },
-    [=](atom::join, caf::actor& supervisor) {
+    [=](atom::join, caf::actor& supervisor, bool shares_memory) {
       if (!supervisor)
         return;
-      spdlog::info("worker_supervisor_joined node={}", to_string(supervisor.node()));
+      spdlog::info("worker_supervisor_joined node={} shares_memory={}",
+                   to_string(supervisor.node()), shares_memory);
+      if (!shares_memory)
+        self->state.frames_only_nodes.insert(supervisor.node());
       self->monitor(supervisor);
       self->state.supervisors[supervisor.node()] = std::move(supervisor);
     },

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct reader_state {
   work_ledger<caf::actor_addr> ledger;
   /// Supervisors of worker processes, by node (see atom::join).
   std::map<caf::node_id, caf::actor> supervisors;
+  /// Nodes that do not share this host's shared memory: their workers get
+  /// frames only (flat steps write into this host's segments).
+  std::set<caf::node_id> frames_only_nodes;
   /// Workers this reader spawned to replace abandoned in-process ones.
   std::vector<segment_worker_actor> replacements;
   bool prefetch_scheduled = false;

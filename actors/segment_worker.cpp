@@ -68,9 +68,11 @@ void pull(self_ptr self);
 void finish(self_ptr self) {
   auto& st = self->state;
   auto kind = work_kind(st.item->kind);
-  if (kind == work_kind::segment)
+  if (kind == work_kind::segment) {
+    if (st.frames_counter)
+      ++*st.frames_counter;
     self->send(st.exporter, std::move(st.result));
-  else
+  } else
     self->send(st.reader, std::move(st.result));
   reset_frame(self);
   pull(self);
@@ -145,6 +147,8 @@ const cv::Mat& flat_for(self_ptr self, const std::string& name) {
   auto& st = self->state;
   if (st.flat_name != name) {
     st.flat.reset();
+    if (st.flat_provider)
+      st.flat_provider(name);
     st.flat = shm::image_segment::open(name, false);
     st.flat_name = name;
   }
@@ -399,6 +403,16 @@ segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self
     [=](atom::pull) { pull(self); },
     [=](atom::step) { step(self); },
     [=](atom::stop, std::uint64_t job) { self->state.stopped_jobs.insert(job); });
+}
+
+segment_worker_actor::behavior_type
+node_segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
+                    reader_actor reader, exporter_actor exporter,
+                    std::function<void(const std::string&)> flat_provider,
+                    std::shared_ptr<std::atomic<std::uint64_t>> frames_counter) {
+  self->state.flat_provider = std::move(flat_provider);
+  self->state.frames_counter = std::move(frames_counter);
+  return segment_worker(self, std::move(reader), std::move(exporter));
 }
 
 } // namespace seg

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,6 +62,11 @@ struct segment_worker_state {
   // The flat field mapped from shared memory, kept while jobs use it.
   std::string flat_name;
   std::shared_ptr<shm::image_segment> flat;
+  /// On a node that does not share serve's shared memory: makes the named
+  /// flat segment exist locally (copied from serve) before it is mapped.
+  std::function<void(const std::string&)> flat_provider;
+  /// Counts the frames this worker segmented (shared with its process).
+  std::shared_ptr<std::atomic<std::uint64_t>> frames_counter;
 };
 
 /// A segment worker: see segment_worker_actor in interfaces.hpp. It starts
@@ -68,6 +75,15 @@ struct segment_worker_state {
 segment_worker_actor::behavior_type
 segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
                reader_actor reader, exporter_actor exporter);
+
+/// A segment worker of a node that does not share serve's shared memory:
+/// `flat_provider` is called with a flat segment's name before the worker
+/// maps it (and only then), to copy it into this host's shared memory.
+segment_worker_actor::behavior_type
+node_segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
+                    reader_actor reader, exporter_actor exporter,
+                    std::function<void(const std::string&)> flat_provider,
+                    std::shared_ptr<std::atomic<std::uint64_t>> frames_counter);
 
 /// Spawns a segment worker pulling from `reader` and reporting to
 /// `exporter` (both must be set) through `spawner`: the actor system, or

@@ -30,6 +30,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<reader_actor>("seg::reader_actor");
   cfg.add_message_type<exporter_actor>("seg::exporter_actor");
   cfg.add_message_type<queue_control_actor>("seg::queue_control_actor");
+  cfg.add_message_type<node_info>("seg::node_info");
+  cfg.add_message_type<flat_shape>("seg::flat_shape");
+  cfg.add_message_type<flat_source_actor>("seg::flat_source_actor");
+  cfg.add_message_type<flat_piece>("seg::flat_piece");
 }
 
 void configure_actor_system(caf::actor_system_config& cfg, bool network) {

@@ -42,6 +42,8 @@ packages=(
   clang
   libclang-rt-14-dev
   ccache
+  iproute2
+  util-linux
 )
 
 missing=()

@@ -36,7 +36,9 @@
 #include <opencv2/core/utility.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/flat_source.hpp"
 #include "actors/gatekeeper.hpp"
+#include "actors/io/node_facts.hpp"
 #include "actors/io/queue_store.hpp"
 #include "actors/io/serve_token.hpp"
 #include "actors/lock_manager.hpp"
@@ -414,11 +416,13 @@ int run_serve(int argc, char** argv) {
   }
   auto q = *spawned;
   queue_control_actor control = q;
-  auto gatekeeper = spawn_gatekeeper(sys, control, token);
+  auto flats = spawn_flat_source(sys);
+  auto gatekeeper = spawn_gatekeeper(sys, control, flats, io::local_node(in_process), token);
 
   auto stop_actors = [&] {
     // Dataflow order, so the progress sink prints every last event.
-    for (auto a : {caf::actor_cast<caf::actor>(gatekeeper), caf::actor_cast<caf::actor>(q), caf::actor_cast<caf::actor>(*locks),
+    for (auto a : {caf::actor_cast<caf::actor>(gatekeeper), caf::actor_cast<caf::actor>(flats),
+                   caf::actor_cast<caf::actor>(q), caf::actor_cast<caf::actor>(*locks),
                    caf::actor_cast<caf::actor>(hub), caf::actor_cast<caf::actor>(progress)}) {
       self->send_exit(a, caf::exit_reason::user_shutdown);
       self->wait_for(a);

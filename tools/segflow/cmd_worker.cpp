@@ -1,8 +1,11 @@
-// `segflow worker`: a worker process on the same host as `segflow serve`. It
-// says hello to the serve's gatekeeper with the serve's token (as a worker:
-// atom::join), gets the reader and the exporter, and
-// runs segment workers that pull work from that reader, map the flat field
-// from shared memory by name and send results to that exporter. If it dies,
+// `segflow worker`: a worker node of `segflow serve`, on serve's host or
+// another. It registers with serve's gatekeeper (the serve's token and
+// node_info: host, cores, workers, version, data roots, where its shared
+// memory is), gets the reader, the exporter and the flat source, and runs
+// segment workers that pull work from that reader, map the flat field from
+// shared memory by name and send results to that exporter. A node that does
+// not share serve's shared memory gets frames only (as bytes) and copies
+// each flat from serve once into its own (node_flat.hpp). If it dies,
 // the reader hands its in-flight frames out again, so nothing is lost.
 //
 // It runs until SIGINT/SIGTERM or until the serve is gone.
@@ -31,7 +34,10 @@
 #include "actors/type_ids.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
+#include "actors/io/node_facts.hpp"
+#include "shm/image_segment.hpp"
 #include "tools/segflow/endpoint.hpp"
+#include "tools/segflow/node_flat.hpp"
 #include "tools/segflow/remote.hpp"
 
 namespace seg::cli {
@@ -47,6 +53,7 @@ int run_worker(int argc, char** argv) {
   std::string connect = "127.0.0.1:" + std::to_string(default_serve_port);
   std::int64_t workers = 1;
   std::string token_file;
+  std::vector<std::string> data_roots;
   tls_files tls;
   arg_parser parser(
     "segflow worker [--connect HOST:PORT] [--workers N] [--token FILE] [--config FILE]",
@@ -64,6 +71,7 @@ int run_worker(int argc, char** argv) {
   parser.option("workers", &workers, "N", "segment workers in this process (default 1)", 1,
                 256);
   declare_token_option(parser, token_file);
+  parser.repeated("data", &data_roots, "DIR", "a data root this node can read (reported to serve)");
   tls.declare(parser);
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
@@ -97,10 +105,10 @@ int run_worker(int argc, char** argv) {
   // signal then ends it at once.
   struct joined {
     gatekeeper_actor gate;
-    reader_actor reader;
-    exporter_actor exporter;
+    node_welcome welcome;
     std::string error;
   };
+  auto me = io::local_node(std::uint32_t(workers), data_roots);
   auto joining = std::async(std::launch::async, [&]() -> joined {
     joined out;
     // The serve may still be starting: retry for a while.
@@ -115,14 +123,13 @@ int run_worker(int argc, char** argv) {
       return out;
     }
     out.gate = *remote;
-    auto handles = hello_join(sys, *remote, token, std::chrono::seconds(30));
-    if (!handles) {
+    auto welcome = hello_join(sys, *remote, token, me, std::chrono::seconds(30));
+    if (!welcome) {
       out.error = "joining segflow serve at " + where->text() + ": "
-                  + error_text(sys, handles.error());
+                  + error_text(sys, welcome.error());
       return out;
     }
-    out.reader = handles->first;
-    out.exporter = handles->second;
+    out.welcome = std::move(*welcome);
     return out;
   });
   timespec wait{0, 200 * 1000 * 1000};
@@ -138,22 +145,27 @@ int run_worker(int argc, char** argv) {
     std::cerr << "error: " << join.error << "\n";
     return exit_usage;
   }
-  auto reader = join.reader;
-  auto exporter = join.exporter;
+  auto reader = join.welcome.reader;
+  auto exporter = join.welcome.exporter;
+  bool shares = join.welcome.shares_memory;
+  std::shared_ptr<node_flat_cache> flats;
+  std::function<void(const std::string&)> provider;
+  if (!shares) {
+    flats = std::make_shared<node_flat_cache>(sys, join.welcome.flats);
+    provider = [flats](const std::string& name) { flats->ensure(name); };
+  }
+  auto frames = std::make_shared<std::atomic<std::uint64_t>>(0);
   self->monitor(join.gate); // down when serve or the link is gone
   // This thread supervises the workers: the reader tells it when one of
   // them overran pipeline.frame_timeout_s.
-  self->send(reader, atom::join::value, caf::actor_cast<caf::actor>(self));
+  self->send(reader, atom::join::value, caf::actor_cast<caf::actor>(self), shares);
   std::vector<segment_worker_actor> pool;
   for (std::int64_t i = 0; i < workers; ++i) {
-    auto w = spawn_segment_worker(sys, reader, exporter);
-    if (!w) {
-      std::cerr << "error: " << sys.render(w.error()) << "\n";
-      std::_Exit(exit_usage); // as below: no teardown with the connection up
-    }
-    pool.push_back(*w);
+    pool.push_back(
+      sys.spawn<caf::detached>(node_segment_worker, reader, exporter, provider, frames));
   }
-  spdlog::info("worker_joined serve={} workers={} pid={}", where->text(), workers, ::getpid());
+  spdlog::info("worker_joined serve={} workers={} pid={} host={} shares_memory={}",
+               where->text(), workers, ::getpid(), me.host, shares);
 
   bool serve_gone = false;
   timespec tick{0, 200 * 1000 * 1000};
@@ -172,6 +184,7 @@ int run_worker(int argc, char** argv) {
         spdlog::error("worker_abandoned reason=\"{}\" action=exit exit={} peak_rss_mb={:.0f}",
                       why, exit_abandoned, peak_rss_mb());
         spdlog::default_logger()->flush();
+        shm::remove_own_segments(); // the flat copies
         std::_Exit(exit_abandoned);
       },
       caf::after(std::chrono::milliseconds(0)) >> [] {});
@@ -182,7 +195,10 @@ int run_worker(int argc, char** argv) {
     self->send_exit(w, caf::exit_reason::user_shutdown);
   for (auto& w : pool)
     self->wait_for(w);
-  spdlog::info("worker_stopped pid={} peak_rss_mb={:.0f}", ::getpid(), peak_rss_mb());
+  spdlog::info("worker_stopped pid={} frames={} peak_rss_mb={:.0f}", ::getpid(),
+               frames->load(), peak_rss_mb());
+  if (flats)
+    flats->clear();
   spdlog::default_logger()->flush();
   // Nothing is held any more: a frame whose result was still in a socket
   // buffer is handed out again by the reader when this process is gone. So

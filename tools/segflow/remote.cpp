@@ -131,14 +131,17 @@ caf::expected<queue_control_actor> hello_control(caf::actor_system& sys,
   return out;
 }
 
-caf::expected<std::pair<reader_actor, exporter_actor>>
-hello_join(caf::actor_system& sys, const gatekeeper_actor& gate, const std::string& token,
-           caf::timespan timeout) {
+caf::expected<node_welcome> hello_join(caf::actor_system& sys, const gatekeeper_actor& gate,
+                                       const std::string& token, const node_info& node,
+                                       caf::timespan timeout) {
   caf::scoped_actor self{sys};
-  caf::expected<std::pair<reader_actor, exporter_actor>> out{caf::sec::request_timeout};
-  self->request(gate, timeout, atom::hello::value, atom::join::value, token)
-    .receive([&](reader_actor& r, exporter_actor& e) { out = std::make_pair(r, e); },
-             [&](caf::error& err) { out = std::move(err); });
+  caf::expected<node_welcome> out{caf::sec::request_timeout};
+  self->request(gate, timeout, atom::hello::value, atom::join::value, token, node)
+    .receive(
+      [&](reader_actor& r, exporter_actor& e, flat_source_actor& f, bool shares) {
+        out = node_welcome{std::move(r), std::move(e), std::move(f), shares};
+      },
+      [&](caf::error& err) { out = std::move(err); });
   return out;
 }
 

@@ -75,9 +75,17 @@ caf::expected<queue_control_actor> hello_control(caf::actor_system& sys,
                                                  const std::string& token,
                                                  caf::timespan timeout);
 
-/// Says hello as a worker node: the reader and the exporter.
-caf::expected<std::pair<reader_actor, exporter_actor>>
-hello_join(caf::actor_system& sys, const gatekeeper_actor& gate, const std::string& token,
-           caf::timespan timeout);
+/// What a worker node gets for its registration.
+struct node_welcome {
+  reader_actor reader;
+  exporter_actor exporter;
+  flat_source_actor flats;
+  bool shares_memory = false; ///< it maps serve's segments itself
+};
+
+/// Registers as a worker node (`node` says who it is).
+caf::expected<node_welcome> hello_join(caf::actor_system& sys, const gatekeeper_actor& gate,
+                                       const std::string& token, const node_info& node,
+                                       caf::timespan timeout);
 
 } // namespace seg::cli

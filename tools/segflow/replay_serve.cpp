@@ -237,8 +237,8 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
     [=](atom::reflat, std::uint64_t id, std::uint32_t generation, std::uint32_t from) {
       self->delegate(reader, atom::reflat::value, id, generation, from);
     },
-    [=](atom::join, caf::actor& supervisor) {
-      self->delegate(reader, atom::join::value, std::move(supervisor));
+    [=](atom::join, caf::actor& supervisor, bool shares_memory) {
+      self->delegate(reader, atom::join::value, std::move(supervisor), shares_memory);
     },
     [=](atom::seal, std::uint64_t id) { self->delegate(reader, atom::seal::value, id); },
     [=](atom::poll) {
