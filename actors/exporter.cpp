@@ -413,8 +413,7 @@ frame_indices begin_job(self_ptr self, const job_plan& plan) {
     fs::remove(file); // redone below
   }
   if (auto* journal = self->state.journal ? &*self->state.journal : nullptr)
-    job.op = io::start_operation(*journal, plan, take_recovery(self, plan),
-                                 self->state.settings_toml);
+    job.op = io::start_operation(*journal, plan, take_recovery(self, plan));
   if (job.op) {
     job.op_id = job.op->id;
   } else if (auto r = self->state.recorded_ops.find(plan.id);
@@ -446,7 +445,6 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
     self->state.journal.emplace(cfg.state_dir);
   self->state.recover = std::move(cfg.recover);
   self->state.recorded_ops = std::move(cfg.recorded_ops);
-  self->state.settings_toml = std::move(cfg.settings_toml);
   return trace::traced_all(self,
     [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices, std::string> {
       frame_indices done;

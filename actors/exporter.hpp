@@ -72,8 +72,6 @@ struct exporter_config {
   /// A stuck operation to replay (`segflow ops recover`): the job of its
   /// acquisition runs under its id and reuses its locks and TSV identity.
   std::optional<io::op_record> recover;
-  /// The run's effective settings (TOML), journalled with each operation.
-  std::string settings_toml;
   /// Without a journal (replay): the operation id each run id had when it
   /// was recorded, so the replayed messages carry the same ids.
   std::map<std::uint64_t, std::string> recorded_ops;
@@ -91,7 +89,6 @@ struct exporter_state {
   /// The operation to recover (exporter_config::recover), until its job begins.
   std::optional<io::op_record> recover;
   std::map<std::uint64_t, std::string> recorded_ops; ///< see exporter_config
-  std::string settings_toml;                          ///< see exporter_config
 };
 
 /// The exporter: see exporter_actor in interfaces.hpp.

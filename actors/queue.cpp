@@ -43,7 +43,6 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
   ecfg.state_dir = st.cfg.state_dir;
   ecfg.recover = st.cfg.recover;
   ecfg.recorded_ops = st.cfg.recorded_ops;
-  ecfg.settings_toml = st.cfg.settings_toml;
   auto exp = spawn_exporter<caf::linked>(*self, me, st.hub, std::move(ecfg));
   if (!exp)
     return refuse(exp.error());

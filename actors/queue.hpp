@@ -41,8 +41,6 @@ struct queue_config {
   std::optional<io::op_record> recover;
   /// Replay: the recorded operation id of each run (see exporter_config).
   std::map<std::uint64_t, std::string> recorded_ops;
-  /// The run's effective settings, journalled (see exporter_config).
-  std::string settings_toml;
 };
 
 /// The queue's settings from the run's: `sources` are what each job's

@@ -83,14 +83,11 @@ std::string stuck_refusal(const job_plan& plan, const output_layout& layout,
 }
 
 std::optional<op_record> start_operation(const op_journal& journal, const job_plan& plan,
-                                         std::optional<op_record> recovered,
-                                         const std::string& settings_toml) {
+                                         std::optional<op_record> recovered) {
   op_record op;
   if (recovered) {
     op = std::move(*recovered);
     ++op.recoveries;
-  } else {
-    op.settings_toml = settings_toml;
   }
   op.job = plan.id;
   op.acquisition = plan.acquisition;

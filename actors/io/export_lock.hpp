@@ -43,10 +43,8 @@ std::string stuck_refusal(const job_plan& plan, const output_layout& layout,
 /// given `recovered`, runs it again under that operation's id (holder now
 /// this process). A journal that cannot be written is logged and the run goes
 /// on without it.
-/// `settings_toml` (the run's settings) is recorded in a new operation.
 std::optional<op_record> start_operation(const op_journal& journal, const job_plan& plan,
-                                         std::optional<op_record> recovered = {},
-                                         const std::string& settings_toml = {});
+                                         std::optional<op_record> recovered = {});
 
 /// Records the export scope (`records`: the committed frames' record files)
 /// in `op`, locks the export keys indefinitely (a recovered operation keeps

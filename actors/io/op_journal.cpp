@@ -114,8 +114,6 @@ std::string to_json_text(const op_record& rec) {
     j["error"] = rec.error;
   if (rec.recoveries > 0)
     j["recoveries"] = rec.recoveries;
-  if (!rec.settings_toml.empty())
-    j["settings"] = rec.settings_toml;
   if (rec.scope) {
     auto& s = *rec.scope;
     json scope;
@@ -155,7 +153,6 @@ std::optional<op_record> parse_op_record(const std::string& text) {
   rec.updated_unix_ms = parse_utc_iso_ms(string_of(j, "updated")).value_or(0);
   rec.error = string_of(j, "error");
   rec.recoveries = std::uint32_t(int_of(j, "recoveries"));
-  rec.settings_toml = string_of(j, "settings");
   if (auto i = j.find("scope"); i != j.end() && i->is_object()) {
     op_scope s;
     s.data_root = string_of(*i, "data_root");

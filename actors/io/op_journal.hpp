@@ -56,9 +56,6 @@ struct op_record {
   std::optional<op_scope> scope;  ///< set from write_started to a clean end
   std::string error;              ///< why it ended in exception/write_failed
   std::uint32_t recoveries = 0;   ///< times `ops recover` replayed it
-  /// The run's effective settings (TOML), so `ops recover` replays the
-  /// export with them, not with its own command line's; empty: unknown.
-  std::string settings_toml;
 };
 
 /// This boot's id (/proc/sys/kernel/random/boot_id), "" if unknown.

@@ -16,15 +16,14 @@ ref="$(synth_acquisition "$WORK/ref" "${args[@]}")"
 state="$WORK/state"
 log="$WORK/crash.txt"
 
-# crash_export [ARGS...]: a segment run (with ARGS) that is killed -9 inside
-# its export, after the archive and the TSV copy are written and before
-# done.txt.
+# crash_export: a segment run that is killed -9 inside its export, after
+# the archive and the TSV copy are written and before done.txt.
 crash_export() {
   # The log of an earlier crash would end the wait below at once (the
   # background run truncates it only once it has started).
   rm -f "$log"
   SEGFLOW_TEST_FAULT="sleep=60@export:written" \
-    "$SEGFLOW" segment --workers 1 --state "$state" "$@" "$acq" > "$log" 2>&1 &
+    "$SEGFLOW" segment --workers 1 --state "$state" "$acq" > "$log" 2>&1 &
   local pid=$!
   CHILDREN+=("$pid")
   wait_for 120 grep -qs "test_fault action=sleep" "$log" || fail "the export did not start"
@@ -125,19 +124,4 @@ grep -q "operation_recover_automatic op=$id3" "$WORK/auto.txt" || fail "no autom
 [ -f "$acq/done.txt" ] || fail "no done.txt after automatic recovery"
 stuck_json | field 'len(d)' | grep -qx 0 || fail "still listed after automatic recovery"
 diff_outputs "$WORK/a/objects" "$WORK/ref/objects" || fail "crops differ after automatic recovery"
-
-# Recover replays the export with the interrupted run's settings (in the
-# journal), not with its own command line's: the TSV names the run's
-# process_id though `ops recover` is given none.
-rm "$acq/done.txt"
-crash_export --set export.process_id=run-seven
-id4="$(stuck_json | field 'd[0]["id"]')"
-field 'd["settings"]' < "$state/ops/$id4.json" | grep -q 'process_id = "run-seven"' \
-  || fail "the run's settings are not journalled"
-"$SEGFLOW" ops recover "$id4" --state "$state" > "$WORK/recover4.txt" 2>&1 \
-  || fail "recover failed: $(tail -5 "$WORK/recover4.txt")"
-process_ids="$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "process_id") c = i }
-                           NR > 2 { print $c }' "$(tsv_of "$WORK/a")" | sort -u)"
-[ -n "$process_ids" ] && [ "$(grep -vc '_run-seven$' <<< "$process_ids")" -eq 0 ] \
-  || fail "the recovered TSV's process_id is not the run's: $process_ids"
 echo "ops_stuck: ok"

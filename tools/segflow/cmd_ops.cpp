@@ -125,10 +125,8 @@ int run_ops(int argc, char** argv) {
     "recover ID: checks that the operation still holds every lock of its scope,\n"
     "cleans the scope (temporary files, a partial archive, crops no committed\n"
     "record names), replays the export from the committed records under the same\n"
-    "operation id and releases the locks, with the interrupted run's settings\n"
-    "(journalled; only --set log.* and pipeline.workers given here apply; an\n"
-    "operation journalled without them takes the settings given here). Exit\n"
-    "code 1 if it refuses or fails.");
+    "operation id and releases the locks, with the settings given here (pass\n"
+    "those of the interrupted run). Exit code 1 if it refuses or fails.");
   parser.option("state", &state_dir, "DIR",
                 "the state directory (default: $XDG_STATE_HOME/segflow or "
                 "~/.local/state/segflow)");

@@ -287,7 +287,6 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
   qcfg.state_dir = req.state_dir;
   qcfg.recover = req.recover;
   qcfg.recorded_ops = req.recorded_ops;
-  qcfg.settings_toml = config::to_toml(settings);
   auto spawned = spawn_queue(sys, qcfg, hub, *locks);
   if (!spawned) {
     std::cerr << "error: queue: " << sys.render(spawned.error()) << "\n";

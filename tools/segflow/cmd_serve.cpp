@@ -402,7 +402,6 @@ int run_serve(int argc, char** argv) {
   auto qcfg = make_queue_config(settings, sources, n_workers, in_process);
   qcfg.state_file = queue_file.string();
   qcfg.state_dir = dir.string();
-  qcfg.settings_toml = config::to_toml(settings);
   qcfg.initial = restored;
   qcfg.prepare_next = !no_prepare_next;
   auto spawned = spawn_queue(sys, qcfg, hub, *locks);

@@ -4,8 +4,6 @@
 #include <set>
 #include <sstream>
 
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 
 #include "actors/io/atomic_file.hpp"
@@ -89,29 +87,6 @@ int recover_operation(const fs::path& state, const std::string& id, segment_requ
         << " (recovered already, or the lock was cleared by hand); nothing was touched\n";
     return exit_failed;
   }
-  // The export is replayed with the interrupted run's settings (process_id,
-  // ecotaxa, ...), not with this command line's; only the log level and
-  // the worker count (nothing is segmented) are this command's.
-  fs::path settings_file;
-  if (!op->settings_toml.empty()) {
-    settings_file = fs::temp_directory_path()
-                    / ("segflow-recover-" + std::to_string(::getpid()) + ".toml");
-    try {
-      io::write_file_atomic(settings_file, op->settings_toml);
-      config::sources run;
-      run.file = settings_file.string();
-      for (auto& [key, value] : base.sources.overrides)
-        if (key == "log.level" || key == "log.json" || key == "pipeline.workers")
-          run.overrides.emplace_back(key, value);
-      base.settings = config::load(run);
-      base.sources = run;
-    } catch (const std::exception& e) {
-      std::error_code ec;
-      fs::remove(settings_file, ec);
-      err << "error: operation " << id << ": its recorded settings: " << e.what() << "\n";
-      return exit_failed;
-    }
-  }
   auto removed = clean_scope(*op);
   spdlog::warn("operation_scope_cleaned op={} acquisition=\"{}\" removed={}", id,
                op->acquisition, removed);
@@ -124,10 +99,6 @@ int recover_operation(const fs::path& state, const std::string& id, segment_requ
   // The journal says whether the export was replayed (a job with failed
   // frames exits 1 and is still exported).
   segment_folders(base, &results);
-  if (!settings_file.empty()) {
-    std::error_code ec;
-    fs::remove(settings_file, ec);
-  }
   auto after = journal.read(id);
   if (!after || after->state != io::op_state::success) {
     err << "error: the replay of operation " << id << " failed"
