@@ -11,7 +11,7 @@
 
 #include "actors/error.hpp"
 #include "actors/trace.hpp"
-#include "actors/feature_vector.hpp"
+#include "actors/frame_commit.hpp"
 #include "actors/io/iso_time.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/ecotaxa/ecotaxa_export.hpp"
@@ -46,7 +46,8 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   s.objects = job.new_objects;
   s.seconds = ms_since(job.started) / 1000.0;
   s.error = std::move(error);
-  s.failures = job.failures;
+  for (auto& [index, why] : job.failures)
+    s.failures.push_back(why);
   s.objects_dir = job.layout.objects_dir().string();
   s.stages = job.stages;
   s.op_id = job.op_id;
@@ -173,12 +174,7 @@ void follow_job(export_job& job, std::uint32_t frames, bool sealed) {
     job.plan.frames.resize(frames);
 }
 
-void maybe_complete(self_ptr self, export_job& job) {
-  if (job.following && !job.sealed)
-    return;
-  if (job.committed.size() + job.failed.size() >= job.plan.frames.size())
-    complete(self, job.plan.id);
-}
+
 
 // Why a segmented frame cannot be committed: its names break a rule (a
 // 240-character frame name). Checked here, where names are made, so that it
@@ -193,7 +189,7 @@ std::optional<std::string> commit_problem(const export_job& job, const frame_res
 
 void record_failure(export_job& job, const frame_result& r) {
   job.failed.insert(r.index);
-  job.failures.push_back(r.name + ": " + r.error);
+  job.failures[r.index] = r.name + ": " + r.error;
   try {
     nlohmann::ordered_json artifact;
     artifact["frame"] = r.name;
@@ -214,42 +210,94 @@ void record_failure(export_job& job, const frame_result& r) {
   }
 }
 
-void commit_frame(export_job& job, const frame_result& r) {
-  auto& plan = job.plan;
-  io::frame_record rec;
-  rec.frame = r.name;
-  rec.frame_index = int(r.index);
-  std::vector<io::named_bytes> crops;
-  for (auto& obj : r.objects) {
-    io::frame_object fo;
-    fo.index = int(obj.index);
-    fo.features = from_vector(obj.features);
-    fo.crop_file = io::crop_name(plan, r.name, obj.index);
-    crops.push_back({fo.crop_file, &obj.crop_jpeg});
-    rec.objects.push_back(std::move(fo));
-  }
+// The commit failed (disk full): the job fails, nothing claims done.
+void fail_commit(self_ptr self, export_job& job, const std::string& frame,
+                 const std::exception& e) {
+  auto summary = summary_of(job, job_state::failed, std::string("commit: ") + e.what());
+  spdlog::error("commit_failed job={} frame={} error=\"{}\"", job.plan.id, frame, e.what());
+  end_op(self, job, io::op_state::exception, std::string("commit: ") + e.what());
+  auto id = job.plan.id;
+  self->state.jobs.erase(id); // `job` is gone
+  self->send(self->state.queue, atom::finished::value, std::move(summary));
+}
+
+// The worker's compute time for the frame (what its events report).
+double compute_ms(const frame_result& r) {
+  auto& t = r.timings;
+  return t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms + t.features_ms + t.crops_ms;
+}
+
+void frame_committed(self_ptr self, export_job& job, const frame_result& r) {
+  job.committed.insert(r.index);
+  job.new_objects += std::uint32_t(r.objects.size());
+  send_event(self, job, event_kind::frame_done, r.index, std::uint32_t(r.objects.size()),
+             compute_ms(r), "");
+}
+
+// Commits the job's group of settled results, if any. Returns false when
+// the commit failed: the job is then finished as failed and erased.
+bool flush(self_ptr self, export_job& job) {
+  if (job.group.empty())
+    return true;
+  auto t0 = clock_type::now();
+  auto group = std::move(job.group);
+  job.group.clear();
+  ++job.group_seq;
   try {
-    // Crops first: a record names only crops that are already on disk.
-    io::write_files_atomic(job.layout.objects_dir(), crops);
-    io::write_frame_record(job.layout.record_file(r.name), rec);
-    // The frame failed in an earlier run: its error artifact would count it
-    // as failed still.
-    std::error_code ec;
-    fs::remove(job.layout.error_file(r.name), ec);
-  } catch (...) {
-    // Not committed (e.g. the disk is full): its crops go, to free the
-    // space; the frame is redone on resume.
-    std::error_code ec;
-    for (auto& c : crops)
-      fs::remove(job.layout.crop_file(c.name), ec);
-    throw;
+    commit_frames(job.plan, job.layout, group);
+  } catch (const std::exception& e) {
+    fail_commit(self, job, group.front().name, e);
+    return false;
   }
+  job.stages.commit_ms += ms_since(t0);
+  job.last_result += clock_type::now() - t0; // the commit is not exporter idle time
+  for (auto& r : group)
+    frame_committed(self, job, r);
+  return true;
+}
+
+bool grouping(self_ptr self) {
+  return self->state.commit_frames > 1;
+}
+
+// Every frame of the job is settled (committed, in the group or failed).
+bool all_settled(const export_job& job) {
+  if (job.following && !job.sealed)
+    return false;
+  return job.committed.size() + job.group.size() + job.failed.size()
+         >= job.plan.frames.size();
+}
+
+// A settled result joins the job's group; the group is committed when it
+// is full, when it holds the job's last frames, or when the window of its
+// first result has passed (the flush timer). False: the job ended.
+bool add_to_group(self_ptr self, export_job& job, frame_result r) {
+  job.group.push_back(std::move(r));
+  if (job.group.size() >= self->state.commit_frames || all_settled(job))
+    return flush(self, job);
+  if (job.group.size() == 1)
+    self->delayed_send(self, self->state.commit_window, atom::flush::value, job.plan.id,
+                       job.group_seq);
+  return true;
+}
+
+// A late duplicate of a settled frame's result.
+bool already_settled(const export_job& job, std::uint32_t index) {
+  return job.committed.count(index) > 0 || job.failed.count(index) > 0
+         || std::any_of(job.group.begin(), job.group.end(),
+                        [index](const frame_result& r) { return r.index == index; });
+}
+
+void maybe_complete(self_ptr self, export_job& job) {
+  if (!all_settled(job) || !flush(self, job))
+    return;
+  complete(self, job.plan.id);
 }
 
 // Commits (or records the failure of) one frame's result and publishes it.
 // Returns false when the commit failed: the job is then finished as failed
 // and erased.
-bool settle(self_ptr self, export_job& job, const frame_result& r) {
+bool settle(self_ptr self, export_job& job, frame_result& r) {
   job.stages.exporter_wait_ms += ms_since(job.last_result);
   auto t0 = clock_type::now();
   auto& t = r.timings;
@@ -260,26 +308,20 @@ bool settle(self_ptr self, export_job& job, const frame_result& r) {
   job.stages.mask_ms += t.mask_ms;
   job.stages.label_features_ms += t.label_ms + t.features_ms;
   job.stages.crops_ms += t.crops_ms;
-  double frame_ms = t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms + t.features_ms
-                    + t.crops_ms;
   auto refused = r.ok ? commit_problem(job, r) : std::nullopt;
+  if (r.ok && !refused && grouping(self)) {
+    job.last_result = clock_type::now();
+    return add_to_group(self, job, std::move(r));
+  }
   if (r.ok && !refused) {
     try {
-      commit_frame(job, r);
-      job.committed.insert(r.index);
-      job.new_objects += std::uint32_t(r.objects.size());
-      job.stages.commit_ms += ms_since(t0);
-      send_event(self, job, event_kind::frame_done, r.index, std::uint32_t(r.objects.size()),
-                 frame_ms, "");
+      commit_frame(job.plan, job.layout, r);
     } catch (const std::exception& e) {
-      // A commit that fails (disk full) fails the job: nothing claims done.
-      auto summary = summary_of(job, job_state::failed, std::string("commit: ") + e.what());
-      spdlog::error("commit_failed job={} frame={} error=\"{}\"", r.job_id, r.name, e.what());
-      end_op(self, job, io::op_state::exception, std::string("commit: ") + e.what());
-      self->state.jobs.erase(job.plan.id);
-      self->send(self->state.queue, atom::finished::value, std::move(summary));
+      fail_commit(self, job, r.name, e);
       return false;
     }
+    job.stages.commit_ms += ms_since(t0);
+    frame_committed(self, job, r);
   } else {
     frame_result failed;
     failed.index = r.index;
@@ -288,7 +330,7 @@ bool settle(self_ptr self, export_job& job, const frame_result& r) {
     if (refused) // the worker, which logs failures, saw none
       spdlog::warn("frame_failed job={} frame={} error=\"{}\"", r.job_id, r.name, *refused);
     record_failure(job, failed);
-    send_event(self, job, event_kind::frame_failed, r.index, 0, frame_ms, failed.error);
+    send_event(self, job, event_kind::frame_failed, r.index, 0, compute_ms(r), failed.error);
   }
   job.last_result = clock_type::now();
   return true;
@@ -342,10 +384,11 @@ bool advance(self_ptr self, export_job& job) {
     } else if (auto r = job.ahead.find(i); r != job.ahead.end()) {
       auto result = std::move(r->second);
       job.ahead.erase(r);
+      auto count = std::uint32_t(result.objects.size());
       if (!settle(self, job, result))
         return false;
-      if (job.committed.count(i) > 0) // a failed frame does not feed the heuristic
-        objects = std::uint32_t(result.objects.size());
+      if (job.failed.count(i) == 0) // a failed frame does not feed the heuristic
+        objects = count;
     } else {
       break;
     }
@@ -444,6 +487,8 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
   if (!cfg.state_dir.empty())
     self->state.journal.emplace(cfg.state_dir);
   self->state.recover = std::move(cfg.recover);
+  self->state.commit_frames = std::max<std::uint32_t>(1, cfg.commit_frames);
+  self->state.commit_window = cfg.commit_window;
   self->state.recorded_ops = std::move(cfg.recorded_ops);
   return trace::traced_all(self,
     [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices, std::string> {
@@ -473,7 +518,7 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
       if (it == self->state.jobs.end())
         return; // stopped or unknown job: drop
       auto& job = it->second;
-      if (job.committed.count(r.index) > 0 || job.failed.count(r.index) > 0)
+      if (already_settled(job, r.index))
         return;
       if (job.following) {
         // A followed job's names arrive with its frames.
@@ -523,10 +568,20 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
       if (sealed)
         maybe_complete(self, it->second);
     },
+    [=](atom::flush, std::uint64_t id, std::uint64_t seq) {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end() || it->second.group_seq != seq)
+        return; // the group was committed already (full, last frames, stop)
+      flush(self, it->second);
+    },
     [=](atom::stop, std::uint64_t id, const std::string& reason) {
       self->state.follow_pending.erase(id);
       auto it = self->state.jobs.find(id);
       if (it == self->state.jobs.end())
+        return;
+      // The frames settled so far stay committed for a resume, as when
+      // each is committed alone.
+      if (!flush(self, it->second))
         return;
       auto state = reason.empty() ? job_state::interrupted : job_state::failed;
       auto summary = summary_of(it->second, state, reason);

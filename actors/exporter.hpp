@@ -26,7 +26,9 @@ struct export_job {
   io::output_layout layout;           ///< where the job's outputs go
   std::set<std::uint32_t> committed;
   std::uint32_t resumed = 0;
-  std::vector<std::string> failures;
+  /// Why each failed frame failed, by frame index: the summary lists them in
+  /// frame order, whichever worker reported first.
+  std::map<std::uint32_t, std::string> failures;
   std::set<std::uint32_t> failed;
   std::uint32_t new_objects = 0;
   stage_totals stages;
@@ -61,6 +63,10 @@ struct export_job {
   /// Its id, carried by the run's events and summary: the journal's, or in
   /// a replay the recorded one.
   std::string op_id;
+
+  // -- group commit (exporter_config::commit_frames > 1) --
+  std::vector<frame_result> group;       ///< settled results not yet on disk
+  std::uint64_t group_seq = 0;           ///< which group a flush timer is for
 };
 
 /// Settings of an exporter.
@@ -72,6 +78,12 @@ struct exporter_config {
   /// A stuck operation to replay (`segflow ops recover`): the job of its
   /// acquisition runs under its id and reuses its locks and TSV identity.
   std::optional<io::op_record> recover;
+  /// Group commit: the results settled within `commit_window` of the first
+  /// one, at most `commit_frames` of them, are committed together (one
+  /// syncfs for all their crops and records). 1: each frame is committed
+  /// alone as its result arrives (export.commit_frames).
+  std::uint32_t commit_frames = 1;
+  std::chrono::milliseconds commit_window{0};
   /// Without a journal (replay): the operation id each run id had when it
   /// was recorded, so the replayed messages carry the same ids.
   std::map<std::uint64_t, std::string> recorded_ops;
@@ -88,6 +100,8 @@ struct exporter_state {
   std::optional<io::op_journal> journal;
   /// The operation to recover (exporter_config::recover), until its job begins.
   std::optional<io::op_record> recover;
+  std::uint32_t commit_frames = 1;             ///< exporter_config::commit_frames
+  std::chrono::milliseconds commit_window{0};  ///< exporter_config::commit_window
   std::map<std::uint64_t, std::string> recorded_ops; ///< see exporter_config
 };
 

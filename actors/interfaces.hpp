@@ -57,6 +57,7 @@ using follow = caf::atom_constant<caf::atom("follow")>;
 using seal = caf::atom_constant<caf::atom("seal")>;
 using poll = caf::atom_constant<caf::atom("poll")>;
 using retry = caf::atom_constant<caf::atom("retry")>;
+using flush = caf::atom_constant<caf::atom("flush")>;
 using hello = caf::atom_constant<caf::atom("hello")>;
 using control = caf::atom_constant<caf::atom("control")>;
 using fetch = caf::atom_constant<caf::atom("fetch")>;
@@ -160,7 +161,9 @@ using exporter_actor = caf::typed_actor<
   // From the reader, for a job that follows an acquisition being written
   // (sent first before its begin): the job has `frames` frames so far, and
   // no more come once `sealed`; it is not finished before it is sealed.
-  caf::reacts_to<atom::follow, std::uint64_t, std::uint32_t, bool>>;
+  caf::reacts_to<atom::follow, std::uint64_t, std::uint32_t, bool>,
+  // Its own timer: the commit window of group `seq` of the job has passed.
+  caf::reacts_to<atom::flush, std::uint64_t, std::uint64_t>>;
 
 /// A SEGMENT WORKER pulls work from the reader and does one step per
 /// message (decode, correct, mask, label, features, crops), so a stop takes

@@ -1,6 +1,7 @@
 #include "actors/queue.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -42,6 +43,8 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
   exporter_config ecfg;
   ecfg.state_dir = st.cfg.state_dir;
   ecfg.recover = st.cfg.recover;
+  ecfg.commit_frames = st.cfg.commit_frames;
+  ecfg.commit_window = st.cfg.commit_window;
   ecfg.recorded_ops = st.cfg.recorded_ops;
   auto exp = spawn_exporter<caf::linked>(*self, me, st.hub, std::move(ecfg));
   if (!exp)
@@ -227,7 +230,10 @@ queue_config make_queue_config(const config::settings& settings,
   cfg.reader.workers = workers;
   cfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
   cfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
+  cfg.reader.decode_once = settings.pipeline.decode_once;
   cfg.workers = in_process;
+  cfg.commit_frames = std::uint32_t(settings.exports.commit_frames);
+  cfg.commit_window = std::chrono::milliseconds(std::lround(settings.exports.commit_window_ms));
   return cfg;
 }
 

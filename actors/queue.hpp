@@ -39,6 +39,9 @@ struct queue_config {
   std::string state_dir;
   /// A stuck operation to replay (see exporter_config::recover).
   std::optional<io::op_record> recover;
+  /// Group commit (see exporter_config).
+  std::uint32_t commit_frames = 1;
+  std::chrono::milliseconds commit_window{0};
   /// Replay: the recorded operation id of each run (see exporter_config).
   std::map<std::uint64_t, std::string> recorded_ops;
 };

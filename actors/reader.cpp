@@ -102,6 +102,16 @@ void hold(reader_ptr self, const caf::actor_addr& who, const work_item& item) {
 
 // A worker asks for work: its previous item is done, an older request of it
 // timed out (its promise is stale), and it is monitored from now on.
+// Frees the stack slots (and at last the stack) of the job's flat frames
+// that no work item needs any more.
+void release_stack_slots(reader_ptr self, reader_job& job) {
+  if (job.current != reader_job::phase::frames)
+    return;
+  auto& ledger = self->state.ledger;
+  auto id = job.plan.id;
+  release_stacked(job, [&](std::uint32_t index) { return ledger.holds_frame(id, index); });
+}
+
 void worker_asks(reader_ptr self, const caf::actor_addr& who) {
   if (!who)
     return;
@@ -109,6 +119,10 @@ void worker_asks(reader_ptr self, const caf::actor_addr& who) {
   drop_waiting(self, who);
   if (first)
     self->monitor(self->current_sender());
+  // Its finished frame may have been the last user of a stack slot.
+  for (auto& job : self->state.jobs)
+    if (job.stack && !job.stacked.empty())
+      release_stack_slots(self, job);
 }
 
 // Logs that job's flat is now frame j's recalculation window.
@@ -199,8 +213,9 @@ void flat_step_done(reader_ptr self, const frame_result& r) {
     return fail_job(self, *job, "flat field: " + r.error);
   if (!job->bands.empty() || job->outstanding > 0)
     return;
-  job->stack.reset(); // the frames the flat came from are no longer needed
   job->current = reader_job::phase::frames;
+  // The flat's frames are segmented from the stack: it goes slot by slot.
+  release_stack_slots(self, *job);
   auto ms = ms_since(job->flat_started);
   spdlog::info("flat_ready job={} generation={} ms={:.1f}", job->plan.id, job->generation, ms);
   // As the reference, a recalculated flat is not announced.
@@ -332,6 +347,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         job.following = setup.follow;
         job.follow_idle_s = setup.follow_idle_s;
         job.flat_frames = setup.flat_frames;
+        job.decode_once = self->state.cfg.decode_once;
         job.last_growth = std::chrono::steady_clock::now();
         // Sent before the reply, so the exporter knows before the queue's
         // begin: it must not finish the job when the frames listed so far

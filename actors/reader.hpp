@@ -31,6 +31,9 @@ struct reader_config {
   exporter_actor exporter;       ///< where a frame whose worker was lost twice fails
   /// pipeline.frame_timeout_s: an item held longer is abandoned (0 = never).
   double frame_timeout_s = 120;
+  /// The flat's frames are segmented from the stack they were decoded into
+  /// for the flat, not decoded again. Off only to measure what it saves.
+  bool decode_once = true;
 };
 
 /// A worker waiting for work (its pull request).

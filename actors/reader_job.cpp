@@ -140,6 +140,10 @@ work_item frame_item(const reader_job& job, std::uint32_t index) {
   item.name = job.plan.frames[index];
   item.path = frame_path(job.plan, index);
   item.flat_segment = job.flat->name();
+  if (auto it = job.stacked.find(index); it != job.stacked.end() && job.stack) {
+    item.stack_segment = job.stack->name();
+    item.stack_slot = std::int32_t(it->second);
+  }
   item.previous = previous_frames(job.plan, index);
   try {
     item.bytes = read_frame(job.plan, item.name, item.read_ms);
@@ -255,6 +259,12 @@ std::optional<std::string> finish_flat_decodes(reader_job& job, std::uint32_t wo
     where[j] = j;
   }
   job.stack_used = std::uint32_t(chosen.size());
+  // Decode once: slot j holds frame w.frame(chosen[j]) now; the frames are
+  // segmented from there.
+  job.stacked.clear();
+  if (job.decode_once)
+    for (std::size_t j = 0; j < chosen.size(); ++j)
+      job.stacked[w.frame(chosen[j])] = std::uint32_t(j);
   // Cut the median into bands, a few per worker so a slow worker does not
   // hold the others up.
   int rows = job.flat->rows();
@@ -295,6 +305,17 @@ std::optional<work_item> next_frame(reader_job& job) {
   return std::nullopt;
 }
 
+bool frame_pending(const reader_job& job, std::uint32_t index) {
+  return std::find(job.frames.begin(), job.frames.end(), index) != job.frames.end()
+         || std::any_of(job.read_ahead.begin(), job.read_ahead.end(),
+                        [index](const work_item& item) { return item.index == index; });
+}
+
+void discard_slot(reader_job& job, std::uint32_t slot) {
+  if (job.stack)
+    job.stack->discard(int(slot));
+}
+
 bool drained(const reader_job& job) {
   return job.frames.empty() && job.read_ahead.empty() && (!job.following || job.sealed);
 }
@@ -317,6 +338,7 @@ std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint3
   if (job.flat)
     job.previous_flat = std::move(job.flat);
   job.stack.reset();
+  job.stacked.clear();
   job.window.reset();
   job.decodes.clear();
   job.bands.clear();

@@ -45,6 +45,11 @@ struct reader_job {
   std::uint32_t outstanding = 0;      ///< flat steps handed out, not reported
   std::deque<std::uint32_t> frames;   ///< frame indices still to hand out
   std::deque<work_item> read_ahead;   ///< frames already read
+  /// Decode once: frame index -> the stack slot holding it decoded, for the
+  /// flat's frames still to be segmented (the stack outlives the flat until
+  /// none is left). Empty with decode_once off.
+  std::map<std::uint32_t, std::uint32_t> stacked;
+  bool decode_once = true;            ///< reader_config::decode_once
   std::chrono::steady_clock::time_point flat_started;
 
   // -- flat recalculation (segmentation.flat_recalculate, SPEC §2.1) --
@@ -98,6 +103,13 @@ void flat_frame_bad(reader_job& job, std::uint32_t slot, const std::string& why)
 /// `workers`. Returns why the job fails (no frame is good), if it does.
 std::optional<std::string> finish_flat_decodes(reader_job& job, std::uint32_t workers);
 
+/// The flat is ready: frees the stack slots of flat frames that no item
+/// needs any more (committed before, or segmented: not to be handed out, not
+/// read ahead and not `held` by a worker), and the stack once no slot is
+/// left. Called again as workers finish frames.
+template <class Held>
+void release_stacked(reader_job& job, Held held);
+
 /// The next band of the median to hand out, if any is left.
 std::optional<work_item> next_flat_band(reader_job& job);
 
@@ -112,5 +124,25 @@ bool drained(const reader_job& job);
 /// handed out again, and the old flat is kept until the new one is ready.
 /// Returns how many of them were handed out already. start_flat follows.
 std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint32_t from);
+
+/// Whether frame `index` is still to be handed out or read ahead.
+bool frame_pending(const reader_job& job, std::uint32_t index);
+
+/// Frees the pages of stack slot `slot` (see shm::image_segment::discard).
+void discard_slot(reader_job& job, std::uint32_t slot);
+
+template <class Held>
+void release_stacked(reader_job& job, Held held) {
+  for (auto it = job.stacked.begin(); it != job.stacked.end();) {
+    if (frame_pending(job, it->first) || held(it->first)) {
+      ++it;
+      continue;
+    }
+    discard_slot(job, it->second);
+    it = job.stacked.erase(it);
+  }
+  if (job.stacked.empty())
+    job.stack.reset();
+}
 
 } // namespace seg

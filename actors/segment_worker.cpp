@@ -55,6 +55,8 @@ void reset_frame(self_ptr self) {
   st.next = frame_step::decode;
   // frame keeps its buffer for the next frame; corrected is frame itself.
   st.corrected.release();
+  st.source.release();
+  st.stack.reset();
   st.mask = {};
   st.labelled = {};
   st.kept.clear();
@@ -271,6 +273,29 @@ void add_previous_timings(segment_worker_state& st) {
   t.mask_ms += st.previous_timings.mask_ms;
 }
 
+// Decode once: the item's frame is decoded already in a slot of the flat's
+// stack; maps it as the correction's source. False (decode the bytes) when
+// the segment cannot be mapped here (gone with a superseded flat, another
+// host) or its frames are not the flat's size.
+bool from_stack(segment_worker_state& st, cv::Size size) {
+  auto& item = *st.item;
+  if (item.stack_slot < 0 || item.stack_segment.empty())
+    return false;
+  try {
+    auto stack = shm::image_segment::open(item.stack_segment, false);
+    if (item.stack_slot >= stack->count() || stack->rows() != size.height
+        || stack->cols() != size.width || stack->type() != CV_8UC3)
+      return false;
+    st.source = stack->image(item.stack_slot);
+    st.stack = std::move(stack);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::debug("stack_slot_unavailable job={} frame={} error=\"{}\"", item.job_id,
+                  item.name, e.what());
+    return false;
+  }
+}
+
 // One step of segmenting a frame; returns true when the frame is complete.
 bool segment_step(self_ptr self) {
   auto& st = self->state;
@@ -280,11 +305,12 @@ bool segment_step(self_ptr self) {
   switch (st.next) {
     case frame_step::decode: {
       inject_test_fault(item.name);
-      decode(item, st.frame);
       auto& flat = flat_for(self, item.flat_segment);
-      if (st.frame.size() != flat.size())
-        throw std::runtime_error(item.path + ": size "
-                                 + io::size_text(st.frame.cols, st.frame.rows)
+      if (!from_stack(st, flat.size()))
+        decode(item, st.frame);
+      const auto& raw = st.source.empty() ? st.frame : st.source;
+      if (raw.size() != flat.size())
+        throw std::runtime_error(item.path + ": size " + io::size_text(raw.cols, raw.rows)
                                  + " differs from the flat field's "
                                  + io::size_text(flat.cols, flat.rows));
       t.decode_ms = ms_since(t0);
@@ -295,9 +321,13 @@ bool segment_step(self_ptr self) {
       // In place: the raw frame is not needed again, and one 37 MB buffer
       // per worker instead of two keeps 3 worker processes under 600 MB.
       // The mask step's gray image and histogram come out of the same pass.
-      kernels::correct_frame_gray(st.frame, flat_for(self, item.flat_segment), st.frame,
-                                  st.gray, st.gray_hist);
+      // Decode once: from the flat's stack slot into the frame buffer.
+      kernels::correct_frame_gray(st.source.empty() ? st.frame : st.source,
+                                  flat_for(self, item.flat_segment), st.frame, st.gray,
+                                  st.gray_hist);
       st.corrected = st.frame;
+      st.source.release();
+      st.stack.reset();
       t.correct_ms = ms_since(t0);
       st.next = frame_step::mask;
       return false;

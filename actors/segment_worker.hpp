@@ -62,6 +62,10 @@ struct segment_worker_state {
   // The flat field mapped from shared memory, kept while jobs use it.
   std::string flat_name;
   std::shared_ptr<shm::image_segment> flat;
+  // Decode once: the flat's stack, mapped while the current frame is
+  // corrected from its slot (`source`); empty source: from `frame`.
+  std::shared_ptr<shm::image_segment> stack;
+  cv::Mat source;
   /// On a node that does not share serve's shared memory: makes the named
   /// flat segment exist locally (copied from serve) before it is mapped.
   std::function<void(const std::string&)> flat_provider;

@@ -78,6 +78,16 @@ public:
     return !held_.empty();
   }
 
+  /// Whether a worker holds frame `index` of `job` for segmenting.
+  bool holds_frame(std::uint64_t job, std::uint32_t index) const {
+    for (auto& entry : held_) {
+      auto& h = entry.second;
+      if (h.job_id == job && h.kind == work_kind::segment && h.index == index)
+        return true;
+    }
+    return false;
+  }
+
   /// The lowest frame held for segmenting in `job`'s flat generation
   /// `generation`, or nullopt if none is.
   std::optional<std::uint32_t> lowest_frame(std::uint64_t job,

@@ -162,6 +162,11 @@ const std::vector<spec>& schema() {
     real_key("pipeline.follow_idle_s", "s", 0.1, 86400, "300", "",
              "a followed acquisition without a new frame for this long is complete",
              [](settings& s, double v) { s.pipeline.follow_idle_s = v; }),
+    bool_key("pipeline.decode_once", "true", "",
+             "segment the flat field's frames from the shared memory they were decoded "
+             "into for the flat instead of decoding them again (run-wide, read at "
+             "start; off only to measure what it saves)",
+             [](settings& s, bool v) { s.pipeline.decode_once = v; }),
     bool_key("export.ecotaxa", "true", "",
              "write export/ecotaxa/ecotaxa_<acq_id>.zip when the job is done",
              [](settings& s, bool v) { s.exports.ecotaxa = v; }),
@@ -180,6 +185,14 @@ const std::vector<spec>& schema() {
              "write objects/<rel>/report.html and the index objects/report.html when a "
              "job ends",
              [](settings& s, bool v) { s.exports.report = v; }),
+    int_key("export.commit_frames", "frames", 1, 256, "8", "",
+            "group commit: the frames segmented within commit_window_ms of the first "
+            "are committed with one file-system flush, at most this many; 1 = each "
+            "frame alone (run-wide, read at start)",
+            [](settings& s, std::int64_t v) { s.exports.commit_frames = int(v); }),
+    real_key("export.commit_window_ms", "ms", 0, 10000, "50", "",
+             "group commit: how long a frame waits for others to share its flush",
+             [](settings& s, double v) { s.exports.commit_window_ms = v; }),
     real_key("journal.keep_days", "days", 0, 36500, "7", "",
              "operations of the journal that are over (not stuck) and older than "
              "this are removed when segment or serve starts",
@@ -453,12 +466,15 @@ std::string to_toml(const settings& s) {
      << "max_frame_pixels = " << s.pipeline.max_frame_pixels << "\n"
      << "opencv_threads = " << s.pipeline.opencv_threads << "\n"
      << "follow = " << b(s.pipeline.follow) << "\n"
-     << "follow_idle_s = " << fmt_num(s.pipeline.follow_idle_s) << "\n\n";
+     << "follow_idle_s = " << fmt_num(s.pipeline.follow_idle_s) << "\n"
+     << "decode_once = " << b(s.pipeline.decode_once) << "\n\n";
   os << "[export]\n"
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"
      << "object_ids = " << q(to_string(s.exports.ids)) << "\n"
-     << "report = " << b(s.exports.report) << "\n\n";
+     << "report = " << b(s.exports.report) << "\n"
+     << "commit_frames = " << s.exports.commit_frames << "\n"
+     << "commit_window_ms = " << fmt_num(s.exports.commit_window_ms) << "\n\n";
   os << "[journal]\n"
      << "keep_days = " << fmt_num(s.journal.keep_days) << "\n"
      << "keep_max = " << s.journal.keep_max << "\n\n";

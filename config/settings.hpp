@@ -45,6 +45,7 @@ struct pipeline_settings {
   int opencv_threads = 1;           ///< OpenCV threads per worker
   bool follow = false;              ///< follow an acquisition still being written
   double follow_idle_s = 300;       ///< a followed acquisition with no new frame ends
+  bool decode_once = true;          ///< segment the flat's frames from its stack
 };
 
 /// What is exported.
@@ -53,6 +54,8 @@ struct export_settings {
   std::string process_id;           ///< process_id column; empty = the run's uuid
   object_ids ids = object_ids::unique;
   bool report = true;               ///< write the HTML reports when a job ends
+  int commit_frames = 8;            ///< group commit: frames per file-system flush
+  double commit_window_ms = 50;     ///< group commit: wait for more frames this long
 };
 
 /// The operations journal (<state>/ops): what `segment` and `serve` prune

@@ -42,6 +42,11 @@ struct work_item {
   std::string stack_segment;        ///< shm segment of the flat's input frames
   std::string flat_segment;         ///< shm segment of the flat field
   std::uint32_t stack_count = 0;    ///< frames in the stack
+  /// segment: the frame is decoded already in this slot of stack_segment
+  /// (the flat's frames); the worker corrects it from there instead of
+  /// decoding `bytes`, which stay for a worker that cannot map the
+  /// segment. -1: decode `bytes`.
+  std::int32_t stack_slot = -1;
   std::int32_t row_begin = 0;       ///< flat band rows
   std::int32_t row_end = 0;
   std::uint32_t retry_ms = 0;       ///< for idle
@@ -56,7 +61,7 @@ struct work_item {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, work_item& x) {
   return f(x.kind, x.job_id, x.generation, x.index, x.name, x.path, x.bytes,
-           x.stack_segment, x.flat_segment, x.stack_count, x.row_begin, x.row_end,
+           x.stack_segment, x.flat_segment, x.stack_count, x.stack_slot, x.row_begin, x.row_end,
            x.retry_ms, x.params, x.read_ms, x.previous);
 }
 

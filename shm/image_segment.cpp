@@ -137,6 +137,22 @@ cv::Mat image_segment::image(int i) const {
   return cv::Mat(h->rows, h->cols, h->type, base);
 }
 
+void image_segment::discard(int i) {
+  auto* h = impl_->head();
+  CV_Assert(i >= 0 && i < h->count);
+  auto page = std::size_t(::sysconf(_SC_PAGESIZE));
+  auto begin = header_size + image_bytes(h->rows, h->cols, h->type) * std::size_t(i);
+  auto end = begin + image_bytes(h->rows, h->cols, h->type);
+  begin = (begin + page - 1) / page * page; // the pages wholly inside the image
+  end = end / page * page;
+  if (end <= begin)
+    return;
+  // Punching the hole frees the pages of the segment itself (tmpfs), not
+  // only this process's view; failure leaves them in use, which is harmless.
+  ::fallocate(impl_->object.get_mapping_handle().handle, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+              off_t(begin), off_t(end - begin));
+}
+
 int image_segment::rows() const {
   return impl_->head()->rows;
 }

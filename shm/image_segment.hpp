@@ -38,6 +38,11 @@ public:
   /// only allowed on a writable mapping.
   cv::Mat image(int i = 0) const;
 
+  /// Gives image `i`'s memory back (the whole pages within it): it reads as
+  /// zeros from then on, in every process. For the owner, once no process
+  /// needs the image any more.
+  void discard(int i);
+
   const std::string& name() const {
     return name_;
   }

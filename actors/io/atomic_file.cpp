@@ -151,52 +151,64 @@ void write_file_atomic(const fs::path& target, const void* data, std::size_t siz
 }
 
 void write_files_atomic(const fs::path& dir, const std::vector<named_bytes>& files) {
-  if (files.empty())
+  staged_files batch;
+  for (auto& f : files)
+    batch.stage(dir, f.name, f.bytes->data(), f.bytes->size());
+  batch.publish();
+}
+
+staged_files::~staged_files() {
+  for (auto& e : staged_)
+    if (!e.temp.empty())
+      ::unlink(e.temp.c_str());
+}
+
+void staged_files::stage(const fs::path& dir, const std::string& name, const void* data,
+                         std::size_t size) {
+  auto target = dir / name;
+  if (name.empty() || name.find('/') != std::string::npos)
+    throw io_error(target, "not a plain file name");
+  staged_.push_back({temp_path_for(target), target});
+  auto& temp = staged_.back().temp;
+  fd_guard g;
+  g.fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (g.fd < 0) {
+    int err = errno;
+    temp.clear(); // not created: nothing to remove
+    throw io_error(target, "cannot create temporary file: " + errno_text(err));
+  }
+  write_all(g.fd, static_cast<const char*>(data), size, target, temp);
+  int fd = g.fd;
+  g.fd = -1;
+  if (::close(fd) != 0)
+    throw io_error(target, "close failed: " + errno_text(errno));
+}
+
+void staged_files::publish() {
+  if (staged_.empty())
     return;
-  std::vector<fs::path> temps;
-  temps.reserve(files.size());
-  auto cleanup = [&] {
-    for (auto& t : temps)
-      ::unlink(t.c_str());
-  };
-  try {
-    int sync_fd = -1;
+  {
+    // One flush of the file system makes every temporary file durable at
+    // once, instead of one journal commit per file.
+    const auto& dir = staged_.front().target.parent_path();
     fd_guard dir_guard;
     dir_guard.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_guard.fd < 0)
       throw io_error(dir, "cannot open folder: " + errno_text(errno));
-    sync_fd = dir_guard.fd;
-    for (auto& f : files) {
-      auto target = dir / f.name;
-      if (f.name.empty() || f.name.find('/') != std::string::npos)
-        throw io_error(target, "not a plain file name");
-      temps.push_back(temp_path_for(target));
-      fd_guard g;
-      g.fd = ::open(temps.back().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (g.fd < 0)
-        throw io_error(target, "cannot create temporary file: " + errno_text(errno));
-      write_all(g.fd, reinterpret_cast<const char*>(f.bytes->data()), f.bytes->size(),
-                target, temps.back());
-      int fd = g.fd;
-      g.fd = -1;
-      if (::close(fd) != 0)
-        throw io_error(target, "close failed: " + errno_text(errno));
-    }
-    // One flush of the file system makes every temp file durable at once,
-    // instead of one journal commit per file.
-    if (::syncfs(sync_fd) != 0)
+    if (::syncfs(dir_guard.fd) != 0)
       throw io_error(dir, "syncfs failed: " + errno_text(errno));
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      auto target = dir / files[i].name;
-      if (::rename(temps[i].c_str(), target.c_str()) != 0)
-        throw io_error(target, "cannot rename temporary file over it: " + errno_text(errno));
-      temps[i].clear();
-    }
-  } catch (...) {
-    cleanup();
-    throw;
   }
-  fsync_directory(dir, dir / files.front().name);
+  for (std::size_t i = 0; i < staged_.size(); ++i) {
+    auto& e = staged_[i];
+    if (::rename(e.temp.c_str(), e.target.c_str()) != 0)
+      throw io_error(e.target, "cannot rename temporary file over it: " + errno_text(errno));
+    e.temp.clear();
+    auto dir = e.target.parent_path();
+    // The folder's renames are durable before the next folder's begin.
+    if (i + 1 == staged_.size() || staged_[i + 1].target.parent_path() != dir)
+      fsync_directory(dir, e.target);
+  }
+  staged_.clear();
 }
 
 void write_file_atomic(const fs::path& target, std::string_view bytes) {
@@ -237,7 +249,10 @@ std::size_t remove_stale_temp_files(const fs::path& dir, bool include_live_owner
       continue;
     if (!it->is_regular_file(ec))
       continue;
-    bool alive = shm::process_alive(pid);
+    struct stat st {};
+    bool alive = shm::process_alive(pid)
+                 && !(::lstat(it->path().c_str(), &st) == 0
+                      && shm::process_started_after(pid, st.st_mtim));
     if (alive && !include_live_owners)
       continue;
     stale.push_back(it->path());

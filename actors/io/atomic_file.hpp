@@ -35,6 +35,42 @@ struct named_bytes {
 void write_files_atomic(const std::filesystem::path& dir,
                         const std::vector<named_bytes>& files);
 
+/// Files written to temporary names first and renamed into place together
+/// later, in the order they were staged (write_files_atomic is one batch of
+/// it): many files, in several folders of one file system, cost one syncfs
+/// and one folder fsync per run of consecutive files in one folder — so the
+/// files staged first are durable under their names before any later
+/// folder's file is renamed (a frame's crops before its record).
+/// Temporary files not published are removed when the batch is destroyed.
+/// Every member throws io_error naming the file.
+class staged_files {
+public:
+  staged_files() = default;
+  staged_files(const staged_files&) = delete;
+  staged_files& operator=(const staged_files&) = delete;
+  ~staged_files();
+
+  /// Writes `size` bytes at `data` to a temporary file for `dir`/`name`
+  /// (not yet durable, not yet under its name). `dir` must exist.
+  void stage(const std::filesystem::path& dir, const std::string& name, const void* data,
+             std::size_t size);
+
+  /// Makes every staged file durable (one syncfs), renames each over its
+  /// target in stage order and fsyncs each folder after its run of renames.
+  void publish();
+
+  std::size_t size() const {
+    return staged_.size();
+  }
+
+private:
+  struct entry {
+    std::filesystem::path temp;  ///< emptied once renamed
+    std::filesystem::path target;
+  };
+  std::vector<entry> staged_;
+};
+
 /// Same, for binary data.
 void write_file_atomic(const std::filesystem::path& target,
                        const std::vector<std::uint8_t>& bytes);

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "actors/io/atomic_file.hpp"
 #include "actors/io/job_plan.hpp"
 #include "actors/io/output_layout.hpp"
 #include "tests/actors/fixture.hpp"
@@ -247,6 +248,108 @@ TEST_CASE("exporter: a stop keeps committed frames, a new begin resumes from the
   CHECK(all[1].frames_resumed == 2);
   CHECK(all[1].frames_done == 4);
   CHECK(fs::exists(fx.done_marker()));
+}
+
+namespace {
+
+seg::exporter_config grouped(std::uint32_t frames) {
+  seg::exporter_config cfg;
+  cfg.commit_frames = frames;
+  cfg.commit_window = std::chrono::milliseconds(50);
+  return cfg;
+}
+
+std::size_t frame_done_events(const exporter_fixture& fx) {
+  std::size_t n = 0;
+  for (auto& ev : fx.hub_box->of<seg::job_event>())
+    n += seg::event_kind(ev.kind) == seg::event_kind::frame_done;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("exporter: group commit writes a full group at once, the last frames at once",
+          "[actor][exporter]") {
+  exporter_fixture fx(grouped(2));
+  fx.begin();
+  fx.deliver(fx.result_of(0));
+  // Settled, not committed: no record, no crop, no event yet.
+  CHECK_FALSE(fs::exists(fx.record_of(0)));
+  CHECK(fx.crops_on_disk() == 0);
+  fx.advance(std::chrono::milliseconds(30));
+  CHECK(frame_done_events(fx) == 0);
+  fx.deliver(fx.result_of(2)); // the group is full
+  CHECK(fs::exists(fx.record_of(0)));
+  CHECK(fs::exists(fx.record_of(2)));
+  fx.run();
+  CHECK(frame_done_events(fx) == 2);
+  // The first group's timer (due at 50 ms) is stale: it does not cut the
+  // next group's window short.
+  fx.deliver(fx.result_of(1));
+  fx.advance(std::chrono::milliseconds(30));
+  CHECK_FALSE(fs::exists(fx.record_of(1)));
+  fx.advance(std::chrono::milliseconds(30));
+  CHECK(fs::exists(fx.record_of(1)));
+  CHECK(fx.finished().empty());
+  // The last frame: everything is settled, committed without waiting.
+  fx.deliver(fx.result_of(3));
+  CHECK(fs::exists(fx.record_of(3)));
+  fx.run();
+  auto done = fx.finished();
+  REQUIRE(done.size() == 1);
+  CHECK(seg::job_state(done[0].state) == seg::job_state::done);
+  CHECK(done[0].frames_done == 4);
+  CHECK(frame_done_events(fx) == 4);
+  CHECK(fs::exists(fx.done_marker()));
+  // No temporary file is left behind.
+  for (auto dir : {fx.objects_dir(), fx.layout().records_dir()})
+    for (auto& e : fs::directory_iterator(dir))
+      CHECK_FALSE(seg::io::is_temp_name(e.path().filename().string()));
+}
+
+TEST_CASE("exporter: group commit waits at most the window, a stop commits the group",
+          "[actor][exporter]") {
+  exporter_fixture fx(grouped(8));
+  fx.begin();
+  fx.deliver(fx.result_of(1));
+  fx.advance(std::chrono::milliseconds(40));
+  CHECK_FALSE(fs::exists(fx.record_of(1)));
+  fx.advance(std::chrono::milliseconds(20)); // 60 ms after the group's first result
+  CHECK(fs::exists(fx.record_of(1)));
+  CHECK(frame_done_events(fx) == 1);
+  // A stop with a group pending: its frames are committed for the resume.
+  fx.deliver(fx.result_of(0));
+  CHECK_FALSE(fs::exists(fx.record_of(0)));
+  fx.send(fx.exporter, seg::atom::stop::value, fx.plan.id, std::string{});
+  fx.expect<seg::atom::stop, std::uint64_t, std::string>(fx.exporter);
+  CHECK(fs::exists(fx.record_of(0)));
+  fx.run();
+  auto stopped = fx.finished();
+  REQUIRE(stopped.size() == 1);
+  CHECK(seg::job_state(stopped[0].state) == seg::job_state::interrupted);
+  CHECK(stopped[0].frames_done == 2);
+  CHECK(fx.begin() == seg::frame_indices{0, 1});
+}
+
+TEST_CASE("exporter: a failed frame completes a job whose group holds the rest",
+          "[actor][exporter]") {
+  exporter_fixture fx(grouped(8));
+  fx.begin();
+  for (std::uint32_t i : {0u, 1u, 3u})
+    fx.deliver(fx.result_of(i));
+  CHECK_FALSE(fs::exists(fx.record_of(0)));
+  auto bad = fx.result_of(2);
+  bad.ok = false;
+  bad.objects.clear();
+  bad.error = "not a JPEG image";
+  fx.deliver(bad);
+  fx.run();
+  auto done = fx.finished();
+  REQUIRE(done.size() == 1);
+  CHECK(seg::job_state(done[0].state) == seg::job_state::partial);
+  CHECK(done[0].frames_done == 3);
+  for (std::uint32_t i : {0u, 1u, 3u})
+    CHECK(fs::exists(fx.record_of(i)));
 }
 
 TEST_CASE("exporter: a replay's runs carry their recorded operation ids",

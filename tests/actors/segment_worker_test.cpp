@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "kernels/decode.hpp"
 #include "shm/image_segment.hpp"
 #include "tests/actors/fixture.hpp"
 #include "tests/actors/synth_frames.hpp"
@@ -96,6 +97,50 @@ TEST_CASE("worker: one step per message, the kernels' result", "[actor][worker]"
   // Then it asks for more, and does nothing else meanwhile.
   fx.expect_from<seg::atom::work>(fx.worker, fx.reader);
   CHECK_FALSE(fx.has_message(fx.worker));
+}
+
+TEST_CASE("worker: a frame in the flat's stack is segmented from there, bit for bit",
+          "[actor][worker]") {
+  worker_fixture fx;
+  auto expected = seg::test::segment_directly(fx.acq.bytes(2), fx.flat,
+                                              seg::test::small_frame_params());
+  REQUIRE_FALSE(expected.empty());
+  // The stack as the flat leaves it: frame 2 decoded in slot 1.
+  auto stack = seg::shm::image_segment::create(seg::shm::segment_name(job, 1, "worker-test-stack"),
+                                               fx.flat.rows, fx.flat.cols, CV_8UC3, 2);
+  auto bytes = fx.acq.bytes(2);
+  cv::Mat slot = stack->image(1);
+  seg::kernels::decode_jpeg(bytes.data(), bytes.size(), 100'000'000, slot);
+  REQUIRE(slot.data == stack->image(1).data); // decoded in place, as the flat does
+  auto check = [&](const seg::frame_result& r) {
+    CHECK(r.ok);
+    REQUIRE(r.objects.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      CHECK(r.objects[i].features == expected[i].features);
+      CHECK(r.objects[i].crop_jpeg == expected[i].crop_jpeg);
+    }
+  };
+  SECTION("from the slot: the bytes are not decoded") {
+    auto item = fx.segment_item(2);
+    item.stack_segment = stack->name();
+    item.stack_slot = 1;
+    item.bytes = {0x01, 0x02}; // not a JPEG: decoding it would fail the frame
+    fx.hand_out(item);
+    fx.run();
+    auto results = fx.exporter_box->of<seg::frame_result>();
+    REQUIRE(results.size() == 1);
+    check(results[0]);
+  }
+  SECTION("a segment that is gone: the bytes are decoded instead") {
+    auto item = fx.segment_item(2);
+    item.stack_segment = seg::shm::segment_name(job, 9, "gone");
+    item.stack_slot = 1;
+    fx.hand_out(item);
+    fx.run();
+    auto results = fx.exporter_box->of<seg::frame_result>();
+    REQUIRE(results.size() == 1);
+    check(results[0]);
+  }
 }
 
 TEST_CASE("worker: a bad frame fails alone, naming the file", "[actor][worker]") {

@@ -26,7 +26,7 @@ s="$WORK/summary.json"
 [ "$(number frames_done "$s")" -eq "$frames" ] || fail "summary: frames_done is not $frames"
 [ "$(number frames_failed "$s")" -eq 0 ] || fail "summary: frames_failed is not 0"
 grep -q '"state": "done"' "$s" || fail "summary: job state is not done"
-for key in seconds objects decode_ms correct_ms mask_ms peak_rss_kb cpu_s; do
+for key in seconds objects decode_ms correct_ms mask_ms peak_rss_kb cpu_s minor_faults; do
   positive "$key" "$s"
 done
 for key in read_ms label_features_ms crops_ms commit_ms export_ms flat_ms worker_wait_ms \

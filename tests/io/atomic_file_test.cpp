@@ -7,11 +7,13 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "actors/io/io_error.hpp"
+#include "shm/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -128,4 +130,73 @@ TEST_CASE("temp names are recognised and stale ones removed", "[io]") {
   CHECK(seg::io::remove_stale_temp_files(d.path, true) == 1);
   CHECK(names_in(d.path) == std::vector<std::string>{"frame.jsonl"});
   CHECK(seg::io::remove_stale_temp_files(d.path / "absent") == 0);
+}
+
+TEST_CASE("a temp whose pid was reused by a later process is stale", "[io]") {
+  temp_dir d;
+  // A live process that started after the temp file was last written (an
+  // hour ago) cannot be its writer: the pid was reused.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  auto reused = d.path / (".frame.jsonl.tmp-" + std::to_string(child) + "-0");
+  auto mine = d.path / (".mine.jsonl.tmp-" + std::to_string(::getpid()) + "-1");
+  touch(reused);
+  touch(mine);
+  auto old = fs::last_write_time(reused) - std::chrono::hours(1);
+  fs::last_write_time(reused, old);
+  // `mine` was written after this process started: maybe a write in progress.
+  CHECK(seg::shm::process_alive(child));
+  CHECK(seg::io::remove_stale_temp_files(d.path) == 1);
+  CHECK(names_in(d.path) == std::vector<std::string>{mine.filename().string()});
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
+TEST_CASE("staged_files: nothing under its name before publish, all after, in order",
+          "[io]") {
+  temp_dir tmp;
+  auto a = tmp.path / "a";
+  auto b = tmp.path / "b";
+  fs::create_directories(a);
+  fs::create_directories(b);
+  std::string one = "crop bytes", two = "record";
+  {
+    seg::io::staged_files batch;
+    batch.stage(a, "x.jpg", one.data(), one.size());
+    batch.stage(b, "x.jsonl", two.data(), two.size());
+    CHECK(batch.size() == 2);
+    CHECK_FALSE(fs::exists(a / "x.jpg"));
+    CHECK_FALSE(fs::exists(b / "x.jsonl"));
+    REQUIRE(names_in(a).size() == 1);
+    CHECK(seg::io::is_temp_name(names_in(a)[0]));
+    batch.publish();
+    CHECK(batch.size() == 0);
+  }
+  CHECK(names_in(a) == std::vector<std::string>{"x.jpg"});
+  CHECK(names_in(b) == std::vector<std::string>{"x.jsonl"});
+  CHECK(seg::io::read_file(a / "x.jpg") == one);
+  CHECK(seg::io::read_file(b / "x.jsonl") == two);
+}
+
+TEST_CASE("staged_files: an unpublished batch leaves nothing, errors name the file",
+          "[io]") {
+  temp_dir tmp;
+  std::string bytes = "x";
+  {
+    seg::io::staged_files batch;
+    batch.stage(tmp.path, "kept.jpg", bytes.data(), bytes.size());
+    try {
+      batch.stage(tmp.path / "missing", "y.jpg", bytes.data(), bytes.size());
+      FAIL("staging into a missing folder must throw");
+    } catch (const seg::io::io_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("y.jpg"));
+    }
+    CHECK_THROWS_AS(batch.stage(tmp.path, "a/b", bytes.data(), bytes.size()),
+                    seg::io::io_error);
+  } // destroyed unpublished
+  CHECK(names_in(tmp.path).empty());
 }

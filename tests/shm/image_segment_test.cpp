@@ -76,3 +76,36 @@ TEST_CASE("segments of a dead process are swept at start", "[shm]") {
   CHECK_FALSE(shm_exists(orphan));
   CHECK(shm_exists(mine->name())); // a live owner's segment stays
 }
+
+TEST_CASE("a discarded image reads as zeros everywhere, its neighbours stay", "[shm]") {
+  auto name = segment_name(900004, 1, "stack");
+  auto owner = image_segment::create(name, 300, 400, CV_8UC3, 3);
+  for (int i = 0; i < 3; ++i)
+    owner->image(i).setTo(cv::Scalar(7 + i, 8, 9));
+  auto reader = image_segment::open(name, false);
+  struct stat before {};
+  REQUIRE(::stat(("/dev/shm/" + name).c_str(), &before) == 0);
+  owner->discard(1);
+  struct stat after {};
+  REQUIRE(::stat(("/dev/shm/" + name).c_str(), &after) == 0);
+  // Its memory is given back (whole pages inside the image) ...
+  CHECK(after.st_blocks < before.st_blocks);
+  // ... so the reader sees zeros there, and the other images unchanged.
+  cv::Mat middle = reader->image(1);
+  std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
+  std::size_t bytes = middle.total() * middle.elemSize();
+  const auto* p = middle.data;
+  std::size_t first = (page - std::size_t(reinterpret_cast<std::uintptr_t>(p) % page)) % page;
+  std::size_t nonzero = 0;
+  for (std::size_t k = first; k + page < bytes; ++k)
+    nonzero += p[k] != 0;
+  CHECK(nonzero == 0);
+  auto filled = [](const cv::Mat& m, std::uint8_t b) {
+    for (std::size_t k = 0; k < m.total() * m.elemSize(); k += 3)
+      if (m.data[k] != b || m.data[k + 1] != 8 || m.data[k + 2] != 9)
+        return false;
+    return true;
+  };
+  CHECK(filled(reader->image(0), 7));
+  CHECK(filled(reader->image(2), 9));
+}

@@ -66,6 +66,7 @@ nlohmann::ordered_json summary_json(const segment_request& req,
   p["user_cpu_s"] = seconds_of(ru.ru_utime);
   p["system_cpu_s"] = seconds_of(ru.ru_stime);
   p["cpu_s"] = seconds_of(ru.ru_utime) + seconds_of(ru.ru_stime);
+  p["minor_faults"] = ru.ru_minflt;
   return out;
 }
 
