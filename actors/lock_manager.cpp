@@ -48,6 +48,7 @@ io::lease_info fresh_lease(const lock_manager_state& st, std::string key) {
   info.held.host = st.cfg.host;
   info.held.since_unix_ms = io::unix_ms_now();
   info.held.expires_unix_ms = info.held.since_unix_ms + st.cfg.lease_duration.count();
+  info.op = st.cfg.recovering;
   return info;
 }
 

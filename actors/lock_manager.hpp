@@ -38,6 +38,9 @@ struct lock_manager_config {
   std::uint32_t acquire_retries = 6;
   /// ... after a backoff that starts here and doubles (with jitter).
   std::chrono::milliseconds retry_backoff{50};
+  /// The operation this process recovers (`ops recover`), if any: its leases
+  /// name it, and keys under its own indefinite locks may be leased.
+  std::string recovering;
 };
 
 /// A multi-key acquisition waiting for its next attempt.

@@ -75,7 +75,10 @@ constexpr std::uint64_t job_of_run(std::uint64_t run) {
 struct run_slot {
   std::uint64_t job = 0;                ///< job id
   std::uint64_t run = 0;                ///< run id (see run_attempt_shift)
-  std::optional<lease> held;            ///< its lease, once granted
+  std::vector<lease> held;              ///< its leases (acquisition, outputs), once granted
+  /// A next run whose keys the running one holds (two acquisitions with one
+  /// archive path): its plan, leased and begun when it is promoted.
+  std::optional<job_plan> waiting;
   bool exporter_began = false;          ///< begin was sent: a stop must reach the exporter
   bool began = false;                   ///< the exporter is ready, the reader runs it
   bool drained = false;                 ///< the reader handed out its last frame

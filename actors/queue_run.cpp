@@ -8,6 +8,7 @@
 
 #include "actors/error.hpp"
 #include "actors/exporter.hpp"
+#include "actors/io/export_lock.hpp"
 #include "actors/io/job_plan.hpp"
 #include "actors/io/output_layout.hpp"
 #include "actors/job_report.hpp"
@@ -88,16 +89,15 @@ void send_stops(queue_ptr self, const run_slot& s) {
 void detach(queue_ptr self, run_slot& s) {
   auto& st = self->state;
   send_stops(self, s);
-  if (s.held) {
-    auto job = s.job;
-    self->request(st.locks, request_timeout, atom::release::value, *s.held)
+  auto job = s.job;
+  for (auto& l : s.held)
+    self->request(st.locks, request_timeout, atom::release::value, l)
       .then([](bool) {},
             [=](caf::error& err) {
               spdlog::warn("lease_release_failed job={} error=\"{}\"", job,
                            error_text(self, err));
             });
-    s.held.reset();
-  }
+  s.held.clear();
 }
 
 void deliver_waiters_if_idle(queue_ptr self) {
@@ -219,6 +219,9 @@ void began(queue_ptr self, std::uint64_t run, const frame_indices& committed,
   save(self);
 }
 
+void lease_and_begin(queue_ptr self, std::uint64_t run, job_plan plan,
+                     std::vector<std::string> keys);
+
 void opened(queue_ptr self, std::uint64_t run, job_plan plan) {
   auto* s = slot_of(self, run);
   if (s == nullptr)
@@ -230,27 +233,74 @@ void opened(queue_ptr self, std::uint64_t run, job_plan plan) {
     spdlog::warn("job_warning job={} warning=\"{}\"", s->job, w);
   j->summary.frames_total = std::uint32_t(plan.frames.size());
   j->summary.path = plan.acquisition;
-  if (!plan.force && io::has_done_marker(io::output_layout(plan))) {
+  io::output_layout layout(plan);
+  if (!plan.force && io::has_done_marker(layout)) {
     job_summary done = j->summary;
     done.state = job_state::done;
     done.frames_done = done.frames_total;
     done.error = "skipped: done.txt present (use --force to segment again)";
+    // A run killed after its done.txt (writing its report, giving its
+    // leases back) leaves temporaries and leases of a dead process: this
+    // skip, taking nothing, clears them.
+    try {
+      io::sweep_outputs(layout);
+      io::release_dead_leases(io::job_keys(plan, layout));
+    } catch (const std::exception& e) {
+      spdlog::warn("sweep_failed job={} error=\"{}\"", s->job, e.what());
+    }
     set_outcome(self, run, done);
     return;
   }
-  s->exporter_began = true;
-  self->request(self->state.exporter, request_timeout, atom::begin::value, plan)
-    .then([=](frame_indices& committed,
-              std::string& op_id) { began(self, run, committed, op_id); },
-          [=](caf::error& err) {
-            prepare_failed(self, run, error_text(self, err));
-          });
+  std::vector<std::string> keys;
+  try {
+    keys = io::job_keys(plan, layout);
+  } catch (const std::exception& e) {
+    prepare_failed(self, run, std::string("preparing outputs: ") + e.what());
+    return;
+  }
+  // The running job's keys are this queue's own: the next run waits for
+  // them (its lease would be refused until the running job ends).
+  auto& cur = self->state.current;
+  if (!is_current(self, s) && cur)
+    for (auto& l : cur->held)
+      if (std::find(keys.begin(), keys.end(), l.key) != keys.end()) {
+        spdlog::info("job_waits_for_keys job={} key={} held_by_job={}", s->job, l.key,
+                     cur->job);
+        s->waiting = std::move(plan);
+        return;
+      }
+  lease_and_begin(self, run, std::move(plan), std::move(keys));
 }
 
-// Lease, then the reader's open, then the exporter's begin, then the
-// reader runs it (flat field first). Each continuation checks that the run
-// is still wanted; an abandoned run's stops reach the reader and exporter
-// after the requests, so they undo what the requests did.
+void lease_and_begin(queue_ptr self, std::uint64_t run, job_plan plan,
+                     std::vector<std::string> keys) {
+  self->request(self->state.locks, request_timeout, atom::acquire::value, std::move(keys))
+    .then(
+      [=](std::vector<lease>& leases) mutable {
+        auto* s = slot_of(self, run);
+        if (s == nullptr) {
+          for (auto& l : leases)
+            caf::anon_send(self->state.locks, atom::release::value, l);
+          return;
+        }
+        s->held = std::move(leases);
+        s->exporter_began = true;
+        self->request(self->state.exporter, request_timeout, atom::begin::value,
+                      std::move(plan))
+          .then([=](frame_indices& committed,
+                    std::string& op_id) { began(self, run, committed, op_id); },
+                [=](caf::error& err) {
+                  prepare_failed(self, run, error_text(self, err));
+                });
+      },
+      [=](caf::error& err) { prepare_failed(self, run, error_text(self, err)); });
+}
+
+// The reader's open, then the leases (acquisition, output folder, archive:
+// all or nothing), then the exporter's begin, then the reader runs it
+// (flat field first). Each continuation checks that the run is still
+// wanted; an abandoned run's stops reach the reader and exporter after the
+// requests, so they undo what the requests did.
 void prepare(queue_ptr self, std::uint64_t run) {
   auto* s = slot_of(self, run);
   auto* j = s != nullptr ? find_job(self, s->job) : nullptr;
@@ -258,23 +308,9 @@ void prepare(queue_ptr self, std::uint64_t run) {
     return;
   auto spec = j->spec;
   spec.id = run;
-  self->request(self->state.locks, request_timeout, atom::acquire::value,
-                canonical_key(spec.path))
-    .then(
-      [=](lease& l) {
-        auto* s = slot_of(self, run);
-        if (s == nullptr) {
-          caf::anon_send(self->state.locks, atom::release::value, l);
-          return;
-        }
-        s->held = l;
-        self->request(self->state.reader, request_timeout, atom::open::value, spec)
-          .then([=](job_plan& plan) { opened(self, run, std::move(plan)); },
-                [=](caf::error& err) {
-                  prepare_failed(self, run, error_text(self, err));
-                });
-      },
-      [=](caf::error& err) { prepare_failed(self, run, error_text(self, err)); });
+  self->request(self->state.reader, request_timeout, atom::open::value, spec)
+    .then([=](job_plan& plan) { opened(self, run, std::move(plan)); },
+          [=](caf::error& err) { prepare_failed(self, run, error_text(self, err)); });
 }
 
 void mark_running(queue_ptr self, run_slot& s) {
@@ -315,6 +351,18 @@ void promote(queue_ptr self) {
   }
   if (s.began)
     announce(self, s);
+  if (s.waiting) { // the keys it waited for were given back as the last job ended
+    auto plan = std::move(*s.waiting);
+    s.waiting.reset();
+    std::vector<std::string> keys;
+    try {
+      keys = io::job_keys(plan, io::output_layout(plan));
+    } catch (const std::exception& e) {
+      prepare_failed(self, s.run, std::string("preparing outputs: ") + e.what());
+      return;
+    }
+    lease_and_begin(self, s.run, std::move(plan), std::move(keys));
+  }
   if (s.drained)
     maybe_prepare_next(self);
 }

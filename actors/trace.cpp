@@ -66,6 +66,7 @@ struct element_packer {
           || try_pack<lease>(i, "seg::lease", w)
           || try_pack<std::vector<job_spec>>(i, "seg::job_specs", w)
           || try_pack<std::vector<std::uint64_t>>(i, "seg::job_ids", w)
+          || try_pack<std::vector<std::string>>(i, "seg::keys", w)
           || try_pack<job_record>(i, "seg::job_record", w)
           || try_pack<queue_listing>(i, "seg::queue_listing", w))
         continue;

@@ -193,6 +193,13 @@ const std::vector<spec>& schema() {
     real_key("export.commit_window_ms", "ms", 0, 10000, "50", "",
              "group commit: how long a frame waits for others to share its flush",
              [](settings& s, double v) { s.exports.commit_window_ms = v; }),
+    real_key("journal.keep_days", "days", 0, 36500, "7", "",
+             "operations of the journal that are over (not stuck) and older than "
+             "this are removed when segment or serve starts",
+             [](settings& s, double v) { s.journal.keep_days = v; }),
+    int_key("journal.keep_max", "operations", 0, 10'000'000, "1000", "",
+            "at most this many operations that are over are kept (the newest)",
+            [](settings& s, std::int64_t v) { s.journal.keep_max = v; }),
     choice_key("log.level", {"trace", "debug", "info", "warn", "error", "off"}, "info",
                "", "log level on stderr",
                [](settings& s, const std::string& v) { s.log.level = v; }),
@@ -468,6 +475,9 @@ std::string to_toml(const settings& s) {
      << "report = " << b(s.exports.report) << "\n"
      << "commit_frames = " << s.exports.commit_frames << "\n"
      << "commit_window_ms = " << fmt_num(s.exports.commit_window_ms) << "\n\n";
+  os << "[journal]\n"
+     << "keep_days = " << fmt_num(s.journal.keep_days) << "\n"
+     << "keep_max = " << s.journal.keep_max << "\n\n";
   os << "[log]\n"
      << "level = " << q(s.log.level) << "\n"
      << "json = " << b(s.log.json) << "\n";

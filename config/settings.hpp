@@ -58,6 +58,13 @@ struct export_settings {
   double commit_window_ms = 50;     ///< group commit: wait for more frames this long
 };
 
+/// The operations journal (<state>/ops): what `segment` and `serve` prune
+/// at start. A stuck operation is never pruned.
+struct journal_settings {
+  double keep_days = 7;             ///< operations over for longer go
+  std::int64_t keep_max = 1000;     ///< at most this many over are kept
+};
+
 /// Logging.
 struct log_settings {
   std::string level = "info";       ///< trace, debug, info, warn, error, off
@@ -70,6 +77,7 @@ struct settings {
   segmentation_settings segmentation;
   pipeline_settings pipeline;
   export_settings exports;
+  journal_settings journal;
   log_settings log;
 };
 

@@ -35,7 +35,7 @@ void give_back(op_record& op) {
     lease held;
     held.key = l.key;
     held.token = l.token;
-    give_back_lease(held, tag);
+    give_back_lease(held, tag, /*indefinite=*/true);
   }
   op.scope->locks.clear();
 }
@@ -49,10 +49,32 @@ std::vector<std::string> export_keys(const job_plan& plan, const output_layout& 
   return keys;
 }
 
+std::vector<std::string> job_keys(const job_plan& plan, const output_layout& layout) {
+  make_owned_dirs(layout.data_root(), layout.objects_dir());
+  if (plan.ecotaxa)
+    make_owned_dirs(layout.data_root(), layout.export_dir());
+  auto canonical = [](const fs::path& p) {
+    std::error_code ec;
+    auto c = fs::canonical(p, ec);
+    return ec ? p : c;
+  };
+  std::vector<std::string> keys{canonical(plan.acquisition).string()};
+  for (auto& k : export_keys(plan, layout)) {
+    fs::path p{k};
+    std::error_code ec;
+    keys.push_back(fs::is_directory(p, ec)
+                     ? canonical(p).string()
+                     : (canonical(p.parent_path()) / p.filename()).string());
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
 std::string stuck_refusal(const job_plan& plan, const output_layout& layout,
                           const std::string& recovering) {
   for (auto& key : export_keys(plan, layout))
-    if (auto l = read_lease(key); l && l->indefinite && (recovering.empty() || l->op != recovering))
+    if (auto l = read_lease(key, /*indefinite=*/true);
+        l && l->indefinite && (recovering.empty() || l->op != recovering))
       return "the outputs of " + plan.acquisition + " (" + key
              + ") are held by operation " + l->op + " (pid " + std::to_string(l->held.pid)
              + " on " + l->held.host + " since " + utc_iso_ms(l->held.since_unix_ms)
@@ -131,7 +153,7 @@ std::string begin_export(const op_journal& journal, op_record& op, const job_pla
   proto.indefinite = true;
   std::vector<lease> taken;
   for (auto& l : op.scope->locks) {
-    if (auto on_disk = read_lease(l.key);
+    if (auto on_disk = read_lease(l.key, /*indefinite=*/true);
         on_disk && on_disk->indefinite && on_disk->op == op.id && on_disk->held.token == l.token)
       continue; // a recovered operation keeps its locks
     auto info = proto;
@@ -140,7 +162,7 @@ std::string begin_export(const op_journal& journal, op_record& op, const job_pla
     auto r = take_lease(info, std::chrono::seconds(30), proto.held.host, "key", tag);
     if (r.what != take_result::taken) {
       for (auto& t : taken)
-        give_back_lease(t, tag);
+        give_back_lease(t, tag, /*indefinite=*/true);
       if (!recovered) {
         op.scope.reset();
         write_logged(journal, op);
@@ -171,7 +193,7 @@ bool holds_its_locks(const op_record& op, std::string& problem) {
   // locks; a missing one was never taken, not cleared.
   bool pending = op.state == op_state::computing;
   for (auto& l : op.scope->locks) {
-    auto on_disk = read_lease(l.key);
+    auto on_disk = read_lease(l.key, /*indefinite=*/true);
     if (!on_disk && pending)
       continue;
     if (!on_disk) {

@@ -25,6 +25,14 @@ class output_layout;
 /// archive path.
 std::vector<std::string> export_keys(const job_plan& plan, const output_layout& layout);
 
+/// The keys a job run leases for its whole duration, canonical as the lock
+/// manager makes them and sorted: its acquisition and its export keys. Two
+/// acquisitions with one archive path (one acq_id) so never run at once.
+/// Makes the folders the export keys are in (owned), so a key names the
+/// same lease file before and after the run writes its outputs.
+/// @throws io_error (a folder that cannot be made or is not owned).
+std::vector<std::string> job_keys(const job_plan& plan, const output_layout& layout);
+
 /// If a key of this job's export is under an indefinite lock, the refusal
 /// naming the stuck operation and the command that recovers it; else "".
 /// A lock of the operation `recovering` does not count.

@@ -155,12 +155,13 @@ take_result failure(std::string text) {
 
 } // namespace
 
-fs::path lease_file_of(const std::string& key) {
+fs::path lease_file_of(const std::string& key, bool indefinite) {
   fs::path p{key};
+  const char* name = indefinite ? indefinite_lock_file_name : lease_file_name;
   std::error_code ec;
   if (fs::is_directory(p, ec))
-    return p / lease_file_name;
-  return p.parent_path() / ("." + p.filename().string() + lease_file_name);
+    return p / name;
+  return p.parent_path() / ("." + p.filename().string() + name);
 }
 
 std::int64_t unix_ms_now() {
@@ -234,8 +235,8 @@ std::optional<lease_info> parse_lease_file(const std::string& text, const std::s
   return info;
 }
 
-std::optional<lease_info> read_lease(const std::string& key) {
-  auto snap = snapshot_file(lease_file_of(key));
+std::optional<lease_info> read_lease(const std::string& key, bool indefinite) {
+  auto snap = snapshot_file(lease_file_of(key, indefinite));
   if (snap.error != 0)
     return std::nullopt;
   return parse_lease_file(snap.bytes, key);
@@ -245,7 +246,13 @@ take_result take_lease(const lease_info& l, std::chrono::milliseconds lease_dura
                        const std::string& host, const std::string& label,
                        const std::string& tag) {
   auto& key = l.held.key;
-  auto file = lease_file_of(key);
+  auto file = lease_file_of(key, l.indefinite);
+  // A key under an indefinite lock is leased only by that lock's operation
+  // (its recovery).
+  if (!l.indefinite)
+    if (auto lock = read_lease(key, true);
+        lock && lock->indefinite && (l.op.empty() || lock->op != l.op))
+      return take_result{take_result::held, holder_text(*lock, label), lock->op};
   // Each round either creates the file or removes a stale one; a file that
   // changes between judging and removing is judged again.
   for (int round = 0; round < 8; ++round) {
@@ -273,8 +280,8 @@ take_result take_lease(const lease_info& l, std::chrono::milliseconds lease_dura
                  + " keeps changing");
 }
 
-bool give_back_lease(const lease& l, const std::string& tag) {
-  auto file = lease_file_of(l.key);
+bool give_back_lease(const lease& l, const std::string& tag, bool indefinite) {
+  auto file = lease_file_of(l.key, indefinite);
   auto snap = snapshot_file(file);
   if (snap.error != 0)
     return false;

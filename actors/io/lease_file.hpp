@@ -8,8 +8,12 @@
 // key is a folder, `<parent>/.<name>.segflow.lock` otherwise, a JSON object
 //   {"token":"<32 hex>","pid":1234,"host":"pi","since":"2025-09-11T16:51:00.618Z",
 //    "expires":"2025-09-11T16:51:30.618Z","path":"/data/img/d/s/a"}
-// (times in UTC, ISO 8601 with milliseconds), plus "op" and "indefinite":
-// true for an indefinite lock. Whoever created the file holds the key until it
+// (times in UTC, ISO 8601 with milliseconds). An indefinite lock on a key
+// (an export's, see export_lock.hpp) is a second kind of lock with its own
+// file, `<key>/.export.segflow.lock` or `<parent>/.<name>.export.segflow.lock`,
+// carrying "op" and "indefinite": true, so a job's lease on its output folder
+// and the export's indefinite lock on it coexist; a key under an indefinite
+// lock cannot be leased. Whoever created the file holds the key until it
 // removes the file or stops renewing it: a lease whose `expires` has passed,
 // whose holder is a dead pid on this host, or whose "path" is not the key it
 // is found for (the folder was renamed while locked), may be taken over by
@@ -29,9 +33,11 @@ namespace seg::io {
 
 /// Name of the lease file inside a locked folder.
 constexpr const char* lease_file_name = ".segflow.lock";
+/// Name of the indefinite lock's file inside a locked folder.
+constexpr const char* indefinite_lock_file_name = ".export.segflow.lock";
 
-/// The lease file of `key` (see the top of this file).
-std::filesystem::path lease_file_of(const std::string& key);
+/// The lease file of `key`, or its indefinite lock's (see the top of this file).
+std::filesystem::path lease_file_of(const std::string& key, bool indefinite = false);
 
 /// Milliseconds since the Unix epoch, now.
 std::int64_t unix_ms_now();
@@ -58,7 +64,7 @@ std::optional<lease_info> parse_lease_file(const std::string& text, const std::s
 
 /// The lease file of `key` as it is now; nothing if there is none or it is
 /// unreadable.
-std::optional<lease_info> read_lease(const std::string& key);
+std::optional<lease_info> read_lease(const std::string& key, bool indefinite = false);
 
 /// Outcome of taking a key.
 struct take_result {
@@ -67,16 +73,19 @@ struct take_result {
   std::string op;   ///< held by an indefinite lock: its operation id
 };
 
-/// Tries once to create the lease file of `l.key` holding `l` (token, pid,
-/// host, since, expires already set), taking over a stale one (see the top).
+/// Tries once to create the lease file of `l.key` (its indefinite lock's if
+/// `l.indefinite`) holding `l` (token, pid, host, since, expires already
+/// set), taking over a stale one (see the top). A lease is refused while the
+/// key is under an indefinite lock of an operation other than `l.op`.
 /// `label` names the key in refusals ("acquisition", "output folder").
 take_result take_lease(const lease_info& l, std::chrono::milliseconds lease_duration,
                        const std::string& host, const std::string& label,
                        const std::string& tag);
 
-/// Removes the lease file of `l.key` if it still carries `l.token`; true if
-/// it did (value-matched: a lease taken over in the meantime is left alone).
-bool give_back_lease(const lease& l, const std::string& tag);
+/// Removes the lease file of `l.key` (its indefinite lock's if `indefinite`)
+/// if it still carries `l.token`; true if it did (value-matched: a lease
+/// taken over in the meantime is left alone).
+bool give_back_lease(const lease& l, const std::string& tag, bool indefinite = false);
 
 /// Outcome of a renewal.
 enum class renewal { renewed, lost, kept };

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/io_error.hpp"
@@ -204,6 +205,39 @@ std::optional<op_record> op_journal::read(const std::string& id) const {
   if (!rec || rec->id != id)
     return std::nullopt;
   return rec;
+}
+
+std::size_t op_journal::prune(std::int64_t max_age_ms, std::size_t keep_max,
+                              std::int64_t now_ms) const {
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec))
+    return 0;
+  try {
+    remove_stale_temp_files(dir_);
+  } catch (const std::exception& e) {
+    spdlog::warn("journal_sweep_failed dir={} error=\"{}\"", dir_.string(), e.what());
+  }
+  std::vector<op_record> over; // oldest first
+  for (auto& op : all())
+    if (!is_stuck(op)
+        && (op.state == op_state::success || op.state == op_state::exception
+            || holder_dead_here(op)))
+      over.push_back(std::move(op));
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < over.size(); ++i) {
+    bool too_old = now_ms - over[i].updated_unix_ms > max_age_ms;
+    bool too_many = over.size() - i > keep_max;
+    if (!too_old && !too_many)
+      continue;
+    if (fs::remove(file_of(dir_, over[i].id), ec))
+      ++removed;
+    else if (ec)
+      spdlog::warn("journal_prune_failed op={} error=\"{}\"", over[i].id, ec.message());
+  }
+  if (removed > 0)
+    spdlog::info("journal_pruned dir={} removed={} kept={}", dir_.string(), removed,
+                 over.size() - removed);
+  return removed;
 }
 
 std::vector<op_record> op_journal::all() const {

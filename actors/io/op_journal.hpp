@@ -93,6 +93,16 @@ public:
   /// Every readable operation, oldest first.
   std::vector<op_record> all() const;
 
+  /// Removes the operations that are over (not stuck, and ended or held by
+  /// a process provably dead here) and last changed more than `max_age_ms`
+  /// before `now_ms`, then, of those over, the oldest beyond `keep_max`. A
+  /// stuck operation is never removed. Also removes the journal's temporary
+  /// files of dead writers (a crash while a record was rewritten). Returns
+  /// how many operations were removed; a file that cannot be removed is
+  /// logged and kept.
+  std::size_t prune(std::int64_t max_age_ms, std::size_t keep_max,
+                    std::int64_t now_ms) const;
+
 private:
   std::filesystem::path dir_;
 };

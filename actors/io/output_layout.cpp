@@ -193,6 +193,10 @@ void check_owned_dirs(const fs::path& root, const fs::path& dir) {
 
 void prepare_outputs(const output_layout& layout) {
   make_owned_dirs(layout.data_root(), layout.records_dir());
+  sweep_outputs(layout);
+}
+
+void sweep_outputs(const output_layout& layout) {
   // objects/ itself holds the report index of every acquisition.
   for (auto& dir : {layout.objects_dir(), layout.records_dir(), layout.objects_dir() / ".segflow",
                     layout.data_root() / "objects", layout.errors_dir(), layout.export_dir()})

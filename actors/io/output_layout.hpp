@@ -122,6 +122,11 @@ void check_owned_dirs(const std::filesystem::path& root, const std::filesystem::
 /// @throws io_error.
 void prepare_outputs(const output_layout& layout);
 
+/// The sweep of prepare_outputs alone, creating nothing: for a job that is
+/// skipped (done.txt present), whose run may have been killed while it
+/// wrote its report after done.txt. @throws io_error.
+void sweep_outputs(const output_layout& layout);
+
 /// Removes every output of an earlier run, file by file, and only what
 /// segflow wrote: the crops its frame records name, the records, the error
 /// artifacts, the TSV, the archive, done.txt and segflow's temporary files;

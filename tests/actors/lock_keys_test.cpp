@@ -121,11 +121,13 @@ TEST_CASE("lock manager: an indefinite lock is refused at once and never swept",
   CHECK(seg::error_text((*r)->error).find("segflow ops recover " + held.op)
         != std::string::npos);
   CHECK(seg::release_dead_leases({key}) == 0);
-  auto still = seg::io::read_lease(key);
+  auto still = seg::io::read_lease(key, /*indefinite=*/true);
   REQUIRE(still);
   CHECK(still->indefinite);
   CHECK(still->op == held.op);
+  CHECK_FALSE(seg::io::read_lease(key)); // its own file, not the lease's
   // A value-matched release by its operation removes it.
-  CHECK(seg::io::give_back_lease(held.held, "test"));
-  CHECK_FALSE(fs::exists(seg::io::lease_file_of(key)));
+  CHECK_FALSE(seg::io::give_back_lease(held.held, "test")); // no lease of that token
+  CHECK(seg::io::give_back_lease(held.held, "test", /*indefinite=*/true));
+  CHECK_FALSE(fs::exists(seg::io::lease_file_of(key, /*indefinite=*/true)));
 }

@@ -103,7 +103,7 @@ rm "$acq/done.txt"
 crash_export
 id2="$(stuck_json | field 'd[0]["id"]')"
 [ "$id2" != "$id" ] || fail "operation id reused"
-rm "$WORK/a/objects/$(realpath --relative-to="$WORK/a/img" "$acq")/.segflow.lock"
+rm "$WORK/a/objects/$(realpath --relative-to="$WORK/a/img" "$acq")/.export.segflow.lock"
 before="$(find "$WORK/a" -type f | sort | xargs sha256sum)"
 set +e
 "$SEGFLOW" ops recover "$id2" --state "$state" > "$WORK/refuse2.txt" 2>&1

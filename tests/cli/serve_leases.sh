@@ -4,7 +4,8 @@
 # done job, so it used to stay forever). (2) A folder renamed while serve
 # segments it carries serve's live lease along; the lease names the path it
 # was taken for, so `segment` on the renamed folder takes it over instead of
-# being refused until the lease expires.
+# being refused until the lease expires; but while the archive path is the
+# same (same acq_id), that lease of serve's job refuses it.
 source "$(dirname "$0")/serve_lib.bash"
 
 acq="$(synth_acquisition "$WORK/a" --frames 12 --width 640 --height 480 --seed 21)"
@@ -41,6 +42,17 @@ wait_for 60 sh -c "ctl_out=\$(\"$SEGFLOW\" ctl --connect $SERVE_ADDR --token $ST
   || fail "serve's job on b did not get going"
 renamed="$(dirname "$b")/renamed"
 mv "$b" "$renamed"
+# Its archive path is still serve's job's (one acq_id): refused, naming it.
+set +e
+"$SEGFLOW" segment "$renamed" > "$WORK/seg0.txt" 2> "$WORK/seg0.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "segment sharing serve's archive path: exit $rc"
+grep -q "ecotaxa_.*\.zip is being segmented by pid $SERVE_PID" "$WORK/seg0.err" \
+  || fail "the refusal does not name the archive: $(grep -m2 error "$WORK/seg0.err")"
+# Another acq_id: only the acquisition's lease (carried along) is in the way.
+jq '.acq_id = "renamed-acq"' "$renamed/metadata.json" > "$WORK/meta.json"
+cp "$WORK/meta.json" "$renamed/metadata.json"
 set +e
 "$SEGFLOW" segment "$renamed" > "$WORK/seg.txt" 2> "$WORK/seg.err"
 rc=$?

@@ -2,6 +2,7 @@
 // records round-trip, the stuck rule and the dead-holder rule.
 #include "actors/io/op_journal.hpp"
 
+#include <fstream>
 #include <set>
 
 #include <sys/wait.h>
@@ -91,4 +92,57 @@ TEST_CASE("op journal: a holder is dead only if provably so on this host", "[io]
   rec.pid = ::getpid();
   rec.boot_id = "an-earlier-boot";
   CHECK(seg::io::holder_dead_here(rec) == !seg::io::boot_id().empty());
+}
+
+TEST_CASE("op journal: pruning removes operations that are over, never a stuck one",
+          "[io]") {
+  seg::test::temp_dir tmp;
+  op_journal journal(tmp.path);
+  constexpr std::int64_t day = 86'400'000;
+  std::int64_t order = 0;
+  auto add = [&](op_state state, std::int64_t pid, bool scope) {
+    op_record rec;
+    rec.state = state;
+    rec.host = seg::io::host_name();
+    rec.boot_id = seg::io::boot_id();
+    rec.pid = pid;
+    journal.create(rec);
+    rec.created_unix_ms += ++order; // one millisecond apart: oldest first is this order
+    if (scope)
+      rec.scope = seg::io::op_scope{};
+    journal.write(rec);
+    return rec.id;
+  };
+  auto done1 = add(op_state::success, ::getpid(), false);
+  auto failed = add(op_state::exception, ::getpid(), false);
+  auto stuck = add(op_state::write_started, reaped_pid(), true); // dead, scope set
+  auto running = add(op_state::computing, ::getpid(), false);    // alive
+  auto crashed = add(op_state::computing, reaped_pid(), false);  // dead before its export
+  auto done2 = add(op_state::success, ::getpid(), false);
+  // A record rewrite a dead writer left half done.
+  auto temp = tmp.path / "ops" / (".x.json.tmp-" + std::to_string(reaped_pid()) + "-0");
+  std::ofstream(temp) << "{";
+  auto now = seg::io::unix_ms_now();
+  auto present = [&](const std::string& id) { return journal.read(id).has_value(); };
+
+  // All young, within the count: only the temporary file goes.
+  CHECK(journal.prune(7 * day, 1000, now) == 0);
+  CHECK_FALSE(fs::exists(temp));
+  CHECK(journal.all().size() == 6);
+
+  // At most 2 of those over are kept: the newest (done2, crashed).
+  CHECK(journal.prune(7 * day, 2, now) == 2);
+  CHECK_FALSE(present(done1));
+  CHECK_FALSE(present(failed));
+  CHECK(present(crashed));
+  CHECK(present(done2));
+
+  // Eight days on, everything over goes; the stuck and the running stay.
+  CHECK(journal.prune(7 * day, 1000, now + 8 * day) == 2);
+  CHECK_FALSE(present(crashed));
+  CHECK_FALSE(present(done2));
+  CHECK(present(stuck));
+  CHECK(present(running));
+  CHECK(journal.prune(0, 0, now + 100 * day) == 0);
+  CHECK(present(stuck));
 }

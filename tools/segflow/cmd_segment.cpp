@@ -275,6 +275,8 @@ int segment_folders(const segment_request& req, std::vector<job_summary>* out) {
     sinks.push_back(caf::actor_cast<caf::actor>(spawn_reference_sink(sys, hub)));
 
   lock_manager_config lcfg;
+  if (req.recover)
+    lcfg.recovering = req.recover->id;
   auto locks = spawn_lock_manager(sys, lcfg);
   if (!locks) {
     std::cerr << "error: lock manager: " << sys.render(locks.error()) << "\n";
@@ -461,7 +463,9 @@ int run_segment(int argc, char** argv) {
   req.trace_embed = req_trace_embed;
   req.status_json = status_json;
   req.reference_status = reference_status;
-  // An export a dead process of this host left unfinished is recovered first.
+  // The journal is pruned, then an export a dead process of this host left
+  // unfinished is recovered first.
+  prune_journal(req.state_dir, req.settings);
   recover_dead_operations(req.state_dir, req.folders, req);
   std::vector<job_summary> results;
   int rc = segment_folders(req, &results);

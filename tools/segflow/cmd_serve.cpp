@@ -331,6 +331,7 @@ int run_serve(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return exit_usage;
   }
+  prune_journal(dir, settings);
   // A serve killed between a job's end and its lease release left the lease
   // in a folder no later job revisits.
   std::vector<std::string> job_folders;

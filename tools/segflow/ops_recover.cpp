@@ -110,6 +110,12 @@ int recover_operation(const fs::path& state, const std::string& id, segment_requ
   return exit_ok;
 }
 
+std::size_t prune_journal(const fs::path& state, const config::settings& s) {
+  auto max_age_ms = std::int64_t(s.journal.keep_days * 86'400'000.0);
+  return io::op_journal(state).prune(max_age_ms, std::size_t(s.journal.keep_max),
+                                     io::unix_ms_now());
+}
+
 std::size_t recover_dead_operations(const fs::path& state,
                                     const std::vector<std::string>& folders,
                                     const segment_request& base) {

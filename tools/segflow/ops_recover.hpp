@@ -24,6 +24,10 @@ std::size_t recover_dead_operations(const std::filesystem::path& state,
                                     const std::vector<std::string>& folders,
                                     const segment_request& base);
 
+/// Prunes the journal of `state` as `s.journal` says (see op_journal::prune),
+/// when segment or serve starts. Returns how many operations went.
+std::size_t prune_journal(const std::filesystem::path& state, const config::settings& s);
+
 /// Removes from the scope of `op` what a crashed export may leave: temporary
 /// files of dead writers, the archive, the TSV copy and done.txt it was
 /// writing, and crops that no committed frame record names. Returns the

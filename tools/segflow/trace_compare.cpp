@@ -195,6 +195,10 @@ struct canonicalizer {
     for (auto& x : xs)
       fix(x);
   }
+  void fix(std::vector<std::string>& xs) const {
+    for (auto& x : xs)
+      path(x);
+  }
   void fix(lease& x) const {
     path(x.key);
     x.token.clear();
@@ -258,6 +262,8 @@ struct canonicalizer {
       return canonical<lease>(o);
     if (type == "seg::job_specs")
       return canonical<std::vector<job_spec>>(o);
+    if (type == "seg::keys")
+      return canonical<std::vector<std::string>>(o);
     // Queue control replies (listings, records) carry wall-clock times and
     // are compared as recorded.
     return payload_text(codec::pack_object(o));
