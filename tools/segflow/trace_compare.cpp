@@ -49,15 +49,32 @@ std::string sender_role(const std::string& sender, const std::string& receiver) 
 
 namespace {
 
+// A record's payload as msgpack, refusing lengths the payload cannot hold
+// (each element takes at least a byte): a hostile count must not make
+// msgpack allocate gigabytes before it finds the bytes missing.
+msgpack::object_handle unpack_payload(const trace_record& rec) {
+  auto n = static_cast<std::size_t>(rec.payload.size());
+  msgpack::unpack_limit limits(n, n, n, n, n, 64);
+  std::size_t offset = 0;
+  return msgpack::unpack(rec.payload.data(), rec.payload.size(), offset, nullptr, nullptr,
+                         limits);
+}
+
 // The elements of a message of `trace`, which must be `count` of them;
 // throws trace_error naming the record and `what` it should have been.
 msgpack::object_handle elements_of(const std::filesystem::path& trace, const trace_record& rec,
                                    std::size_t count, const char* what) {
-  auto handle = msgpack::unpack(rec.payload.data(), rec.payload.size());
+  auto malformed = trace.string() + ": record " + std::to_string(rec.seq) + ": malformed "
+                   + what;
+  msgpack::object_handle handle;
+  try {
+    handle = unpack_payload(rec);
+  } catch (const std::exception& e) {
+    throw trace_error(malformed + " (" + e.what() + ")");
+  }
   auto& arr = handle.get();
   if (arr.type != msgpack::type::ARRAY || arr.via.array.size != count)
-    throw trace_error(trace.string() + ": record " + std::to_string(rec.seq) + ": malformed "
-                      + what);
+    throw trace_error(malformed);
   return handle;
 }
 
@@ -331,7 +348,7 @@ canonical_trace canonical_messages(const std::filesystem::path& trace, bool oper
     m.type = rec->type;
     auto where = trace.string() + ": record " + std::to_string(rec->seq);
     try {
-      auto handle = msgpack::unpack(rec->payload.data(), rec->payload.size());
+      auto handle = unpack_payload(*rec);
       auto& arr = handle.get();
       auto types = split_types(rec->type);
       if (arr.type != msgpack::type::ARRAY || arr.via.array.size != types.size())
