@@ -1,4 +1,5 @@
 #include "actors/io/trace_file.hpp"
+#include "actors/io/trace_payload.hpp"
 
 #include <chrono>
 #include <cstring>
@@ -245,11 +246,15 @@ void render(const msgpack::object& o, std::ostringstream& os, int depth) {
 
 } // namespace
 
+msgpack::object_handle unpack_trace_payload(const std::string& payload) {
+  std::size_t off = 0;
+  return msgpack::unpack(payload.data(), payload.size(), off, nullptr, nullptr,
+                         record_limits());
+}
+
 std::string payload_text(const std::string& payload) {
   try {
-    std::size_t off = 0;
-    auto handle = msgpack::unpack(payload.data(), payload.size(), off, nullptr, nullptr,
-                                  record_limits());
+    auto handle = unpack_trace_payload(payload);
     std::ostringstream os;
     render(handle.get(), os, 0);
     return os.str();

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "actors/io/trace_file.hpp"
+#include "actors/io/trace_payload.hpp"
 #include "messages/frame_result.hpp"
 #include "messages/job.hpp"
 #include "messages/lease.hpp"
@@ -49,17 +50,6 @@ std::string sender_role(const std::string& sender, const std::string& receiver) 
 
 namespace {
 
-// A record's payload as msgpack, refusing lengths the payload cannot hold
-// (each element takes at least a byte): a hostile count must not make
-// msgpack allocate gigabytes before it finds the bytes missing.
-msgpack::object_handle unpack_payload(const trace_record& rec) {
-  auto n = static_cast<std::size_t>(rec.payload.size());
-  msgpack::unpack_limit limits(n, n, n, n, n, 64);
-  std::size_t offset = 0;
-  return msgpack::unpack(rec.payload.data(), rec.payload.size(), offset, nullptr, nullptr,
-                         limits);
-}
-
 // The elements of a message of `trace`, which must be `count` of them;
 // throws trace_error naming the record and `what` it should have been.
 msgpack::object_handle elements_of(const std::filesystem::path& trace, const trace_record& rec,
@@ -68,7 +58,7 @@ msgpack::object_handle elements_of(const std::filesystem::path& trace, const tra
                    + what;
   msgpack::object_handle handle;
   try {
-    handle = unpack_payload(rec);
+    handle = io::unpack_trace_payload(rec.payload);
   } catch (const std::exception& e) {
     throw trace_error(malformed + " (" + e.what() + ")");
   }
@@ -348,7 +338,7 @@ canonical_trace canonical_messages(const std::filesystem::path& trace, bool oper
     m.type = rec->type;
     auto where = trace.string() + ": record " + std::to_string(rec->seq);
     try {
-      auto handle = unpack_payload(*rec);
+      auto handle = io::unpack_trace_payload(rec->payload);
       auto& arr = handle.get();
       auto types = split_types(rec->type);
       if (arr.type != msgpack::type::ARRAY || arr.via.array.size != types.size())
