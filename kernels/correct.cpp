@@ -79,7 +79,7 @@ const row_set& row_kernels() {
 // The common pass: correct row by row; with `gray`, also convert each row
 // while it is still in L1 and count it into `hist`.
 void correct_pass(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out, cv::Mat* gray,
-                  gray_histogram* hist) {
+                  gray_histogram* hist, bool frame_origin = true) {
   CV_Assert(frame.type() == CV_8UC3 && flat.type() == CV_8UC3);
   CV_Assert(frame.size() == flat.size());
   // In place (out is frame) is fine: each byte is read before it is written.
@@ -97,7 +97,7 @@ void correct_pass(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out, cv::M
   for (int y = 0; y < frame.rows; ++y) {
     std::uint8_t* d = out.ptr<std::uint8_t>(y);
     row(frame.ptr<std::uint8_t>(y), flat.ptr<std::uint8_t>(y), d, len, lut);
-    if (y == 0 && len > 0)
+    if (frame_origin && y == 0 && len > 0)
       d[0] = d[1] = d[2] = 0; // the reference blackens pixel (0,0) before rescaling (SPEC §2.2)
     if (gray) {
       std::uint8_t* g = gray->ptr<std::uint8_t>(y);
@@ -126,6 +126,12 @@ void correct_frame_gray(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out,
                         gray_histogram& hist) {
   CV_Assert(gray.data == nullptr || (gray.data != frame.data && gray.data != flat.data));
   correct_pass(frame, flat, out, &gray, &hist);
+}
+
+void correct_region_gray(const cv::Mat& frame, const cv::Mat& flat, cv::Point origin,
+                         cv::Mat& out, cv::Mat& gray, gray_histogram& hist) {
+  CV_Assert(gray.data == nullptr || (gray.data != frame.data && gray.data != flat.data));
+  correct_pass(frame, flat, out, &gray, &hist, origin == cv::Point(0, 0));
 }
 
 void gray_and_histogram(const cv::Mat& bgr, cv::Mat& gray, gray_histogram& hist) {

@@ -34,6 +34,13 @@ void correct_frame(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out);
 void correct_frame_gray(const cv::Mat& frame, const cv::Mat& flat, cv::Mat& out, cv::Mat& gray,
                         gray_histogram& hist);
 
+/// correct_frame_gray of a region of a frame (frame and flat are views of
+/// the region, out may be a view of the same size): the reference's pixel
+/// (0,0) rule applies only when the region's top-left corner `origin` is
+/// the frame's own. A tile's or a band's correction equals the frame's there.
+void correct_region_gray(const cv::Mat& frame, const cv::Mat& flat, cv::Point origin,
+                         cv::Mat& out, cv::Mat& gray, gray_histogram& hist);
+
 /// The gray image (cv::cvtColor COLOR_BGR2GRAY, bit for bit) of a CV_8UC3
 /// image and its histogram, in one pass.
 void gray_and_histogram(const cv::Mat& bgr, cv::Mat& gray, gray_histogram& hist);

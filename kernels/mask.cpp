@@ -365,6 +365,18 @@ mask_result make_mask(const cv::Mat& corrected, const mask_params& p,
 
 mask_result make_mask(const cv::Mat& gray, const gray_histogram& hist, const mask_params& p,
                       cv::Mat* previous_threshold_mask) {
+  return make_mask_at(gray, triangle_threshold(hist), p, previous_threshold_mask);
+}
+
+int morphology_reach(const mask_params& p) {
+  // OpenCV's default anchor is (size/2, size/2): offsets -size/2 .. size-1-size/2.
+  auto reach = [](int size) { return std::max(size / 2, size - 1 - size / 2); };
+  // erode (rect), dilate, close (dilate + erode), erode (ellipse)
+  return reach(p.erode_size) + 4 * reach(p.ellipse_size);
+}
+
+mask_result make_mask_at(const cv::Mat& gray, int t, const mask_params& p,
+                         cv::Mat* previous_threshold_mask) {
   CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
   CV_Assert(p.erode_size >= 1 && p.ellipse_size >= 1);
   CV_Assert(!p.remove_previous_mask || previous_threshold_mask != nullptr);
@@ -375,7 +387,6 @@ mask_result make_mask(const cv::Mat& gray, const gray_histogram& hist, const mas
       cv::getStructuringElement(cv::MORPH_ELLIPSE, {p.ellipse_size, p.ellipse_size});
   const bool bitset = p.morphology == morphology_impl::bitset &&
                       kernel_rows(rect, s.rect_rows) && kernel_rows(ellipse, s.ellipse_rows);
-  const int t = triangle_threshold(hist);
   r.threshold = t;
   if (bitset && !p.remove_previous_mask) {
     pack_le(gray, t, s.a); // step 0 straight into bits, no byte mask

@@ -67,6 +67,16 @@ cv::Mat threshold_mask(const cv::Mat& corrected);
 mask_result make_mask(const cv::Mat& gray, const gray_histogram& hist, const mask_params& p,
                       cv::Mat* previous_threshold_mask);
 
+/// make_mask with the threshold given instead of computed: a tile's mask from
+/// the whole frame's threshold. Over a tile with a halo of
+/// morphology_reach(p) px, it equals the frame's mask on the tile's core.
+mask_result make_mask_at(const cv::Mat& gray, int threshold, const mask_params& p,
+                         cv::Mat* previous_threshold_mask);
+
+/// How far (px, in any direction) make_mask's steps 2-5 carry a pixel's
+/// value: the sum of the kernels' largest anchor offsets.
+int morphology_reach(const mask_params& p);
+
 /// threshold_mask from the gray image and its histogram.
 cv::Mat threshold_mask(const cv::Mat& gray, const gray_histogram& hist);
 
