@@ -409,6 +409,7 @@ const std::set<std::string>& other_segflow_variables() {
     "SEGFLOW_CONFIG",     // the config file (every command)
     "SEGFLOW_CONNECT",    // the serve `segflow ctl` talks to
     "SEGFLOW_TEST_FAULT", // the test-only fault hook of the segment workers
+    "SEGFLOW_WORKER_REJOINS", // how often a worker node started afresh to rejoin
   };
   return names;
 }

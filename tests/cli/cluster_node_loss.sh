@@ -1,6 +1,7 @@
 # A worker host lost mid-job, over mutual TLS between network namespaces
 # (netns_lib.bash): its link cut without a FIN (its veth on the switch set
-# down), then, with a new node, a node frozen (SIGSTOP). Each time serve
+# down), then, after the node joined again by itself once its link came
+# back, the node frozen (SIGSTOP). Each time serve
 # must see the node lost within its link timeout (heartbeats every 500 ms,
 # --link-timeout 2000 here) and hand the node's in-flight frames out again;
 # the jobs complete on serve's own worker with outputs equal to a one-host
@@ -26,12 +27,13 @@ log_ms() { date -d "$(cut -d' ' -f1 <<< "$1" | tr T ' ')" +%s%3N; }
 # the job must then end done.
 lose_node_while_running() {
   local job="$1" acquisition="$2" how="$3"
-  local lost_before
+  local lost_before copied_before
   lost_before="$(grep -c "worker_lost job=$job " "$SERVE_LOG" || true)"
+  copied_before="$(grep -c "node_flat_copied" "$WORK/node1.err" || true)"
   cctl add "$acquisition" > /dev/null
   cctl resume-queue > /dev/null
-  wait_for 120 grep -qs "node_flat_copied" "$WORK/node1.err" \
-    || fail "the worker host did not get the flat: $(cat "$WORK/node1.err")"
+  flat_copied() { [ "$(grep -c "node_flat_copied" "$WORK/node1.err" || true)" -gt "$copied_before" ]; }
+  wait_for 120 flat_copied || fail "the worker host did not get the flat: $(cat "$WORK/node1.err")"
   local t0
   t0="$(now_ms)"
   "$how"
@@ -54,11 +56,18 @@ start_coordinator --workers 1 --link-timeout "$link_timeout"
 start_worker_host --workers 2 --link-timeout "$link_timeout"
 lose_node_while_running 1 "$A1" cut_link
 
-# The cut node sees serve gone on its side too; a new node for job 2.
-wait_exit "$NODE1" 30 "the cut-off worker host"
+# The cut node sees serve gone on its side too and retries; once its link
+# is back it joins again by itself (the same process, started afresh).
+wait_for 30 grep -qs "worker_rejoin rejoins=1" "$WORK/node1.err" \
+  || fail "the cut-off worker host did not start over to rejoin: $(cat "$WORK/node1.err")"
+kill -0 "$NODE1" 2> /dev/null || fail "the cut-off worker host exited instead of retrying"
 ip -n "$SW" link set "$tag-v2" up
-: > "$WORK/node1.err"
-start_worker_host --workers 2 --link-timeout "$link_timeout"
+t0="$(now_ms)"
+wait_for 180 grep -qs "worker_joined .*rejoins=1" "$WORK/node1.err" \
+  || fail "the worker host did not rejoin once its link came back: $(tail -5 "$WORK/node1.err")"
+echo "link back: the node rejoined after $(($(now_ms) - t0)) ms"
+registered() { [ "$(grep -c "node_registered .*shares_memory=false" "$SERVE_LOG")" -ge 2 ]; }
+wait_for 30 registered || fail "serve did not register the rejoined node"
 lose_node_while_running 2 "$A2" freeze_node
 kill -KILL "$NODE1" 2> /dev/null || true
 

@@ -153,7 +153,9 @@ private:
   }
 
   pid_t spawn() {
-    std::vector<std::string> args = {"segflow", "worker", "--connect", addr_};
+    // --once: this supervisor restarts its children; they do not rejoin by
+    // themselves.
+    std::vector<std::string> args = {"segflow", "worker", "--connect", addr_, "--once"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args)

@@ -8,7 +8,9 @@
 // each flat from serve once into its own (node_flat.hpp). If it dies,
 // the reader hands its in-flight frames out again, so nothing is lost.
 //
-// It runs until SIGINT/SIGTERM or until the serve is gone.
+// It runs until SIGINT/SIGTERM. When the serve is gone (restarted, killed,
+// the link cut) it joins it again by itself, retrying with backoff
+// (rejoin.hpp); with --once it exits instead.
 #include <signal.h>
 
 #include <cerrno>
@@ -38,6 +40,7 @@
 #include "shm/image_segment.hpp"
 #include "tools/segflow/endpoint.hpp"
 #include "tools/segflow/node_flat.hpp"
+#include "tools/segflow/rejoin.hpp"
 #include "tools/segflow/remote.hpp"
 
 namespace seg::cli {
@@ -56,15 +59,19 @@ int run_worker(int argc, char** argv) {
   std::vector<std::string> data_roots;
   tls_files tls;
   std::int64_t link_timeout_ms = default_link_timeout_ms;
+  bool once = false;
   arg_parser parser(
-    "segflow worker [--connect HOST:PORT] [--workers N] [--token FILE] [--config FILE]",
+    "segflow worker [--connect HOST:PORT] [--workers N] [--token FILE] [--once] [--config FILE]",
     "Joins a running `segflow serve` on this host with N segment workers (after a\n"
     "hello with serve's token, see --token): they\n"
     "pull frames from the serve's reader (frames travel as bytes), map the flat\n"
     "field from shared memory and send results to the serve's exporter. Runs\n"
-    "until SIGINT/SIGTERM or until the serve is gone; if it dies, the serve\n"
-    "hands its in-flight frames out again. `segflow serve --worker-processes N`\n"
-    "starts and restarts such processes itself.");
+    "until SIGINT/SIGTERM; if it dies, the serve hands its in-flight frames out\n"
+    "again. When the serve is gone (restarted, killed, the link cut) or not yet\n"
+    "there, it retries with backoff (200 ms doubling to 5 s) and joins again by\n"
+    "itself; a refused hello (wrong token, other version) ends it.\n"
+    "`segflow serve --worker-processes N` starts and restarts such processes\n"
+    "itself (with --once).");
   opts.declare(parser);
   parser.option("connect", &connect, "HOST:PORT",
                 "the serve to join (default 127.0.0.1:" + std::to_string(default_serve_port)
@@ -75,6 +82,9 @@ int run_worker(int argc, char** argv) {
   parser.repeated("data", &data_roots, "DIR", "a data root this node can read (reported to serve)");
   tls.declare(parser);
   declare_link_timeout_option(parser, link_timeout_ms);
+  parser.flag("once", &once,
+              "exit when the serve cannot be reached within 10 s or is gone, instead of "
+              "retrying and joining again");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
   if (!tls.check())
@@ -109,16 +119,13 @@ int run_worker(int argc, char** argv) {
     gatekeeper_actor gate;
     node_welcome welcome;
     std::string error;
+    bool refused = false; // the serve answered no: retrying cannot help
   };
   auto me = io::local_node(std::uint32_t(workers), data_roots);
-  auto joining = std::async(std::launch::async, [&]() -> joined {
+  // One attempt: connect, then hello.
+  auto join_once = [&]() -> joined {
     joined out;
-    // The serve may still be starting: retry for a while.
     auto remote = connect_gatekeeper(sys, *where, tls);
-    for (int i = 0; !remote && i < 50; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      remote = connect_gatekeeper(sys, *where, tls);
-    }
     if (!remote) {
       out.error = "cannot reach segflow serve at " + where->text() + ": "
                   + sys.render(remote.error());
@@ -129,9 +136,24 @@ int run_worker(int argc, char** argv) {
     if (!welcome) {
       out.error = "joining segflow serve at " + where->text() + ": "
                   + error_text(sys, welcome.error());
+      out.refused = welcome.error() != caf::sec::request_timeout;
       return out;
     }
     out.welcome = std::move(*welcome);
+    return out;
+  };
+  auto joining = std::async(std::launch::async, [&]() -> joined {
+    // The serve may still be starting (or restarting): retry, for 10 s
+    // with --once, else until it answers.
+    auto out = join_once();
+    for (int attempt = 0; !out.error.empty() && !out.refused && (!once || attempt < 50);
+         ++attempt) {
+      auto pause = once ? std::chrono::milliseconds(200) : rejoin_backoff(attempt);
+      if (!once)
+        spdlog::warn("worker_unreachable error=\"{}\" retry_in_ms={}", out.error, pause.count());
+      std::this_thread::sleep_for(pause);
+      out = join_once();
+    }
     return out;
   });
   timespec wait{0, 200 * 1000 * 1000};
@@ -166,8 +188,8 @@ int run_worker(int argc, char** argv) {
     pool.push_back(
       sys.spawn<caf::detached>(node_segment_worker, reader, exporter, provider, frames));
   }
-  spdlog::info("worker_joined serve={} workers={} pid={} host={} shares_memory={}",
-               where->text(), workers, ::getpid(), me.host, shares);
+  spdlog::info("worker_joined serve={} workers={} pid={} host={} shares_memory={} rejoins={}",
+               where->text(), workers, ::getpid(), me.host, shares, rejoin_count());
 
   bool serve_gone = false;
   timespec tick{0, 200 * 1000 * 1000};
@@ -201,6 +223,8 @@ int run_worker(int argc, char** argv) {
                frames->load(), peak_rss_mb());
   if (flats)
     flats->clear();
+  if (serve_gone && !once)
+    restart_to_rejoin(argv); // returns only if it could not
   spdlog::default_logger()->flush();
   // Nothing is held any more: a frame whose result was still in a socket
   // buffer is handed out again by the reader when this process is gone. So
