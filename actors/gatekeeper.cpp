@@ -37,10 +37,12 @@ caf::error refusal() {
 } // namespace
 
 gatekeeper_actor::behavior_type gatekeeper(self_ptr self, queue_control_actor queue,
-                                           flat_source_actor flats, node_info serve_node,
+                                           flat_source_actor flats,
+                                           node_registry_actor registry, node_info serve_node,
                                            std::string token) {
   self->state.queue = std::move(queue);
   self->state.flats = std::move(flats);
+  self->state.registry = std::move(registry);
   self->state.serve_node = std::move(serve_node);
   self->state.token = std::move(token);
   return {
@@ -51,7 +53,8 @@ gatekeeper_actor::behavior_type gatekeeper(self_ptr self, queue_control_actor qu
       return self->state.queue;
     },
     [self](atom::hello, atom::join, const std::string& token, const node_info& node)
-      -> caf::result<reader_actor, exporter_actor, flat_source_actor, bool> {
+      -> caf::result<reader_actor, exporter_actor, flat_source_actor, node_registry_actor,
+                     bool> {
       if (!admit(self, token, "join"))
         return refusal();
       auto& st = self->state;
@@ -71,12 +74,16 @@ gatekeeper_actor::behavior_type gatekeeper(self_ptr self, queue_control_actor qu
                    "data_roots={}",
                    node.host, node.cores, node.workers, node.version, shares,
                    roots.empty() ? "-" : roots);
+      auto from = self->current_sender();
       auto rp = self->make_response_promise<reader_actor, exporter_actor, flat_source_actor,
-                                            bool>();
+                                            node_registry_actor, bool>();
       self->request(st.queue, std::chrono::seconds(30), atom::join::value)
         .then(
           [=](reader_actor& r, exporter_actor& e) mutable {
-            rp.deliver(std::move(r), std::move(e), self->state.flats, shares);
+            auto& st = self->state;
+            if (from)
+              self->send(st.registry, atom::add::value, from->node(), node);
+            rp.deliver(std::move(r), std::move(e), st.flats, st.registry, shares);
           },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
@@ -85,10 +92,10 @@ gatekeeper_actor::behavior_type gatekeeper(self_ptr self, queue_control_actor qu
 }
 
 gatekeeper_actor spawn_gatekeeper(caf::actor_system& sys, queue_control_actor queue,
-                                  flat_source_actor flats, node_info serve_node,
-                                  std::string token) {
-  return sys.spawn(gatekeeper, std::move(queue), std::move(flats), std::move(serve_node),
-                   std::move(token));
+                                  flat_source_actor flats, node_registry_actor registry,
+                                  node_info serve_node, std::string token) {
+  return sys.spawn(gatekeeper, std::move(queue), std::move(flats), std::move(registry),
+                   std::move(serve_node), std::move(token));
 }
 
 } // namespace seg

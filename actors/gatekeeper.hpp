@@ -12,6 +12,8 @@ namespace seg {
 struct gatekeeper_state {
   queue_control_actor queue;
   flat_source_actor flats;
+  /// Where a joined node is registered (and sends its heartbeats).
+  node_registry_actor registry;
   /// serve's own host facts: a node of another version is refused, one
   /// with the same shared memory maps serve's segments itself.
   node_info serve_node;
@@ -25,17 +27,19 @@ struct gatekeeper_state {
 
 /// The gatekeeper's behaviour (gatekeeper_actor): a hello with the right
 /// token gets the queue's control handle (role control) or, for a worker
-/// node of serve's version, the queue's join answer with the flat source
-/// and whether the node shares serve's shared memory; any other token fails
+/// node of serve's version, the queue's join answer with the flat source,
+/// the node registry (which the node is added to) and whether the node
+/// shares serve's shared memory; any other token fails
 /// with ec::not_authorized, another version with ec::bad_request naming
 /// both. Its messages are not traced: they carry the token.
 gatekeeper_actor::behavior_type
 gatekeeper(gatekeeper_actor::stateful_pointer<gatekeeper_state> self, queue_control_actor queue,
-           flat_source_actor flats, node_info serve_node, std::string token);
+           flat_source_actor flats, node_registry_actor registry, node_info serve_node,
+           std::string token);
 
 /// Spawns the gatekeeper of `queue`.
 gatekeeper_actor spawn_gatekeeper(caf::actor_system& sys, queue_control_actor queue,
-                                  flat_source_actor flats, node_info serve_node,
-                                  std::string token);
+                                  flat_source_actor flats, node_registry_actor registry,
+                                  node_info serve_node, std::string token);
 
 } // namespace seg

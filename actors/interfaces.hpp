@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
+#include <caf/node_id.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "messages/frame_result.hpp"
@@ -62,6 +63,8 @@ using hello = caf::atom_constant<caf::atom("hello")>;
 using control = caf::atom_constant<caf::atom("control")>;
 using fetch = caf::atom_constant<caf::atom("fetch")>;
 using paths = caf::atom_constant<caf::atom("paths")>;
+using nodes = caf::atom_constant<caf::atom("nodes")>;
+using lost = caf::atom_constant<caf::atom("lost")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -183,6 +186,29 @@ using segment_worker_actor = caf::typed_actor<
   // Drops the job's current item at the next step boundary; idempotent.
   caf::reacts_to<atom::stop, std::uint64_t>>;
 
+/// The NODE REGISTRY (serve) keeps every node that joined as a worker:
+/// its address, state (joining, ready, lost), frames segmented, frames/s
+/// over the last minute and last heartbeat (actors/node_registry.hpp).
+/// Nodes are known by their CAF node (one per process): a node that says
+/// hello again is the same entry, joining again with its frames kept; a
+/// restarted process is a new one.
+using node_registry_actor = caf::typed_actor<
+  // The gatekeeper: the node said hello as a worker (serve registers its
+  // own workers the same way, as address "local").
+  caf::reacts_to<atom::add, caf::node_id, node_info>,
+  // The reader: a worker of the node asked for work, having segmented
+  // `frames` frames since its last ask (0 or 1). The node is ready.
+  caf::reacts_to<atom::work, caf::node_id, std::uint32_t>,
+  // The node's heartbeat (every 500 ms from `segflow worker`); a node that
+  // stays silent longer than the registry's timeout counts as lost.
+  caf::reacts_to<atom::tick, caf::node_id>,
+  // The reader: the node's link is down (its supervisor is down), with why.
+  caf::reacts_to<atom::lost, caf::node_id, std::string>,
+  // Every node, in registration order.
+  caf::replies_to<atom::list>::with<node_listing>,
+  // Internal: checks the heartbeats.
+  caf::reacts_to<atom::poll>>;
+
 /// The QUEUE's control interface: what a client may ask of the queue, in
 /// the same process (`segflow segment`) or over the network (`segflow
 /// serve` publishes exactly this interface; `segflow ctl` speaks it). Job ids
@@ -235,7 +261,10 @@ using queue_control_actor = caf::typed_actor<
   // The acquisition a following job (pipeline.follow) segments is complete,
   // e.g. the imager said Done: the job ends once its last frames are done.
   // Replies false for a job that has ended or is unknown; idempotent.
-  caf::replies_to<atom::seal, std::uint64_t>::with<bool>>;
+  caf::replies_to<atom::seal, std::uint64_t>::with<bool>,
+  // Every worker node serve knows (the node registry's listing); fails
+  // with ec::bad_request where there is no registry (segflow segment).
+  caf::replies_to<atom::nodes>::with<node_listing>>;
 
 /// The FLAT SOURCE hands serve's flat-field segments to worker nodes that do
 /// not share its shared memory, in pieces (a whole 37 MB flat in one BASP
@@ -256,12 +285,13 @@ using gatekeeper_actor = caf::typed_actor<
   // `segflow ctl` and the MQTT bridge: the queue's control handle.
   caf::replies_to<atom::hello, atom::control, std::string>::with<queue_control_actor>,
   // A worker node registers: the reader its workers pull from, the exporter
-  // they send results to (the queue's join), the flat source and whether
-  // the node shares serve's shared memory (node_info's boot id and /dev/shm
-  // match serve's). A node of another segflow version is refused
-  // (ec::bad_request naming both versions).
+  // they send results to (the queue's join), the flat source, the node
+  // registry it sends its heartbeats to, and whether the node shares
+  // serve's shared memory (node_info's boot id and /dev/shm match serve's).
+  // A node of another segflow version is refused (ec::bad_request naming
+  // both versions).
   caf::replies_to<atom::hello, atom::join, std::string, node_info>::with<
-    reader_actor, exporter_actor, flat_source_actor, bool>>;
+    reader_actor, exporter_actor, flat_source_actor, node_registry_actor, bool>>;
 
 /// The QUEUE runs jobs one at a time, in queue order. While the running
 /// job's last frames are in flight it already prepares the next job (lease,

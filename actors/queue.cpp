@@ -160,6 +160,12 @@ queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self
           self->send(st.reader, atom::seal::value, s->run);
       return true;
     },
+    [=](atom::nodes) -> caf::result<node_listing> {
+      auto& registry = self->state.cfg.reader.registry;
+      if (!registry)
+        return make_error(ec::bad_request, "this segflow keeps no node registry (serve does)");
+      return self->delegate(registry, atom::list::value);
+    },
     [=](atom::join) -> caf::result<reader_actor, exporter_actor> {
       spdlog::info("worker_process_joined");
       return {self->state.reader, self->state.exporter};

@@ -125,7 +125,13 @@ void release_stack_slots(reader_ptr self, reader_job& job) {
 void worker_asks(reader_ptr self, const caf::actor_addr& who) {
   if (!who)
     return;
+  auto& registry = self->state.cfg.registry;
+  auto* held = self->state.ledger.held_by(who);
+  std::uint32_t segmented = held != nullptr && held->kind == work_kind::segment ? 1 : 0;
   bool first = self->state.ledger.asks(who);
+  // The registry learns that the node is ready and counts its frames.
+  if (registry && (first || segmented > 0))
+    self->send(registry, atom::work::value, who.node(), segmented);
   drop_waiting(self, who);
   if (first)
     self->monitor(self->current_sender());
@@ -344,6 +350,10 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
     for (auto it = st.supervisors.begin(); it != st.supervisors.end(); ++it)
       if (it->second.address() == msg.source) {
         st.path_jobs.erase(it->first);
+        // A node's link is down (or its process ended): the node is lost.
+        if (st.cfg.registry)
+          self->send(st.cfg.registry, atom::lost::value, it->first,
+                     self->system().render(msg.reason));
         st.supervisors.erase(it);
         return;
       }

@@ -31,6 +31,9 @@ struct reader_config {
   exporter_actor exporter;       ///< where a frame whose worker was lost twice fails
   /// pipeline.frame_timeout_s: an item held longer is abandoned (0 = never).
   double frame_timeout_s = 120;
+  /// Told which node's workers ask for work and segment frames, and when a
+  /// node's link is down (serve's node registry); none: nobody is told.
+  node_registry_actor registry;
   /// The flat's frames are segmented from the stack they were decoded into
   /// for the flat, not decoded again. Off only to measure what it saves.
   bool decode_once = true;

@@ -34,6 +34,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<flat_shape>("seg::flat_shape");
   cfg.add_message_type<flat_source_actor>("seg::flat_source_actor");
   cfg.add_message_type<flat_piece>("seg::flat_piece");
+  cfg.add_message_type<node_entry>("seg::node_entry");
+  cfg.add_message_type<node_listing>("seg::node_listing");
+  cfg.add_message_type<node_registry_actor>("seg::node_registry_actor");
 }
 
 void configure_actor_system(caf::actor_system_config& cfg, bool network) {

@@ -63,6 +63,12 @@ public:
     return known_.insert(w).second;
   }
 
+  /// What `w` holds, or nullptr.
+  const held_item* held_by(const Worker& w) const {
+    auto it = held_.find(w);
+    return it == held_.end() ? nullptr : &it->second;
+  }
+
   /// `w` holds `item` from now on, replacing what it held.
   void hold(const Worker& w, const held_item& item) {
     held_[w] = item;

@@ -53,4 +53,45 @@ typename Inspector::result_type inspect(Inspector& f, flat_piece& x) {
   return f(x.offset, x.bytes);
 }
 
+
+/// Where a node stands in serve's node registry (actors/node_registry.hpp).
+enum class node_state : std::uint8_t {
+  joining, ///< said hello; none of its workers has asked for work yet
+  ready,   ///< its workers pull work
+  lost,    ///< its link went down or its heartbeats stopped
+};
+
+inline const char* to_string(node_state s) {
+  switch (s) {
+    case node_state::joining: return "joining";
+    case node_state::ready: return "ready";
+    case node_state::lost: return "lost";
+  }
+  return "unknown";
+}
+
+/// One node of serve's registry, as `segflow ctl nodes` shows it.
+struct node_entry {
+  std::string name;    ///< host:pid, the name status events give a frame's node
+  std::string address; ///< the peer's address (host:port), "local" for serve itself
+  node_info info;      ///< what the node said of itself at its hello
+  node_state state = node_state::joining;
+  std::string lost_reason;       ///< why it counts as lost
+  std::uint64_t frames = 0;      ///< frames its workers segmented
+  double frames_per_s = 0;       ///< over the last minute (or since it joined)
+  std::int64_t joined_unix_ms = 0;
+  /// Its last heartbeat (unix ms), -1 for none (serve's own workers send none).
+  std::int64_t heartbeat_unix_ms = -1;
+  std::int64_t heartbeat_age_ms = -1; ///< how long ago, -1 for none
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_entry& x) {
+  return f(x.name, x.address, x.info, x.state, x.lost_reason, x.frames, x.frames_per_s,
+           x.joined_unix_ms, x.heartbeat_unix_ms, x.heartbeat_age_ms);
+}
+
+/// Every node of the registry, in registration order.
+using node_listing = std::vector<node_entry>;
+
 } // namespace seg

@@ -43,14 +43,17 @@ struct gatekeeper_fixture : fixture {
   seg::queue_control_actor queue = stand_in<seg::queue_control_actor>(queue_box);
   std::shared_ptr<inbox> flats_box = std::make_shared<inbox>();
   seg::flat_source_actor flats = stand_in<seg::flat_source_actor>(flats_box);
+  std::shared_ptr<inbox> registry_box = std::make_shared<inbox>();
+  seg::node_registry_actor registry = stand_in<seg::node_registry_actor>(registry_box);
   seg::gatekeeper_actor gate =
-    adopt(seg::spawn_gatekeeper(sys, queue, flats, serve_host(), serve_token));
+    adopt(seg::spawn_gatekeeper(sys, queue, flats, registry, serve_host(), serve_token));
 
   using welcome = std::tuple<seg::reader_actor, seg::exporter_actor, seg::flat_source_actor,
-                             bool>;
+                             seg::node_registry_actor, bool>;
   caf::expected<welcome> join(const std::string& token, const seg::node_info& n) {
-    return request<seg::reader_actor, seg::exporter_actor, seg::flat_source_actor, bool>(
-      gate, seg::atom::hello::value, seg::atom::join::value, token, n);
+    return request<seg::reader_actor, seg::exporter_actor, seg::flat_source_actor,
+                   seg::node_registry_actor, bool>(gate, seg::atom::hello::value,
+                                                   seg::atom::join::value, token, n);
   }
 };
 
@@ -65,8 +68,9 @@ TEST_CASE("a hello with serve's token gets the queue's control handle", "[actor]
   CHECK(f.queue_box->messages.empty()); // the queue itself was not asked
 }
 
-TEST_CASE("a worker node's hello with the token gets the reader, the exporter and the flat "
-          "source, and whether it shares serve's memory",
+TEST_CASE("a worker node's hello with the token gets the reader, the exporter, the flat "
+          "source and the node registry (which it is added to), and whether it shares "
+          "serve's memory",
           "[actor]") {
   gatekeeper_fixture f;
   auto reader_box = std::make_shared<inbox>();
@@ -81,20 +85,27 @@ TEST_CASE("a worker node's hello with the token gets the reader, the exporter an
   CHECK(std::get<0>(*remote) == reader);
   CHECK(std::get<1>(*remote) == exporter);
   CHECK(std::get<2>(*remote) == f.flats);
-  CHECK_FALSE(std::get<3>(*remote)); // another boot: another host
+  CHECK(std::get<3>(*remote) == f.registry);
+  CHECK_FALSE(std::get<4>(*remote)); // another boot: another host
   // The queue answered the join.
   REQUIRE(f.queue_box->messages.size() == 1);
   CHECK(f.queue_box->messages[0].match_elements<seg::atom::join>());
+  // The registry knows the node by the CAF node it said hello from.
+  auto added = f.registry_box->all<seg::atom::add, caf::node_id, seg::node_info>();
+  REQUIRE(added.size() == 1);
+  CHECK(std::get<1>(added[0]) == f.sys.node());
+  CHECK(std::get<2>(added[0]).host == "lab1");
+  CHECK(std::get<2>(added[0]).workers == 2);
   // Same boot and /dev/shm: serve's host; same boot, another /dev/shm: a
   // mount namespace with a private one.
   auto same = f.join(serve_token, node("1.2.3", "boot-1"));
   REQUIRE(same);
-  CHECK(std::get<3>(*same));
+  CHECK(std::get<4>(*same));
   auto other_shm = node("1.2.3", "boot-1");
   other_shm.shm_inode = 21;
   auto ns = f.join(serve_token, other_shm);
   REQUIRE(ns);
-  CHECK_FALSE(std::get<3>(*ns));
+  CHECK_FALSE(std::get<4>(*ns));
 }
 
 TEST_CASE("a worker node of another segflow version is refused, naming both versions",
@@ -107,6 +118,7 @@ TEST_CASE("a worker node of another segflow version is refused, naming both vers
   CHECK(text.find("1.2.4") != std::string::npos);
   CHECK(text.find("1.2.3") != std::string::npos);
   CHECK(f.queue_box->messages.empty()); // it never reached the queue
+  CHECK(f.registry_box->messages.empty()); // nor the registry
 }
 
 TEST_CASE("a wrong, short, long or missing token gets an error and no handle", "[actor]") {
@@ -127,6 +139,7 @@ TEST_CASE("a wrong, short, long or missing token gets an error and no handle", "
     CHECK(handles.error() == seg::ec::not_authorized);
   }
   CHECK(f.queue_box->messages.empty()); // nothing reached the queue
+  CHECK(f.registry_box->messages.empty()); // no node was registered
 }
 
 TEST_CASE("the gatekeeper answers nothing but a hello", "[actor]") {

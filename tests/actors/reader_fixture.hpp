@@ -1,8 +1,8 @@
 #pragma once
 
 // The real reader running one job of a synthetic acquisition (real files,
-// the flat in shared memory), with stand-ins for the queue, the status hub
-// and the exporter: the base of tests that add real workers.
+// the flat in shared memory), with stand-ins for the queue, the status hub,
+// the exporter and the node registry: the base of tests that add real workers.
 
 #include <memory>
 #include <string>
@@ -25,6 +25,8 @@ struct reader_job_fixture : fixture {
   queue_actor queue = stand_in<queue_actor>(queue_box);
   status_hub_actor hub = stand_in<status_hub_actor>(hub_box);
   exporter_actor exporter = stand_in<exporter_actor>(exporter_box);
+  std::shared_ptr<inbox> registry_box = std::make_shared<inbox>();
+  node_registry_actor registry = stand_in<node_registry_actor>(registry_box);
   reader_actor reader;
 
   /// `frames` frames with `objects` objects each; one worker, no time limit.
@@ -33,6 +35,7 @@ struct reader_job_fixture : fixture {
     cfg.workers = 1;
     cfg.exporter = exporter;
     cfg.frame_timeout_s = 0;
+    cfg.registry = registry;
     reader = spawn(seg::reader, cfg, queue, hub);
     job_spec spec;
     spec.id = job;

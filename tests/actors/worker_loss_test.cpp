@@ -2,7 +2,8 @@
 // real reader (real files, the flat in shared memory) and real workers, with
 // stand-ins for the queue, the hub and the exporter. Lost once, the frame is
 // the very next one handed out; lost twice, it fails as "worker lost twice"
-// and the job goes on without it.
+// and the job goes on without it. The node registry hears from the reader
+// which node's workers ask and segment, and which node's link is down.
 #include "actors/reader.hpp"
 #include "actors/segment_worker.hpp"
 
@@ -16,6 +17,8 @@
 #include "tests/actors/reader_fixture.hpp"
 
 namespace {
+
+using seg::test::inbox;
 
 constexpr std::uint64_t job = seg::test::reader_job_fixture::job;
 
@@ -94,4 +97,44 @@ TEST_CASE("a worker lost with a frame: requeued once, failed the second time",
       CHECK(rs[i].index != lost);
     }
   }
+}
+
+TEST_CASE("the reader tells the node registry who asks for work, the frames each node "
+          "segmented and a node whose supervisor is down",
+          "[actor][reader][nodes]") {
+  loss_fixture fx;
+  auto first = fx.new_worker();
+  auto second = fx.new_worker();
+  fx.run();
+  REQUIRE(fx.results().size() == 5);
+  using notice = std::tuple<seg::atom::work, caf::node_id, std::uint32_t>;
+  auto notices = fx.registry_box->all<seg::atom::work, caf::node_id, std::uint32_t>();
+  // Each worker's first ask (0 frames), then one notice per frame done.
+  std::uint32_t firsts = 0;
+  std::uint32_t frames = 0;
+  for (auto& n : notices) {
+    CHECK(std::get<1>(n) == fx.sys.node());
+    if (std::get<2>(n) == 0)
+      ++firsts;
+    else
+      frames += std::get<2>(n);
+  }
+  CHECK(firsts == 2);
+  CHECK(frames == 5);
+  CHECK(notices.front() == notice{seg::atom::work::value, fx.sys.node(), 0});
+  // A flat step is no frame: the flat's steps sent no notice.
+  CHECK(notices.size() == 7);
+
+  // A worker process's supervisor (segflow worker) goes down: its node is lost.
+  auto supervisor_box = std::make_shared<inbox>();
+  auto supervisor = fx.stand_in(supervisor_box);
+  fx.send(fx.reader, seg::atom::join::value, supervisor, false);
+  fx.run();
+  CHECK(fx.registry_box->all<seg::atom::lost, caf::node_id, std::string>().empty());
+  caf::anon_send_exit(supervisor, caf::exit_reason::kill);
+  fx.run();
+  auto lost = fx.registry_box->all<seg::atom::lost, caf::node_id, std::string>();
+  REQUIRE(lost.size() == 1);
+  CHECK(std::get<1>(lost[0]) == fx.sys.node());
+  CHECK_FALSE(std::get<2>(lost[0]).empty());
 }

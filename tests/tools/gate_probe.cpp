@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   try_request<seg::queue_control_actor>(sys, "hello with a wrong token", *gate,
                                         seg::atom::hello::value, seg::atom::control::value,
                                         seg::io::new_token());
-  try_request<seg::reader_actor, seg::exporter_actor, seg::flat_source_actor, bool>(
+  try_request<seg::reader_actor, seg::exporter_actor, seg::flat_source_actor,
+              seg::node_registry_actor, bool>(
     sys, "worker hello with a wrong token", *gate, seg::atom::hello::value,
     seg::atom::join::value, seg::io::new_token(), seg::node_info{});
 

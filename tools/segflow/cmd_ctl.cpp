@@ -35,6 +35,7 @@
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "tools/segflow/endpoint.hpp"
+#include "tools/segflow/nodes_format.hpp"
 #include "tools/segflow/remote.hpp"
 
 namespace fs = std::filesystem;
@@ -364,6 +365,9 @@ int run_ctl(int argc, char** argv) {
     "  resume-queue         start jobs again\n"
     "  stop-all             stop-queue, then stop the running job\n"
     "  watch [--json]       print status events until Ctrl-C\n"
+    "  nodes [--json]       every worker node: address, state (joining, ready,\n"
+    "                       lost), workers, frames done, frames/s over the last\n"
+    "                       minute, last heartbeat; serve's own workers: local\n"
     "Job states: pending, running, done, partial (some frames failed), failed,\n"
     "interrupted. --json fields: id, path, state, position, frames_done,\n"
     "frames_total, frames_failed, failures, objects, started (UTC), elapsed (s),\n"
@@ -371,7 +375,7 @@ int run_ctl(int argc, char** argv) {
     "$SEGFLOW_CONNECT, else 127.0.0.1:4750. Exit codes: 0 done, 2 usage error,\n"
     "request refused or serve not reachable.");
   parser.option("connect", &connect, "HOST:PORT", "address of segflow serve");
-  parser.flag("json", &json, "list, status, watch: JSON output");
+  parser.flag("json", &json, "list, status, watch, nodes: JSON output");
   parser.flag("force", &force, "add: remove earlier outputs and start over");
   parser.option("profile", &profile, "NAME", "add: settings profile of the jobs");
   parser.repeated("set", &sets, "KEY=VALUE", "add: one setting of the jobs");
@@ -399,7 +403,7 @@ int run_ctl(int argc, char** argv) {
   const shape shapes[] = {{"add", 1, SIZE_MAX}, {"list", 0, 0},         {"status", 1, 1},
                           {"move", 1, 1},       {"remove", 1, 1},       {"stop", 1, 1},
                           {"stop-queue", 0, 0}, {"resume-queue", 0, 0}, {"stop-all", 0, 0},
-                          {"watch", 0, 0}};
+                          {"watch", 0, 0},      {"nodes", 0, 0}};
   const shape* found = nullptr;
   for (auto& sh : shapes)
     if (cmd == sh.name)
@@ -412,8 +416,8 @@ int run_ctl(int argc, char** argv) {
     return usage(cmd + ": unexpected argument '" + args[found->max_args] + "'");
   if ((force || !profile.empty() || !sets.empty()) && cmd != "add")
     return usage("--force, --profile and --set go with add");
-  if (json && cmd != "list" && cmd != "status" && cmd != "watch")
-    return usage("--json goes with list, status and watch");
+  if (json && cmd != "list" && cmd != "status" && cmd != "watch" && cmd != "nodes")
+    return usage("--json goes with list, status, watch and nodes");
   if (to > 0 && cmd != "move")
     return usage("--to goes with move");
   if (cmd == "move" && to == 0)
@@ -515,6 +519,17 @@ int run_ctl(int argc, char** argv) {
           print_job(j);
       },
       s.remaining(), atom::status::value, *id);
+  if (cmd == "nodes")
+    return s.ask(
+      [&](node_listing& nodes) {
+        if (json) {
+          print_json(nodes_json(nodes));
+        } else {
+          auto text = format_nodes_table(nodes);
+          std::fwrite(text.data(), 1, text.size(), stdout);
+        }
+      },
+      s.remaining(), atom::nodes::value);
   if (cmd == "move")
     return s.ask(
       [&](queue_listing&) {

@@ -38,6 +38,7 @@
 
 #include "actors/flat_source.hpp"
 #include "actors/gatekeeper.hpp"
+#include "actors/node_registry.hpp"
 #include "actors/io/node_facts.hpp"
 #include "actors/io/queue_store.hpp"
 #include "actors/io/serve_token.hpp"
@@ -403,7 +404,23 @@ int run_serve(int argc, char** argv) {
     trace::stop();
     return exit_usage;
   }
+  node_registry_config ncfg;
+  ncfg.heartbeat_timeout = std::chrono::milliseconds(link_timeout_ms);
+  // CAF sees the gate's clients on loopback: the registry shows whom the
+  // gate relays (set once the gate listens; cleared before it goes).
+  auto gate_view = std::make_shared<std::atomic<const control_gate*>>(nullptr);
+  ncfg.address_of = [gate_view](const std::string& host, std::uint16_t port) {
+    if (auto* g = gate_view->load(); g != nullptr && is_loopback(host))
+      if (auto client = g->client_behind(port); !client.empty())
+        return client;
+    return host + ":" + std::to_string(port);
+  };
+  auto registry = spawn_node_registry(sys, ncfg);
+  // serve's own workers are a node too.
+  if (in_process > 0)
+    self->send(registry, atom::add::value, sys.node(), io::local_node(in_process));
   auto qcfg = make_queue_config(settings, sources, n_workers, in_process);
+  qcfg.reader.registry = registry;
   qcfg.state_file = queue_file.string();
   qcfg.state_dir = dir.string();
   qcfg.initial = restored;
@@ -412,7 +429,7 @@ int run_serve(int argc, char** argv) {
   if (!spawned) {
     std::cerr << "error: queue: " << sys.render(spawned.error()) << "\n";
     for (auto a : {caf::actor_cast<caf::actor>(*locks), caf::actor_cast<caf::actor>(hub),
-                   caf::actor_cast<caf::actor>(progress)})
+                   caf::actor_cast<caf::actor>(progress), caf::actor_cast<caf::actor>(registry)})
       self->send_exit(a, caf::exit_reason::user_shutdown);
     trace::stop();
     return exit_usage;
@@ -420,12 +437,14 @@ int run_serve(int argc, char** argv) {
   auto q = *spawned;
   queue_control_actor control = q;
   auto flats = spawn_flat_source(sys);
-  auto gatekeeper = spawn_gatekeeper(sys, control, flats, io::local_node(in_process), token);
+  auto gatekeeper =
+    spawn_gatekeeper(sys, control, flats, registry, io::local_node(in_process), token);
 
   auto stop_actors = [&] {
     // Dataflow order, so the progress sink prints every last event.
     for (auto a : {caf::actor_cast<caf::actor>(gatekeeper), caf::actor_cast<caf::actor>(flats),
-                   caf::actor_cast<caf::actor>(q), caf::actor_cast<caf::actor>(*locks),
+                   caf::actor_cast<caf::actor>(q), caf::actor_cast<caf::actor>(registry),
+                   caf::actor_cast<caf::actor>(*locks),
                    caf::actor_cast<caf::actor>(hub), caf::actor_cast<caf::actor>(progress)}) {
       self->send_exit(a, caf::exit_reason::user_shutdown);
       self->wait_for(a);
@@ -449,6 +468,7 @@ int run_serve(int argc, char** argv) {
   auto limits = limits_for_descriptors(fd_limit, open_descriptors(),
                                        std::max<std::uint64_t>(64, fd_limit / 4));
   gate->start(*port, limits, tls.enabled() ? gate_protocol::tls : gate_protocol::basp);
+  gate_view->store(gate.get());
   endpoint bound = *where;
   bound.port = gate->port();
   std::printf("listening: %s\n", bound.text().c_str());
@@ -499,6 +519,7 @@ int run_serve(int argc, char** argv) {
   if (mqtt)
     mqtt->stop(self); // after the queue's last events: Interrupted, then Dead
   stop_actors();
+  gate_view->store(nullptr);
   gate->stop();
   spdlog::info("serve_stopped exit={} peak_rss_mb={:.0f}", rc, peak_rss_mb());
   return rc;

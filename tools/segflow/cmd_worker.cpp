@@ -200,7 +200,14 @@ int run_worker(int argc, char** argv) {
 
   bool serve_gone = false;
   timespec tick{0, 200 * 1000 * 1000};
+  // The registry's heartbeats, at the pace of CAF's own (configure_network).
+  auto heartbeat_period = std::chrono::milliseconds(500);
+  auto next_heartbeat = std::chrono::steady_clock::now();
   while (!serve_gone) {
+    if (auto now = std::chrono::steady_clock::now(); now >= next_heartbeat) {
+      self->send(join.welcome.registry, atom::tick::value, sys.node());
+      next_heartbeat = now + heartbeat_period;
+    }
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("worker_signal signal={}", sig == SIGINT ? "INT" : "TERM");

@@ -12,11 +12,14 @@
 
 #include <algorithm>
 #include <array>
+#include <arpa/inet.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -132,6 +135,11 @@ struct control_gate::impl {
   std::uint64_t refused = 0;
   std::uint64_t timed_out = 0;
   std::uint64_t evicted = 0;
+  // Each relayed client's address by the local port of our connection to
+  // CAF (the peer port CAF sees); read by other threads.
+  mutable std::mutex peers_mutex;
+  std::unordered_map<std::uint16_t, std::string> peers;
+  std::unordered_map<std::uint64_t, std::uint16_t> inside_port; // by client id
 
   void watch(int fd, std::uint64_t tag, std::uint32_t events, int op) {
     epoll_event ev{};
@@ -159,6 +167,11 @@ struct control_gate::impl {
       return;
     if (!it->second.handshaken)
       --handshaking_count;
+    if (auto p = inside_port.find(id); p != inside_port.end()) {
+      std::lock_guard<std::mutex> lock(peers_mutex);
+      peers.erase(p->second);
+      inside_port.erase(p);
+    }
     close_fd(it->second.outside);
     close_fd(it->second.inside);
     clients.erase(it);
@@ -296,7 +309,10 @@ struct control_gate::impl {
 
   void accept_clients() {
     for (;;) {
-      int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_in from{};
+      socklen_t from_len = sizeof from;
+      int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&from), &from_len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors anyway: stop accepting for a moment instead
@@ -334,6 +350,7 @@ struct control_gate::impl {
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ::setsockopt(in, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       auto id = next_id++;
+      remember_peer(id, in, from);
       auto& c = clients[id];
       c.outside = fd;
       c.inside = in;
@@ -345,6 +362,21 @@ struct control_gate::impl {
       handshaking.push_back(id);
       ++handshaking_count;
     }
+  }
+
+  // Notes that the client at `from` reaches CAF through `in` (whose local
+  // port connect() has bound).
+  void remember_peer(std::uint64_t id, int in, const sockaddr_in& from) {
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    char host[INET_ADDRSTRLEN] = {};
+    if (::getsockname(in, reinterpret_cast<sockaddr*>(&local), &len) != 0
+        || ::inet_ntop(AF_INET, &from.sin_addr, host, sizeof host) == nullptr)
+      return;
+    auto port = ntohs(local.sin_port);
+    inside_port[id] = port;
+    std::lock_guard<std::mutex> lock(peers_mutex);
+    peers[port] = std::string(host) + ":" + std::to_string(ntohs(from.sin_port));
   }
 
   // Closes clients past their handshake deadline; returns the ms until the
@@ -447,6 +479,12 @@ control_gate::~control_gate() {
 
 std::uint16_t control_gate::port() const {
   return impl_->port;
+}
+
+std::string control_gate::client_behind(std::uint16_t inside_port) const {
+  std::lock_guard<std::mutex> lock(impl_->peers_mutex);
+  auto it = impl_->peers.find(inside_port);
+  return it == impl_->peers.end() ? std::string() : it->second;
 }
 
 void control_gate::start(std::uint16_t backend_port, const gate_limits& limits,

@@ -60,6 +60,11 @@ public:
   /// The port clients connect to.
   std::uint16_t port() const;
 
+  /// The address (host:port) of the client the gate relays from its local
+  /// port `inside_port` (the peer port CAF sees for it); empty if none.
+  /// Safe from any thread.
+  std::string client_behind(std::uint16_t inside_port) const;
+
   /// Starts relaying clients to 127.0.0.1:backend_port in a thread of its
   /// own.
   void start(std::uint16_t backend_port, const gate_limits& limits,

@@ -152,8 +152,9 @@ caf::expected<node_welcome> hello_join(caf::actor_system& sys, const gatekeeper_
   caf::expected<node_welcome> out{caf::sec::request_timeout};
   self->request(gate, timeout, atom::hello::value, atom::join::value, token, node)
     .receive(
-      [&](reader_actor& r, exporter_actor& e, flat_source_actor& f, bool shares) {
-        out = node_welcome{std::move(r), std::move(e), std::move(f), shares};
+      [&](reader_actor& r, exporter_actor& e, flat_source_actor& f, node_registry_actor& n,
+          bool shares) {
+        out = node_welcome{std::move(r), std::move(e), std::move(f), std::move(n), shares};
       },
       [&](caf::error& err) { out = std::move(err); });
   return out;

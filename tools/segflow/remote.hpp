@@ -92,7 +92,8 @@ struct node_welcome {
   reader_actor reader;
   exporter_actor exporter;
   flat_source_actor flats;
-  bool shares_memory = false; ///< it maps serve's segments itself
+  node_registry_actor registry; ///< where its heartbeats go
+  bool shares_memory = false;   ///< it maps serve's segments itself
 };
 
 /// Registers as a worker node (`node` says who it is).
