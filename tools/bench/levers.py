@@ -9,8 +9,10 @@ Each variant is a segflow executable and the arguments that switch a lever
 `on=build/tools/segflow`, or an older build against the new one). For every
 repeat and worker count the variants run one right after the other, in
 alternating order, as `EXE segment -q --force --summary-json F --workers W
-[arguments] ACQ`; the table gives each variant's medians and the ratio of each
-variant to the first, per repeat, then the median of those ratios. The load
+[arguments] COPY` (COPY: ACQ's frames linked or copied into a scratch data
+root, so ACQ itself is never written to); the table gives each variant's
+medians and the ratio of each variant to the first, per repeat, then the
+median of those ratios. The load
 average is printed before and after: only ratios measured in one run compare.
 
 What is reported, per variant (from the summary JSON the run writes):
@@ -22,11 +24,13 @@ process's minor page faults per frame and CPU seconds, its peak RSS.
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -97,6 +101,55 @@ def run_once(exe, extra, workers, acq, scratch):
     }
 
 
+FRAME_EXT = (".jpg", ".jpeg")
+
+
+def sha1(path):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def make_acquisition(src, dst, copies=1):
+    """dst: src's frames `copies` times (copy k > 0 named <stem>-c<k><ext>)."""
+    os.makedirs(dst)
+    frames = sorted(n for n in os.listdir(src) if n.lower().endswith(FRAME_EXT))
+    names = []
+    for k in range(copies):
+        for n in frames:
+            stem, ext = os.path.splitext(n)
+            name = n if k == 0 else f"{stem}-c{k}{ext}"
+            try:  # a hard link where it can be: no copy of the pixels
+                os.link(os.path.join(src, n), os.path.join(dst, name))
+            except OSError:
+                shutil.copyfile(os.path.join(src, n), os.path.join(dst, name))
+            names.append(name)
+    with open(os.path.join(src, "metadata.json")) as f:
+        meta = json.load(f)
+    if "acq_nb_frame" in meta:
+        meta["acq_nb_frame"] = len(names)
+    with open(os.path.join(dst, "metadata.json"), "w") as f:
+        json.dump(meta, f, indent=4)
+    with open(os.path.join(dst, "integrity.check"), "w") as f:
+        f.write("# planktoscope integrity file, see https://www.planktoscope.org\n")
+        f.write("# filename,size,sha1\n")
+        for n in ["metadata.json"] + names:
+            p = os.path.join(dst, n)
+            f.write(f"{n},{os.path.getsize(p)},{sha1(p)}\n")
+    return len(frames)
+
+
+def scratch_acquisition(src, scratch, label, copies=1):
+    """A copy of acquisition `src` under scratch's data root
+    (<root>/img/<date>/<sample>/<label>, as segment expects), so a run never
+    writes its outputs or done.txt next to the source. -> (path, frames of src)."""
+    dst = os.path.join(scratch, "root", "img", "20000101", "bench", label)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    return dst, make_acquisition(os.path.abspath(src), dst, copies)
+
+
 def parse_variants(specs):
     """'NAME=EXE [arguments...]' each -> [(NAME, absolute EXE, [arguments])]."""
     variants = []
@@ -124,12 +177,13 @@ def main():
     lines += [header, "|" + "---|" * (len(METRICS) + 2)]
     ratio_lines = []
     with tempfile.TemporaryDirectory(prefix="segflow-levers.") as scratch:
+        acq, _ = scratch_acquisition(args.acq, scratch, "levers")
         for w in args.workers:
             samples = {name: [] for name, _, _ in variants}
             for r in range(args.repeat):
                 order = variants if r % 2 == 0 else list(reversed(variants))
                 for name, exe, extra in order:
-                    samples[name].append(run_once(exe, extra, w, args.acq, scratch))
+                    samples[name].append(run_once(exe, extra, w, acq, scratch))
             base = variants[0][0]
             for name, _, _ in variants:
                 med = [statistics.median(s[key] for s in samples[name]) for _, key, _ in METRICS]

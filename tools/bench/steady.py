@@ -16,56 +16,13 @@ as levers.py (one row per variant, ratios to the first), load average noted.
 """
 
 import argparse
-import hashlib
-import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import levers  # noqa: E402  (run_once, load_average, variant syntax)
-
-FRAME_EXT = (".jpg", ".jpeg")
-
-
-def sha1(path):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def make_acquisition(src, dst, copies):
-    """dst: src's frames `copies` times (copy k > 0 named <stem>-c<k><ext>)."""
-    os.makedirs(dst)
-    frames = sorted(n for n in os.listdir(src) if n.lower().endswith(FRAME_EXT))
-    names = []
-    for k in range(copies):
-        for n in frames:
-            stem, ext = os.path.splitext(n)
-            name = n if k == 0 else f"{stem}-c{k}{ext}"
-            try:  # a hard link where it can be: no copy of the pixels
-                os.link(os.path.join(src, n), os.path.join(dst, name))
-            except OSError:
-                shutil.copyfile(os.path.join(src, n), os.path.join(dst, name))
-            names.append(name)
-    with open(os.path.join(src, "metadata.json")) as f:
-        meta = json.load(f)
-    if "acq_nb_frame" in meta:
-        meta["acq_nb_frame"] = len(names)
-    with open(os.path.join(dst, "metadata.json"), "w") as f:
-        json.dump(meta, f, indent=4)
-    with open(os.path.join(dst, "integrity.check"), "w") as f:
-        f.write("# planktoscope integrity file, see https://www.planktoscope.org\n")
-        f.write("# filename,size,sha1\n")
-        for n in ["metadata.json"] + names:
-            p = os.path.join(dst, n)
-            f.write(f"{n},{os.path.getsize(p)},{sha1(p)}\n")
-    return len(frames)
-
+import levers  # noqa: E402  (run_once, scratch_acquisition, variant syntax)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
@@ -87,10 +44,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="segflow-steady.") as scratch:
         acqs = {}
         for label, copies in (("short", 1), ("long", args.copies)):
-            # <root>/img/<date>/<sample>/<acquisition>, as segment expects.
-            acqs[label] = os.path.join(scratch, "root", "img", "20000101", "steady", label)
-            os.makedirs(os.path.dirname(acqs[label]), exist_ok=True)
-            n = make_acquisition(src, acqs[label], copies)
+            acqs[label], n = levers.scratch_acquisition(src, scratch, label, copies)
         extra_frames = n * (args.copies - 1)
         lines += [f"{n} frames against {n * args.copies}", "",
                   "| workers | variant | " + " | ".join(m[0] for m in metrics) + " |",
