@@ -10,6 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include "actors/io/node_facts.hpp"
 #include "kernels/decode.hpp"
 #include "shm/image_segment.hpp"
 #include "tests/actors/fixture.hpp"
@@ -87,6 +90,9 @@ TEST_CASE("worker: one step per message, the kernels' result", "[actor][worker]"
   CHECK(r.index == 1);
   CHECK(r.name == fx.acq.name(1));
   CHECK(r.kind == seg::work_kind::segment);
+  // Its node: this process (host:pid), as ctl nodes names it.
+  CHECK(r.node == seg::io::this_node_name());
+  CHECK(r.node.find(':' + std::to_string(::getpid())) != std::string::npos);
   REQUIRE(r.objects.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO("object " << i);
