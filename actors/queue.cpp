@@ -237,6 +237,7 @@ queue_config make_queue_config(const config::settings& settings,
   cfg.reader.reads_ahead = std::uint32_t(settings.pipeline.reads_in_flight);
   cfg.reader.frame_timeout_s = settings.pipeline.frame_timeout_s;
   cfg.reader.decode_once = settings.pipeline.decode_once;
+  cfg.reader.decode_band_rows = settings.pipeline.decode_band_rows;
   cfg.workers = in_process;
   cfg.commit_frames = std::uint32_t(settings.exports.commit_frames);
   cfg.commit_window = std::chrono::milliseconds(std::lround(settings.exports.commit_window_ms));

@@ -358,6 +358,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         job.follow_idle_s = setup.follow_idle_s;
         job.flat_frames = setup.flat_frames;
         job.decode_once = self->state.cfg.decode_once;
+        job.decode_band_rows = self->state.cfg.decode_band_rows;
         job.last_growth = std::chrono::steady_clock::now();
         // Sent before the reply, so the exporter knows before the queue's
         // begin: it must not finish the job when the frames listed so far

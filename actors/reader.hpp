@@ -37,6 +37,9 @@ struct reader_config {
   /// The flat's frames are segmented from the stack they were decoded into
   /// for the flat, not decoded again. Off only to measure what it saves.
   bool decode_once = true;
+  /// Frames are decoded and corrected in bands of this many rows
+  /// (work_item::band_rows); 0: whole frames.
+  std::int32_t decode_band_rows = 16;
 };
 
 /// A worker waiting for work (its pull request).

@@ -144,6 +144,7 @@ work_item frame_item(const reader_job& job, std::uint32_t index) {
     item.stack_segment = job.stack->name();
     item.stack_slot = std::int32_t(it->second);
   }
+  item.band_rows = job.decode_band_rows;
   item.previous = previous_frames(job.plan, index);
   try {
     item.bytes = read_frame(job.plan, item.name, item.read_ms);

@@ -50,6 +50,7 @@ struct reader_job {
   /// none is left). Empty with decode_once off.
   std::map<std::uint32_t, std::uint32_t> stacked;
   bool decode_once = true;            ///< reader_config::decode_once
+  std::int32_t decode_band_rows = 16; ///< reader_config::decode_band_rows
   std::chrono::steady_clock::time_point flat_started;
 
   // -- flat recalculation (segmentation.flat_recalculate, SPEC §2.1) --

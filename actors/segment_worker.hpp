@@ -17,6 +17,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "actors/interfaces.hpp"
+#include "kernels/correct_bands.hpp"
 #include "kernels/features.hpp"
 #include "kernels/mask.hpp"
 #include "kernels/objects.hpp"
@@ -28,8 +29,12 @@ class image_segment;
 namespace seg {
 
 /// The steps of segmenting one frame, one message each. `previous` (with
-/// remove_previous_mask, before decode) tries one earlier frame per message.
-enum class frame_step : std::uint8_t { decode, correct, mask, label, features, crops, previous };
+/// remove_previous_mask, before decode) tries one earlier frame per message;
+/// `bands` (correct while decoding, instead of correct) decodes and corrects
+/// a few bands of rows per message until the frame is done.
+enum class frame_step : std::uint8_t {
+  decode, bands, correct, mask, label, features, crops, previous
+};
 
 struct segment_worker_state {
   static inline const char* name = "segment-worker";
@@ -46,6 +51,9 @@ struct segment_worker_state {
   cv::Mat corrected;                     ///< frame, corrected in place
   cv::Mat gray;                          ///< its gray image, from the correct step (kept)
   kernels::gray_histogram gray_hist{};   ///< gray's histogram, from the correct step
+  /// Correct while decoding (work_item::band_rows): the frame being decoded
+  /// and corrected into `frame` and `gray`, band by band.
+  std::optional<kernels::banded_correction> bands;
   kernels::mask_result mask;
   kernels::labelling labelled;
   std::vector<kernels::region> kept;

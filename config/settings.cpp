@@ -167,6 +167,11 @@ const std::vector<spec>& schema() {
              "into for the flat instead of decoding them again (run-wide, read at "
              "start; off only to measure what it saves)",
              [](settings& s, bool v) { s.pipeline.decode_once = v; }),
+    int_key("pipeline.decode_band_rows", "rows", 0, 4096, "16", "",
+            "correct while decoding: each frame is decoded this many rows at a time and "
+            "each band corrected, made gray and counted while in cache; 0 = decode the "
+            "whole frame, then correct it (run-wide, read at start; same output either way)",
+            [](settings& s, std::int64_t v) { s.pipeline.decode_band_rows = int(v); }),
     bool_key("export.ecotaxa", "true", "",
              "write export/ecotaxa/ecotaxa_<acq_id>.zip when the job is done",
              [](settings& s, bool v) { s.exports.ecotaxa = v; }),
@@ -468,7 +473,8 @@ std::string to_toml(const settings& s) {
      << "opencv_threads = " << s.pipeline.opencv_threads << "\n"
      << "follow = " << b(s.pipeline.follow) << "\n"
      << "follow_idle_s = " << fmt_num(s.pipeline.follow_idle_s) << "\n"
-     << "decode_once = " << b(s.pipeline.decode_once) << "\n\n";
+     << "decode_once = " << b(s.pipeline.decode_once) << "\n"
+     << "decode_band_rows = " << s.pipeline.decode_band_rows << "\n\n";
   os << "[export]\n"
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"

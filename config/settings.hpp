@@ -46,6 +46,7 @@ struct pipeline_settings {
   bool follow = false;              ///< follow an acquisition still being written
   double follow_idle_s = 300;       ///< a followed acquisition with no new frame ends
   bool decode_once = true;          ///< segment the flat's frames from its stack
+  int decode_band_rows = 16;        ///< correct while decoding, rows a band; 0 = off
 };
 
 /// What is exported.

@@ -47,6 +47,9 @@ struct work_item {
   /// decoding `bytes`, which stay for a worker that cannot map the
   /// segment. -1: decode `bytes`.
   std::int32_t stack_slot = -1;
+  /// segment: decode and correct the frame in bands of this many rows
+  /// (pipeline.decode_band_rows); 0: decode it whole, then correct it.
+  std::int32_t band_rows = 0;
   std::int32_t row_begin = 0;       ///< flat band rows
   std::int32_t row_end = 0;
   std::uint32_t retry_ms = 0;       ///< for idle
@@ -61,8 +64,8 @@ struct work_item {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, work_item& x) {
   return f(x.kind, x.job_id, x.generation, x.index, x.name, x.path, x.bytes,
-           x.stack_segment, x.flat_segment, x.stack_count, x.stack_slot, x.row_begin, x.row_end,
-           x.retry_ms, x.params, x.read_ms, x.previous);
+           x.stack_segment, x.flat_segment, x.stack_count, x.stack_slot, x.band_rows,
+           x.row_begin, x.row_end, x.retry_ms, x.params, x.read_ms, x.previous);
 }
 
 } // namespace seg

@@ -41,6 +41,7 @@ struct stacked_job {
     job.stacked = {{0, 0}, {2, 1}, {4, 2}};
     for (std::uint32_t i = 1; i < 6; ++i)
       job.frames.push_back(i);
+    job.decode_band_rows = 24;
   }
 };
 
@@ -63,6 +64,7 @@ TEST_CASE("decode once: the flat's frames go out with their slot, slots freed as
   CHECK(one->index == 1);
   CHECK(one->stack_slot == -1); // not a flat frame: decoded from its bytes
   CHECK_FALSE(one->bytes.empty());
+  CHECK(one->band_rows == 24); // pipeline.decode_band_rows, through the reader
   auto two = seg::next_frame(job);
   REQUIRE(two);
   CHECK(two->index == 2);

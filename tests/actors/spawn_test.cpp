@@ -44,11 +44,14 @@ std::string refusal(caf::actor_system& sys, const caf::expected<T>& x) {
 
 TEST_CASE("make_queue_config takes every pipeline setting the queue uses", "[queue]") {
   config::sources src;
-  src.overrides = {{"pipeline.reads_in_flight", "5"}, {"pipeline.frame_timeout_s", "7.5"}};
+  src.overrides = {{"pipeline.reads_in_flight", "5"}, {"pipeline.frame_timeout_s", "7.5"},
+                   {"pipeline.decode_once", "false"}, {"pipeline.decode_band_rows", "3"}};
   auto settings = config::load(src);
   auto cfg = make_queue_config(settings, src, 6, 2);
   CHECK(cfg.reader.reads_ahead == 5);
   CHECK(cfg.reader.frame_timeout_s == 7.5);
+  CHECK_FALSE(cfg.reader.decode_once);
+  CHECK(cfg.reader.decode_band_rows == 3);
   CHECK(cfg.reader.workers == 6);
   CHECK(cfg.workers == 2);
   REQUIRE(cfg.reader.base.overrides == src.overrides); // jobs load on top of these
@@ -57,6 +60,7 @@ TEST_CASE("make_queue_config takes every pipeline setting the queue uses", "[que
   // The defaults, as a run without settings gets them.
   auto plain = make_queue_config(config::load({}), {}, 1, 1);
   CHECK(plain.reader.frame_timeout_s == 120);
+  CHECK(plain.reader.decode_band_rows == config::load({}).pipeline.decode_band_rows);
   CHECK(plain.reader.reads_ahead == std::uint32_t(config::load({}).pipeline.reads_in_flight));
 }
 

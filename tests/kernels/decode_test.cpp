@@ -50,50 +50,6 @@ std::string decode_failure(const bytes_t& b, std::int64_t max_pixels = no_limit)
   return "";
 }
 
-// An APP1 Exif segment holding IFD0 with one Orientation entry.
-bytes_t with_orientation(const bytes_t& jpeg, int orientation, bool little_endian) {
-  bytes_t tiff;
-  auto u16 = [&](unsigned v) {
-    if (little_endian) {
-      tiff.push_back(std::uint8_t(v));
-      tiff.push_back(std::uint8_t(v >> 8));
-    } else {
-      tiff.push_back(std::uint8_t(v >> 8));
-      tiff.push_back(std::uint8_t(v));
-    }
-  };
-  auto u32 = [&](std::uint32_t v) {
-    if (little_endian) {
-      u16(v & 0xFFFF);
-      u16(v >> 16);
-    } else {
-      u16(v >> 16);
-      u16(v & 0xFFFF);
-    }
-  };
-  tiff.push_back(little_endian ? 'I' : 'M');
-  tiff.push_back(little_endian ? 'I' : 'M');
-  u16(42);
-  u32(8);
-  u16(1);          // one entry
-  u16(0x0112);     // Orientation
-  u16(3);          // SHORT
-  u32(1);          // count
-  u16(unsigned(orientation));
-  u16(0);
-  u32(0);          // no next IFD
-  bytes_t seg = {'E', 'x', 'i', 'f', 0, 0};
-  seg.insert(seg.end(), tiff.begin(), tiff.end());
-  bytes_t out(jpeg.begin(), jpeg.begin() + 2); // SOI
-  std::size_t len = seg.size() + 2;
-  for (std::uint8_t b : {std::uint8_t(0xFF), std::uint8_t(0xE1), std::uint8_t(len >> 8),
-                         std::uint8_t(len & 0xFF)})
-    out.push_back(b); // (insert of a list here trips GCC 12's -Warray-bounds)
-  out.insert(out.end(), seg.begin(), seg.end());
-  out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
-  return out;
-}
-
 } // namespace
 
 TEST_CASE("decode_jpeg gives OpenCV's pixels on good frames", "[decode]") {

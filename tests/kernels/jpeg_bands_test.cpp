@@ -140,14 +140,7 @@ TEST_CASE("bands give OpenCV's pixels on the real frames", "[bands][data]") {
     files.push_back(shared / "picamera2-experiments" / name);
   // dev-small's frames, two of dev-a's 12 MP frames and a Santa Cruz frame.
   auto collect = [&](const fs::path& dir, std::size_t at_most) {
-    REQUIRE(fs::is_directory(dir));
-    std::vector<fs::path> found;
-    for (auto& e : fs::recursive_directory_iterator(dir))
-      if (e.path().extension() == ".jpg")
-        found.push_back(e.path());
-    std::sort(found.begin(), found.end());
-    REQUIRE(!found.empty());
-    found.resize(std::min(found.size(), at_most));
+    auto found = jpegs_under(dir, at_most);
     files.insert(files.end(), found.begin(), found.end());
   };
   collect(shared / "composed" / "dev-small" / "img", 100);

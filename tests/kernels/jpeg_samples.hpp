@@ -1,7 +1,8 @@
 #pragma once
 // Test JPEGs and pixel comparisons shared by the decoder tests
-// (decode_test.cpp, jpeg_bands_test.cpp).
+// (decode_test.cpp, jpeg_bands_test.cpp, correct_bands_test.cpp).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -49,8 +50,66 @@ inline cv::Mat opencv_decode(const bytes_t& b) {
   return cv::imdecode(raw, cv::IMREAD_COLOR);
 }
 
+// The first `at_most` .jpg files under `dir` (sorted by path); at least one.
+inline std::vector<std::filesystem::path> jpegs_under(const std::filesystem::path& dir,
+                                                      std::size_t at_most) {
+  REQUIRE(std::filesystem::is_directory(dir));
+  std::vector<std::filesystem::path> found;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().extension() == ".jpg")
+      found.push_back(e.path());
+  std::sort(found.begin(), found.end());
+  REQUIRE(!found.empty());
+  found.resize(std::min(found.size(), at_most));
+  return found;
+}
+
 inline bool same_pixels(const cv::Mat& a, const cv::Mat& b) {
   return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
+}
+
+// An APP1 Exif segment holding IFD0 with one Orientation entry.
+inline bytes_t with_orientation(const bytes_t& jpeg, int orientation, bool little_endian) {
+  bytes_t tiff;
+  auto u16 = [&](unsigned v) {
+    if (little_endian) {
+      tiff.push_back(std::uint8_t(v));
+      tiff.push_back(std::uint8_t(v >> 8));
+    } else {
+      tiff.push_back(std::uint8_t(v >> 8));
+      tiff.push_back(std::uint8_t(v));
+    }
+  };
+  auto u32 = [&](std::uint32_t v) {
+    if (little_endian) {
+      u16(v & 0xFFFF);
+      u16(v >> 16);
+    } else {
+      u16(v >> 16);
+      u16(v & 0xFFFF);
+    }
+  };
+  tiff.push_back(little_endian ? 'I' : 'M');
+  tiff.push_back(little_endian ? 'I' : 'M');
+  u16(42);
+  u32(8);
+  u16(1);          // one entry
+  u16(0x0112);     // Orientation
+  u16(3);          // SHORT
+  u32(1);          // count
+  u16(unsigned(orientation));
+  u16(0);
+  u32(0);          // no next IFD
+  bytes_t seg = {'E', 'x', 'i', 'f', 0, 0};
+  seg.insert(seg.end(), tiff.begin(), tiff.end());
+  bytes_t out(jpeg.begin(), jpeg.begin() + 2); // SOI
+  std::size_t len = seg.size() + 2;
+  for (std::uint8_t b : {std::uint8_t(0xFF), std::uint8_t(0xE1), std::uint8_t(len >> 8),
+                         std::uint8_t(len & 0xFF)})
+    out.push_back(b); // (insert of a list here trips GCC 12's -Warray-bounds)
+  out.insert(out.end(), seg.begin(), seg.end());
+  out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
+  return out;
 }
 
 } // namespace seg::test

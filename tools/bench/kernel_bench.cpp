@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "kernels/correct.hpp"
+#include "kernels/correct_bands.hpp"
 #include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
 #include "kernels/mask.hpp"
@@ -255,6 +256,32 @@ void frame_including_decode(benchmark::State& s) {
   }
 }
 
+// Decode, correct, gray and histogram of one frame as a worker does it
+// without bands: decoded whole into a kept buffer, then corrected in place.
+void decode_then_correct(benchmark::State& s) {
+  cv::Mat frame, gray;
+  gray_histogram hist;
+  for (auto _ : s) {
+    decode_jpeg(data().jpeg.data(), data().jpeg.size(), 100'000'000, frame);
+    correct_frame_gray(frame, data().flat, frame, gray, hist);
+    benchmark::DoNotOptimize(hist.data());
+  }
+}
+
+// The same while decoding (pipeline.decode_band_rows = the argument), in
+// the worker's messages of at least 64 rows, into kept buffers.
+void correct_while_decoding(benchmark::State& s) {
+  const int band_rows = int(s.range(0));
+  cv::Mat frame, gray;
+  for (auto _ : s) {
+    banded_correction bands(
+        jpeg_band_reader(data().jpeg.data(), data().jpeg.size(), 100'000'000), band_rows);
+    while (!bands.advance(data().flat, frame, gray, std::max(64, band_rows))) {
+    }
+    benchmark::DoNotOptimize(bands.histogram().data());
+  }
+}
+
 // BENCHMARK on each row path of the correction, side by side in one run (the
 // argument: 0 best = AVX2 on x86-64, 1 the 128-bit path = SSE on x86-64 and
 // NEON on arm64, 2 scalar): the vector paths must not be slower.
@@ -294,6 +321,9 @@ BENCHMARK(measure)->Unit(benchmark::kMillisecond);
 BENCHMARK(encode_crops)->Unit(benchmark::kMillisecond);
 BENCHMARK(frame_excluding_decode)->Unit(benchmark::kMillisecond);
 BENCHMARK(frame_including_decode)->Unit(benchmark::kMillisecond);
+BENCHMARK(decode_then_correct)->Unit(benchmark::kMillisecond);
+BENCHMARK(correct_while_decoding)->Arg(1)->Arg(8)->Arg(16)->Arg(32)->Arg(64)->Arg(256)
+    ->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   cv::setNumThreads(1);
