@@ -62,6 +62,7 @@ using flush = caf::atom_constant<caf::atom("flush")>;
 using hello = caf::atom_constant<caf::atom("hello")>;
 using control = caf::atom_constant<caf::atom("control")>;
 using fetch = caf::atom_constant<caf::atom("fetch")>;
+using paths = caf::atom_constant<caf::atom("paths")>;
 using nodes = caf::atom_constant<caf::atom("nodes")>;
 using lost = caf::atom_constant<caf::atom("lost")>;
 } // namespace atom
@@ -125,6 +126,12 @@ using reader_actor = caf::typed_actor<
   // node that does not are handed only frames (the flat steps write into
   // serve's segments), and copy the flat from the flat source.
   caf::reacts_to<atom::join, caf::actor, bool>,
+  // A worker of a node that sees the data root (paths mode,
+  // io/node_paths.hpp): job, the frame it read there itself, and "" when
+  // the file equals the bytes it was sent (that job's further frames go to
+  // the node's workers as paths, without bytes) or the difference (they
+  // keep travelling as bytes).
+  caf::reacts_to<atom::paths, std::uint64_t, std::string, std::string>,
   // From the exporter (flat recalculation, SPEC-planktoscope §2.1): job,
   // flat generation, frame j. Computes the flat of j's recalculation window
   // as generation `generation` and hands out every uncommitted frame from j

@@ -47,6 +47,16 @@ bool frames_only(reader_ptr self, const caf::actor_addr& who) {
   return who && self->state.frames_only_nodes.count(who.node()) > 0;
 }
 
+// Paths mode: a frame for a worker on a node that verified it sees this
+// job's files goes without its bytes (the worker reads the path itself).
+void strip_bytes_for_paths_node(reader_ptr self, const caf::actor_addr& who, work_item& item) {
+  if (item.kind != work_kind::segment || !who)
+    return;
+  auto it = self->state.path_jobs.find(who.node());
+  if (it != self->state.path_jobs.end() && it->second.count(item.job_id) > 0)
+    std::vector<std::uint8_t>().swap(item.bytes);
+}
+
 // The next piece of work of any job, earliest job first; nullopt if none.
 // `frames_only`: no flat step (for a node without this host's shared memory).
 std::optional<work_item> next_work(reader_ptr self, bool frames_only = false) {
@@ -298,6 +308,7 @@ void serve_waiting(reader_ptr self) {
     }
     auto w = std::move(st.waiting[i]);
     st.waiting.erase(st.waiting.begin() + std::ptrdiff_t(i));
+    strip_bytes_for_paths_node(self, w.who, *item);
     hold(self, w.who, *item);
     w.rp.deliver(std::move(*item));
   }
@@ -338,6 +349,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
     auto& st = self->state;
     for (auto it = st.supervisors.begin(); it != st.supervisors.end(); ++it)
       if (it->second.address() == msg.source) {
+        st.path_jobs.erase(it->first);
         // A node's link is down (or its process ended): the node is lost.
         if (st.cfg.registry)
           self->send(st.cfg.registry, atom::lost::value, it->first,
@@ -401,6 +413,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       worker_asks(self, who);
       serve_waiting(self); // its finished frame may lift the window for parked ones
       if (auto item = next_work(self, frames_only(self, who))) {
+        strip_bytes_for_paths_node(self, who, *item);
         hold(self, who, *item);
         schedule_prefetch(self);
         return std::move(*item);
@@ -445,6 +458,18 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         self->state.frames_only_nodes.insert(supervisor.node());
       self->monitor(supervisor);
       self->state.supervisors[supervisor.node()] = std::move(supervisor);
+    },
+    [=](atom::paths, std::uint64_t id, const std::string& file, const std::string& problem) {
+      auto from = self->current_sender();
+      if (!from)
+        return;
+      auto node = to_string(from->node());
+      if (problem.empty()) {
+        self->state.path_jobs[from->node()].insert(id);
+        spdlog::info("node_paths job={} node={} mode=paths verified=\"{}\"", id, node, file);
+      } else {
+        spdlog::warn("node_paths job={} node={} mode=bytes reason=\"{}\"", id, node, problem);
+      }
     },
     [=](atom::seal, std::uint64_t id) {
       if (auto* job = find_job(self, id))

@@ -64,6 +64,9 @@ struct reader_state {
   /// Nodes that do not share this host's shared memory: their workers get
   /// frames only (flat steps write into this host's segments).
   std::set<caf::node_id> frames_only_nodes;
+  /// Paths mode: the jobs whose frames go to a node's workers as paths
+  /// (verified by that node, see atom::paths), by node.
+  std::map<caf::node_id, std::set<std::uint64_t>> path_jobs;
   /// Workers this reader spawned to replace abandoned in-process ones.
   std::vector<segment_worker_actor> replacements;
   bool prefetch_scheduled = false;

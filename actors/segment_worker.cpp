@@ -12,6 +12,7 @@
 #include "actors/feature_vector.hpp"
 #include "actors/io/frame_file.hpp"
 #include "actors/io/node_facts.hpp"
+#include "actors/io/node_paths.hpp"
 #include "kernels/correct.hpp"
 #include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
@@ -58,6 +59,28 @@ void decode(work_item& item, cv::Mat& out) {
   } catch (const kernels::decode_error& e) {
     throw std::runtime_error(item.path + ": " + e.what());
   }
+}
+
+// Paths mode: the first frame of a job under this node's data roots is read
+// here too and compared with the bytes serve sent; the reader learns the
+// answer. A frame sent without bytes is read here (decode does it).
+void check_paths(self_ptr self, const work_item& item) {
+  auto& st = self->state;
+  if (!st.paths)
+    return;
+  if (item.bytes.empty()) {
+    st.paths->count_read();
+    return;
+  }
+  if (!st.paths->covers(item.path) || !st.paths->claim(item.job_id))
+    return;
+  auto problem = io::compare_with_file(item.path, item.bytes,
+                                       io::max_frame_file_bytes(item.params.max_frame_pixels));
+  if (problem.empty())
+    spdlog::info("worker_paths job={} mode=paths verified=\"{}\"", item.job_id, item.path);
+  else
+    spdlog::warn("worker_paths job={} mode=bytes reason=\"{}\"", item.job_id, problem);
+  self->send(st.reader, atom::paths::value, item.job_id, item.path, problem);
 }
 
 // Correct while decoding: the item's frame opened for a banded correction,
@@ -340,6 +363,7 @@ bool segment_step(self_ptr self) {
       inject_test_fault(item.name);
       auto& flat = flat_for(self, item.flat_segment);
       if (!from_stack(st, flat.size())) {
+        check_paths(self, item);
         if (item.band_rows > 0)
           st.bands = open_bands(item, flat.size());
         if (st.bands) {
@@ -504,9 +528,11 @@ segment_worker_actor::behavior_type
 node_segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
                     reader_actor reader, exporter_actor exporter,
                     std::function<void(const std::string&)> flat_provider,
-                    std::shared_ptr<std::atomic<std::uint64_t>> frames_counter) {
+                    std::shared_ptr<std::atomic<std::uint64_t>> frames_counter,
+                    std::shared_ptr<io::node_paths> paths) {
   self->state.flat_provider = std::move(flat_provider);
   self->state.frames_counter = std::move(frames_counter);
+  self->state.paths = std::move(paths);
   return segment_worker(self, std::move(reader), std::move(exporter));
 }
 

@@ -25,6 +25,9 @@
 namespace seg::shm {
 class image_segment;
 }
+namespace seg::io {
+class node_paths;
+}
 
 namespace seg {
 
@@ -81,6 +84,9 @@ struct segment_worker_state {
   std::string node;
   /// Counts the frames this worker segmented (shared with its process).
   std::shared_ptr<std::atomic<std::uint64_t>> frames_counter;
+  /// Paths mode, on a node started with data roots (shared with its
+  /// process): checks one frame a job against the bytes serve sent.
+  std::shared_ptr<io::node_paths> paths;
 };
 
 /// A segment worker: see segment_worker_actor in interfaces.hpp. It starts
@@ -90,14 +96,17 @@ segment_worker_actor::behavior_type
 segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
                reader_actor reader, exporter_actor exporter);
 
-/// A segment worker of a node that does not share serve's shared memory:
-/// `flat_provider` is called with a flat segment's name before the worker
-/// maps it (and only then), to copy it into this host's shared memory.
+/// A segment worker of a `segflow worker` node: `flat_provider` (set on a
+/// node that does not share serve's shared memory) is called with a flat
+/// segment's name before the worker maps it (and only then), to copy it
+/// into this host's shared memory; `paths` (set on a node with data roots)
+/// verifies that the node sees the frames serve reads (paths mode).
 segment_worker_actor::behavior_type
 node_segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self,
                     reader_actor reader, exporter_actor exporter,
                     std::function<void(const std::string&)> flat_provider,
-                    std::shared_ptr<std::atomic<std::uint64_t>> frames_counter);
+                    std::shared_ptr<std::atomic<std::uint64_t>> frames_counter,
+                    std::shared_ptr<io::node_paths> paths = nullptr);
 
 /// Spawns a segment worker pulling from `reader` and reporting to
 /// `exporter` (both must be set) through `spawner`: the actor system, or

@@ -14,41 +14,17 @@
 #include <caf/send.hpp>
 #include <catch2/catch.hpp>
 
-#include "tests/actors/fixture.hpp"
-#include "tests/actors/synth_frames.hpp"
+#include "tests/actors/reader_fixture.hpp"
 
 namespace {
 
 using seg::test::inbox;
 
-constexpr std::uint64_t job = 1;
+constexpr std::uint64_t job = seg::test::reader_job_fixture::job;
 
-struct loss_fixture : seg::test::fixture {
-  seg::test::synth_acquisition acq{5, 4};
-  std::shared_ptr<inbox> queue_box = std::make_shared<inbox>();
-  std::shared_ptr<inbox> hub_box = std::make_shared<inbox>();
-  std::shared_ptr<inbox> exporter_box = std::make_shared<inbox>();
-  seg::queue_actor queue = stand_in<seg::queue_actor>(queue_box);
-  seg::status_hub_actor hub = stand_in<seg::status_hub_actor>(hub_box);
-  seg::exporter_actor exporter = stand_in<seg::exporter_actor>(exporter_box);
-  std::shared_ptr<inbox> registry_box = std::make_shared<inbox>();
-  seg::node_registry_actor registry = stand_in<seg::node_registry_actor>(registry_box);
-  seg::reader_actor reader;
-
-  loss_fixture() {
-    seg::reader_config cfg;
-    cfg.workers = 1;
-    cfg.exporter = exporter;
-    cfg.frame_timeout_s = 0; // no time limit: losses only
-    cfg.registry = registry;
-    reader = spawn(seg::reader, cfg, queue, hub);
-    seg::job_spec spec;
-    spec.id = job;
-    spec.path = acq.dir();
-    REQUIRE(ask<seg::job_plan>(reader, seg::atom::open::value, spec));
-    send(reader, seg::atom::run::value, job, seg::frame_indices{}, std::string{});
-    run();
-  }
+// No time limit: losses only.
+struct loss_fixture : seg::test::reader_job_fixture {
+  loss_fixture() : reader_job_fixture(5, 4) {}
 
   seg::segment_worker_actor new_worker() {
     return spawn(seg::segment_worker, reader, exporter);
@@ -75,10 +51,6 @@ struct loss_fixture : seg::test::fixture {
     caf::anon_send_exit(w, caf::exit_reason::kill);
     run();
     REQUIRE(down->has_value());
-  }
-
-  std::vector<seg::frame_result> results() const {
-    return exporter_box->of<seg::frame_result>();
   }
 };
 

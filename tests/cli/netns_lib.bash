@@ -62,6 +62,8 @@ HOST1_TLS=(--tls-cert "$WORK/pki/10.77.0.2.pem" --tls-key "$WORK/pki/10.77.0.2.k
 
 # start_coordinator ARGS...: serve in the coordinator (10.77.0.1) over TLS.
 start_coordinator() {
+  # A previous serve's lines must not pass for this one's.
+  rm -f "$WORK/serve.out" "$WORK/serve.err"
   on_host "$COORD" "$SEGFLOW" serve --listen 10.77.0.1:0 --state "$STATE" "$@" \
     "${COORD_TLS[@]}" > "$WORK/serve.out" 2> "$WORK/serve.err" &
   SERVE_PID=$!
@@ -70,7 +72,8 @@ start_coordinator() {
     || { cat "$WORK/serve.err" >&2; fail "serve did not listen"; }
   SERVE_ADDR="$(sed -n 's/^listening: //p' "$WORK/serve.out")"
   SERVE_LOG="$WORK/serve.err"
-  grep -q "tls=mutual" "$SERVE_LOG" || fail "serve does not use TLS"
+  # Its log line may follow the listening line on stdout by a moment.
+  wait_for 10 grep -qs "serve_listening .*tls=mutual" "$SERVE_LOG" || fail "serve does not use TLS"
   cctl stop-queue > /dev/null
 }
 

@@ -15,7 +15,8 @@ average is printed before and after: only ratios measured in one run compare.
 
 What is reported, per variant (from the summary JSON the run writes):
 frames/s over the job (flat and export included), the flat's time, the
-exporter's commit ms per frame (with `--set log.level=debug`, split into
+workers' decode and correct ms per frame (summed over the workers; with
+correct while decoding the two are timed band by band), the exporter's commit ms per frame (with `--set log.level=debug`, split into
 writing the files and making them durable, and the frames per group), the
 process's minor page faults per frame and CPU seconds, its peak RSS.
 """
@@ -35,6 +36,8 @@ METRICS = [
     ("frames/s", "fps", True),
     ("job s", "job_s", False),
     ("flat ms", "flat_ms", False),
+    ("decode ms/frame", "decode_ms_frame", False),
+    ("correct ms/frame", "correct_ms_frame", False),
     ("commit ms/frame", "commit_ms_frame", False),
     ("of it writing", "write_ms_frame", False),
     ("of it syncing", "sync_ms_frame", False),
@@ -85,6 +88,8 @@ def run_once(exe, extra, workers, acq, scratch):
         "write_ms_frame": write_ms / frames if groups else float("nan"),
         "sync_ms_frame": sync_ms / frames if groups else float("nan"),
         "frames_group": frames / groups if groups else float("nan"),
+        "decode_ms_frame": stages["decode_ms"] / frames,
+        "correct_ms_frame": stages["correct_ms"] / frames,
         "commit_ms_frame": stages["commit_ms"] / frames,
         "faults_frame": proc_info.get("minor_faults", float("nan")) / frames,
         "cpu_s": proc_info["cpu_s"],

@@ -37,6 +37,7 @@
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
 #include "actors/io/node_facts.hpp"
+#include "actors/io/node_paths.hpp"
 #include "shm/image_segment.hpp"
 #include "tools/segflow/endpoint.hpp"
 #include "tools/segflow/node_flat.hpp"
@@ -79,7 +80,10 @@ int run_worker(int argc, char** argv) {
   parser.option("workers", &workers, "N", "segment workers in this process (default 1)", 1,
                 256);
   declare_token_option(parser, token_file);
-  parser.repeated("data", &data_roots, "DIR", "a data root this node can read (reported to serve)");
+  parser.repeated("data", &data_roots, "DIR",
+                  "a data root this node sees at the same path as serve: once a job's first "
+                  "frame there is verified equal to serve's, its frames come as paths and "
+                  "the node reads them itself (repeatable)");
   tls.declare(parser);
   declare_link_timeout_option(parser, link_timeout_ms);
   parser.flag("once", &once,
@@ -179,6 +183,9 @@ int run_worker(int argc, char** argv) {
     provider = [flats](const std::string& name) { flats->ensure(name); };
   }
   auto frames = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<io::node_paths> paths;
+  if (!data_roots.empty())
+    paths = std::make_shared<io::node_paths>(data_roots);
   self->monitor(join.gate); // down when serve or the link is gone
   // This thread supervises the workers: the reader tells it when one of
   // them overran pipeline.frame_timeout_s.
@@ -186,7 +193,7 @@ int run_worker(int argc, char** argv) {
   std::vector<segment_worker_actor> pool;
   for (std::int64_t i = 0; i < workers; ++i) {
     pool.push_back(
-      sys.spawn<caf::detached>(node_segment_worker, reader, exporter, provider, frames));
+      sys.spawn<caf::detached>(node_segment_worker, reader, exporter, provider, frames, paths));
   }
   spdlog::info("worker_joined serve={} workers={} pid={} host={} shares_memory={} rejoins={}",
                where->text(), workers, ::getpid(), me.host, shares, rejoin_count());
@@ -226,8 +233,8 @@ int run_worker(int argc, char** argv) {
     self->send_exit(w, caf::exit_reason::user_shutdown);
   for (auto& w : pool)
     self->wait_for(w);
-  spdlog::info("worker_stopped pid={} frames={} peak_rss_mb={:.0f}", ::getpid(),
-               frames->load(), peak_rss_mb());
+  spdlog::info("worker_stopped pid={} frames={} read_here={} peak_rss_mb={:.0f}", ::getpid(),
+               frames->load(), paths ? paths->reads() : 0, peak_rss_mb());
   if (flats)
     flats->clear();
   if (serve_gone && !once)

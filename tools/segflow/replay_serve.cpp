@@ -240,6 +240,9 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
     [=](atom::join, caf::actor& supervisor, bool shares_memory) {
       self->delegate(reader, atom::join::value, std::move(supervisor), shares_memory);
     },
+    [=](atom::paths, std::uint64_t id, const std::string& file, const std::string& problem) {
+      self->delegate(reader, atom::paths::value, id, file, problem);
+    },
     [=](atom::seal, std::uint64_t id) { self->delegate(reader, atom::seal::value, id); },
     [=](atom::poll) {
       // nop: the reader's own timer, never sent by a worker
