@@ -12,7 +12,7 @@ namespace seg {
 namespace {
 
 struct test_fault {
-  enum class action { abort, hang, sleep } what = action::abort;
+  enum class action { abort, hang, sleep, skip } what = action::abort;
   double seconds = 0;
   std::string frame;
 };
@@ -32,6 +32,10 @@ std::optional<test_fault> parse(const char* text) {
       f.what = test_fault::action::hang;
       return f;
     }
+    if (action == "skip") {
+      f.what = test_fault::action::skip;
+      return f;
+    }
     if (action.rfind("sleep=", 0) == 0) {
       char* end = nullptr;
       f.seconds = std::strtod(action.c_str() + 6, &end);
@@ -42,17 +46,17 @@ std::optional<test_fault> parse(const char* text) {
     }
   }
   spdlog::warn("test_fault_ignored SEGFLOW_TEST_FAULT=\"{}\" (expected abort@FRAME, "
-               "hang@FRAME or sleep=SECONDS@FRAME)",
+               "hang@FRAME, sleep=SECONDS@FRAME or skip@FRAME; FRAME * for every frame)",
                spec);
   return std::nullopt;
 }
 
 } // namespace
 
-void inject_test_fault(const std::string& frame_name) {
+bool inject_test_fault(const std::string& frame_name) {
   static const auto fault = parse(std::getenv("SEGFLOW_TEST_FAULT"));
-  if (!fault || fault->frame != frame_name)
-    return;
+  if (!fault || (fault->frame != frame_name && fault->frame != "*"))
+    return false;
   switch (fault->what) {
     case test_fault::action::abort:
       spdlog::warn("test_fault action=abort frame={}", frame_name);
@@ -64,8 +68,11 @@ void inject_test_fault(const std::string& frame_name) {
     case test_fault::action::sleep:
       spdlog::warn("test_fault action=sleep seconds={} frame={}", fault->seconds, frame_name);
       std::this_thread::sleep_for(std::chrono::duration<double>(fault->seconds));
-      return;
+      return false;
+    case test_fault::action::skip:
+      return true; // no log: it applies to every frame of a benchmark
   }
+  return false;
 }
 
 } // namespace seg

@@ -60,11 +60,12 @@ COORD_TLS=(--tls-cert "$WORK/pki/10.77.0.1.pem" --tls-key "$WORK/pki/10.77.0.1.k
 HOST1_TLS=(--tls-cert "$WORK/pki/10.77.0.2.pem" --tls-key "$WORK/pki/10.77.0.2.key"
            --tls-ca "$WORK/pki/ca.pem")
 
-# start_coordinator ARGS...: serve in the coordinator (10.77.0.1) over TLS.
+# start_coordinator ARGS...: serve in the coordinator (10.77.0.1) over TLS,
+# on port 0 or on $COORD_LISTEN (HOST:PORT) when set.
 start_coordinator() {
   # A previous serve's lines must not pass for this one's.
   rm -f "$WORK/serve.out" "$WORK/serve.err"
-  on_host "$COORD" "$SEGFLOW" serve --listen 10.77.0.1:0 --state "$STATE" "$@" \
+  on_host "$COORD" "$SEGFLOW" serve --listen "${COORD_LISTEN:-10.77.0.1:0}" --state "$STATE" "$@" \
     "${COORD_TLS[@]}" > "$WORK/serve.out" 2> "$WORK/serve.err" &
   SERVE_PID=$!
   CHILDREN+=("$SERVE_PID")

@@ -15,11 +15,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "${1:?usage: tools/bench/cluster.sh BUILD_DIR [ROUNDS] [FRAMES] [WIDTH] [HEIGHT]}" && pwd)"
 rounds="${2:-3}" frames="${3:-16}" width="${4:-4056}" height="${5:-3040}"
-# The cluster tests' helpers take (SEGFLOW SHARED TOOLS) as their arguments.
-set -- "$build/tools/segflow" "$here/../../../shared/data" "$build/tests"
-# They find each other beside $0: name this script as one of theirs.
-BASH_ARGV0="$here/../../tests/cli/cluster_bench"
-source "$here/../../tests/cli/serve_lib.bash"
+source "$here/serve_bench.bash"
 source "$here/../../tests/cli/netns_lib.bash"
 
 ACQ="$(synth_acquisition "$WORK/a" --frames "$frames" --width "$width" --height "$height" \
@@ -34,7 +30,9 @@ shape() { # RATE|none: the host's link, both directions
   done
 }
 
-# run_variant NAME: one job of ACQ (forced); prints serve's job seconds.
+# run_variant NAME: one job of ACQ (forced); sets job_s to serve's job
+# seconds (not in a subshell: the processes it starts must stay known to
+# the cleanup trap).
 job_id=0
 run_variant() {
   local name="$1" mode rate
@@ -55,7 +53,7 @@ run_variant() {
   wait_for 900 grep -qs "job_finished job=$job_id " "$SERVE_LOG" \
     || fail "$name: the job did not finish"
   grep -q "job_finished job=$job_id state=done" "$SERVE_LOG" || fail "$name: the job failed"
-  sed -n "s/.*job_finished job=$job_id .* s=\([0-9.]*\).*/\1/p" "$SERVE_LOG"
+  job_s="$(sed -n "s/.*job_finished job=$job_id .* s=\([0-9.]*\).*/\1/p" "$SERVE_LOG")"
   [ "$mode" = local ] || { kill -TERM "$NODE1"; wait_exit "$NODE1" 30 "the worker host"; }
   kill -TERM "$SERVE_PID"
   wait_exit "$SERVE_PID" 60 "serve"
@@ -63,22 +61,13 @@ run_variant() {
 }
 
 variants=(local bytes paths bytes@1gbit paths@1gbit bytes@100mbit paths@100mbit)
-declare -A seconds
-for ((r = 0; r < rounds; ++r)); do
-  for ((i = 0; i < ${#variants[@]}; ++i)); do
-    v="${variants[$(( (i + r) % ${#variants[@]} ))]}"
-    s="$(run_variant "$v")"
-    seconds[$v]="${seconds[$v]:-} $s"
-    echo "round $((r + 1)) $v: $s s" >&2
-  done
-done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-local_s="$(median <<< "${seconds[local]}")"
+run_rounds "$rounds" "${variants[@]}"
+local_s="$(median_of local)"
 echo "$frames frames of ${width}x${height} (${frame_kb} kB each), $rounds rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| variant (2 workers in all) | job s (median) | frames/s | vs local |"
 echo "|---|---|---|---|"
 for v in "${variants[@]}"; do
-  m="$(median <<< "${seconds[$v]}")"
+  m="$(median_of "$v")"
   awk -v v="$v" -v m="$m" -v f="$frames" -v l="$local_s" -v all="${seconds[$v]}" \
     'BEGIN { printf "| %s | %.2f (%s) | %.2f | %.2f |\n", v, m, substr(all, 2), f / m, l / m }'
 done
