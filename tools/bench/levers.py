@@ -97,6 +97,18 @@ def run_once(exe, extra, workers, acq, scratch):
     }
 
 
+def parse_variants(specs):
+    """'NAME=EXE [arguments...]' each -> [(NAME, absolute EXE, [arguments])]."""
+    variants = []
+    for v in specs:
+        name, _, rest = v.partition("=")
+        words = shlex.split(rest)
+        if not name or not words:
+            sys.exit(f"error: variant '{v}' is not NAME=EXE [arguments...]")
+        variants.append((name, os.path.abspath(words[0]), words[1:]))
+    return variants
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,13 +118,7 @@ def main():
     ap.add_argument("acq")
     ap.add_argument("variants", nargs="+", help="NAME=EXE [segment arguments...]")
     args = ap.parse_args()
-    variants = []
-    for v in args.variants:
-        name, _, rest = v.partition("=")
-        words = shlex.split(rest)
-        if not name or not words:
-            sys.exit(f"error: variant '{v}' is not NAME=EXE [arguments...]")
-        variants.append((name, os.path.abspath(words[0]), words[1:]))
+    variants = parse_variants(args.variants)
     lines = [f"load average before: {load_average()}", ""]
     header = "| workers | variant | " + " | ".join(m[0] for m in METRICS) + " |"
     lines += [header, "|" + "---|" * (len(METRICS) + 2)]
