@@ -51,6 +51,8 @@ job_summary summary_of(const export_job& job, job_state state, std::string error
   s.objects_dir = job.layout.objects_dir().string();
   s.stages = job.stages;
   s.op_id = job.op_id;
+  for (auto& [node, frames] : job.frames_by_node)
+    s.nodes.push_back({node, frames});
   return s;
 }
 
@@ -87,7 +89,7 @@ void end_op(self_ptr self, export_job& job, io::op_state state, const std::strin
 
 void send_event(self_ptr self, const export_job& job, event_kind kind,
                 std::uint32_t index, std::uint32_t objects, double ms,
-                std::string message) {
+                std::string message, std::string node = {}) {
   job_event ev;
   ev.kind = kind;
   ev.job_id = job.plan.id;
@@ -102,6 +104,7 @@ void send_event(self_ptr self, const export_job& job, event_kind kind,
   ev.elapsed_s = ms_since(job.started) / 1000.0;
   ev.message = std::move(message);
   ev.op_id = job.op_id;
+  ev.node = std::move(node);
   self->send(self->state.hub, ev);
 }
 
@@ -227,11 +230,18 @@ double compute_ms(const frame_result& r) {
   return t.decode_ms + t.correct_ms + t.mask_ms + t.label_ms + t.features_ms + t.crops_ms;
 }
 
+// A frame of this run is settled: counted for the node that segmented it.
+void count_node(export_job& job, const frame_result& r) {
+  if (!r.node.empty())
+    ++job.frames_by_node[r.node];
+}
+
 void frame_committed(self_ptr self, export_job& job, const frame_result& r) {
   job.committed.insert(r.index);
   job.new_objects += std::uint32_t(r.objects.size());
+  count_node(job, r);
   send_event(self, job, event_kind::frame_done, r.index, std::uint32_t(r.objects.size()),
-             compute_ms(r), "");
+             compute_ms(r), "", r.node);
 }
 
 // Commits the job's group of settled results, if any. Returns false when
@@ -330,7 +340,9 @@ bool settle(self_ptr self, export_job& job, frame_result& r) {
     if (refused) // the worker, which logs failures, saw none
       spdlog::warn("frame_failed job={} frame={} error=\"{}\"", r.job_id, r.name, *refused);
     record_failure(job, failed);
-    send_event(self, job, event_kind::frame_failed, r.index, 0, compute_ms(r), failed.error);
+    count_node(job, r);
+    send_event(self, job, event_kind::frame_failed, r.index, 0, compute_ms(r), failed.error,
+               r.node);
   }
   job.last_result = clock_type::now();
   return true;

@@ -31,6 +31,8 @@ struct export_job {
   std::map<std::uint32_t, std::string> failures;
   std::set<std::uint32_t> failed;
   std::uint32_t new_objects = 0;
+  /// This run's settled frames by the node that segmented them.
+  std::map<std::string, std::uint32_t> frames_by_node;
   stage_totals stages;
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point last_result;

@@ -8,6 +8,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/io/node_facts.hpp"
+
 namespace seg {
 
 namespace {
@@ -125,10 +127,6 @@ node_entry view(const node_record& n, time_point now) {
 
 } // namespace
 
-std::string node_name(const std::string& host, std::uint32_t pid) {
-  return host + ":" + std::to_string(pid);
-}
-
 node_registry_actor::behavior_type
 node_registry(node_registry_actor::stateful_pointer<node_registry_state> self,
               node_registry_config cfg) {
@@ -144,7 +142,7 @@ node_registry(node_registry_actor::stateful_pointer<node_registry_state> self,
         n->id = id;
         n->local = id == self->node();
         n->joined = now;
-        n->entry.name = node_name(info.host, process_of(id));
+        n->entry.name = io::node_name(info.host, process_of(id));
         n->entry.address = n->local ? "local" : "";
         n->entry.joined_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())

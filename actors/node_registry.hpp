@@ -49,9 +49,6 @@ struct node_registry_state {
   bool poll_scheduled = false;
 };
 
-/// The node name status events give a frame's node: host:pid.
-std::string node_name(const std::string& host, std::uint32_t pid);
-
 /// The node registry: see node_registry_actor in interfaces.hpp.
 node_registry_actor::behavior_type
 node_registry(node_registry_actor::stateful_pointer<node_registry_state> self,

@@ -11,6 +11,7 @@
 #include "actors/trace.hpp"
 #include "actors/feature_vector.hpp"
 #include "actors/io/frame_file.hpp"
+#include "actors/io/node_facts.hpp"
 #include "actors/io/node_paths.hpp"
 #include "kernels/correct.hpp"
 #include "kernels/decode.hpp"
@@ -178,6 +179,7 @@ void start(self_ptr self, work_item item) {
   st.result.kind = item.kind;
   st.result.index = item.index;
   st.result.name = item.name;
+  st.result.node = st.node;
   st.result.timings.read_ms = item.read_ms;
   st.result.timings.wait_ms = ms_since(st.asked);
   st.item = std::move(item);
@@ -515,6 +517,7 @@ segment_worker(segment_worker_actor::stateful_pointer<segment_worker_state> self
                reader_actor reader, exporter_actor exporter) {
   self->state.reader = std::move(reader);
   self->state.exporter = std::move(exporter);
+  self->state.node = io::this_node_name();
   pull(self);
   return trace::traced_all(self,
     [=](atom::pull) { pull(self); },

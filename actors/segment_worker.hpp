@@ -80,6 +80,8 @@ struct segment_worker_state {
   /// On a node that does not share serve's shared memory: makes the named
   /// flat segment exist locally (copied from serve) before it is mapped.
   std::function<void(const std::string&)> flat_provider;
+  /// This process's node name (host:pid), carried by each result.
+  std::string node;
   /// Counts the frames this worker segmented (shared with its process).
   std::shared_ptr<std::atomic<std::uint64_t>> frames_counter;
   /// Paths mode, on a node started with data roots (shared with its

@@ -97,6 +97,7 @@ std::string format_json_line(const job_event& ev) {
   j["elapsed_s"] = ev.elapsed_s;
   j["message"] = ev.message;
   j["op"] = ev.op_id;
+  j["node"] = ev.node;
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

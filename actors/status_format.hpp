@@ -49,7 +49,8 @@ std::string format_event_line(const job_event& ev, const progress_counts& c);
 /// One compact JSON object (no '\n') with every field of `ev`: event (its
 /// name), job_id, path, state (its name), frame_index, frame_name,
 /// frames_done, frames_total, objects, ms, elapsed_s, message, op (the
-/// run's operation id, "" before the exporter began it). Invalid UTF-8
+/// run's operation id, "" before the exporter began it), node (frame
+/// events: host:pid of the node that segmented it, else ""). Invalid UTF-8
 /// in strings is replaced by U+FFFD.
 std::string format_json_line(const job_event& ev);
 

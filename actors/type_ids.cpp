@@ -20,6 +20,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<job_event>("seg::job_event");
   cfg.add_message_type<stage_totals>("seg::stage_totals");
   cfg.add_message_type<job_summary>("seg::job_summary");
+  cfg.add_message_type<node_frames>("seg::node_frames");
   cfg.add_message_type<lease>("seg::lease");
   cfg.add_message_type<std::vector<lease>>("seg::leases");
   cfg.add_message_type<frame_indices>("seg::frame_indices");

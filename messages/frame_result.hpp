@@ -52,12 +52,13 @@ struct frame_result {
   double threshold = 0;             ///< triangle threshold of the frame
   std::vector<object_record> objects;
   step_timings timings;
+  std::string node;                 ///< the worker's node (host:pid)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frame_result& x) {
   return f(x.job_id, x.generation, x.kind, x.index, x.name, x.ok, x.error, x.threshold,
-           x.objects, x.timings);
+           x.objects, x.timings, x.node);
 }
 
 } // namespace seg

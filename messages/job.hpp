@@ -89,13 +89,27 @@ struct job_event {
   /// The run's operation id in the journal ("op-<time>-<hex>"); empty
   /// before the exporter began the run, or without a journal.
   std::string op_id;
+  /// Frame events: the node (host:pid) whose worker segmented the frame;
+  /// empty for a frame serve failed itself (its worker lost twice, ...).
+  std::string node;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_event& x) {
   return f(x.kind, x.job_id, x.path, x.state, x.frame_index, x.frame_name,
            x.frames_total, x.frames_done, x.objects, x.ms, x.elapsed_s, x.message,
-           x.op_id);
+           x.op_id, x.node);
+}
+
+/// The frames of a run one node segmented (done or failed).
+struct node_frames {
+  std::string node; ///< host:pid
+  std::uint32_t frames = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_frames& x) {
+  return f(x.node, x.frames);
 }
 
 /// Where the time of a job went, summed over frames (milliseconds).
@@ -137,13 +151,16 @@ struct job_summary {
   std::string objects_dir;              ///< where the crops are
   stage_totals stages;
   std::string op_id;                    ///< the run's operation id (see job_event)
+  /// The frames of this run by the node that segmented them, by node name
+  /// (resumed frames and frames serve failed itself are in none).
+  std::vector<node_frames> nodes;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_summary& x) {
   return f(x.id, x.path, x.state, x.frames_total, x.frames_done, x.frames_resumed,
            x.frames_failed, x.objects, x.seconds, x.error, x.failures, x.zip,
-           x.objects_dir, x.stages, x.op_id);
+           x.objects_dir, x.stages, x.op_id, x.nodes);
 }
 
 /// Text name of a job state.

@@ -8,11 +8,28 @@
 
 namespace seg::io {
 
-node_info local_node(std::uint32_t workers, std::vector<std::string> data_roots) {
-  node_info n;
+namespace {
+
+std::string host_name() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) == 0)
-    n.host = host;
+    return host;
+  return {};
+}
+
+} // namespace
+
+std::string node_name(const std::string& host, std::uint32_t pid) {
+  return host + ":" + std::to_string(pid);
+}
+
+std::string this_node_name() {
+  return node_name(host_name(), std::uint32_t(::getpid()));
+}
+
+node_info local_node(std::uint32_t workers, std::vector<std::string> data_roots) {
+  node_info n;
+  n.host = host_name();
   n.cores = std::thread::hardware_concurrency();
   n.workers = workers;
   n.version = SEGFLOW_VERSION;

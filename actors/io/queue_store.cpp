@@ -87,6 +87,25 @@ private:
   std::string where_;
 };
 
+// "nodes": {name: frames}, optional (files of earlier versions have none).
+std::vector<node_frames> nodes_from_json(const json& j, const std::string& where) {
+  std::vector<node_frames> out;
+  auto it = j.find("nodes");
+  if (it == j.end())
+    return out;
+  if (!it->is_object())
+    throw std::runtime_error(where + ": field \"nodes\" has the wrong type ("
+                             + it->type_name() + ", not an object)");
+  for (auto& [name, frames] : it->items()) {
+    if (!frames.is_number_unsigned()
+        || frames.get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max())
+      throw std::runtime_error(where + ": nodes[\"" + name + "\"] is not a frame count ("
+                               + frames.dump() + ")");
+    out.push_back({name, frames.get<std::uint32_t>()});
+  }
+  return out;
+}
+
 job_record job_from_json(const json& j, std::size_t index) {
   auto where = "jobs[" + std::to_string(index) + "]";
   if (!j.is_object())
@@ -115,6 +134,7 @@ job_record job_from_json(const json& j, std::size_t index) {
   s.zip = r.get_or<std::string>("zip", "");
   s.objects_dir = r.get_or<std::string>("objects_dir", "");
   s.op_id = r.get_or<std::string>("op", "");
+  s.nodes = nodes_from_json(j, where);
   x.started_unix_ms = r.get<std::int64_t>("started_unix_ms");
   x.elapsed_s = r.get<double>("elapsed");
   s.seconds = x.elapsed_s;
@@ -136,6 +156,9 @@ void put_summary_outcome(json& j, const job_summary& s) {
   j["zip"] = s.zip;
   j["objects_dir"] = s.objects_dir;
   j["op"] = s.op_id;
+  j["nodes"] = json::object();
+  for (auto& n : s.nodes)
+    j["nodes"][n.node] = n.frames;
 }
 
 json job_json(const job_record& job) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -143,6 +144,60 @@ TEST_CASE("exporter: frames are committed as they arrive, exported after the las
   fx.send(fx.exporter, fx.result_of(1));
   fx.run();
   CHECK(fx.finished().size() == 1);
+}
+
+TEST_CASE("exporter: each frame's event names the node that segmented it, the summary "
+          "counts the frames per node",
+          "[actor][exporter][nodes]") {
+  exporter_fixture fx;
+  fx.begin();
+  auto r0 = fx.result_of(0);
+  r0.node = "lab1:4242";
+  auto r1 = fx.result_of(1);
+  r1.node = "coord:100";
+  r1.ok = false;
+  r1.objects.clear();
+  r1.error = fx.acq.acq.frames[1].string() + ": not a JPEG image";
+  auto r2 = fx.result_of(2);
+  r2.node = "lab1:4242";
+  auto r3 = fx.result_of(3); // failed by serve itself (its worker lost twice): no node
+  r3.ok = false;
+  r3.objects.clear();
+  r3.error = "worker lost twice";
+  for (auto* r : {&r0, &r1, &r2, &r3})
+    fx.deliver(*r);
+  fx.send(fx.exporter, r0); // a late duplicate counts for no node
+  fx.run();
+  std::map<std::uint32_t, std::string> node_of;
+  for (auto& ev : fx.hub_box->of<seg::job_event>()) {
+    auto kind = seg::event_kind(ev.kind);
+    if (kind == seg::event_kind::frame_done || kind == seg::event_kind::frame_failed)
+      node_of[ev.frame_index] = ev.node;
+    else
+      CHECK(ev.node.empty());
+  }
+  CHECK(node_of == std::map<std::uint32_t, std::string>{
+                     {0, "lab1:4242"}, {1, "coord:100"}, {2, "lab1:4242"}, {3, ""}});
+  auto done = fx.finished();
+  REQUIRE(done.size() == 1);
+  REQUIRE(done[0].nodes.size() == 2); // by name
+  CHECK(done[0].nodes[0].node == "coord:100");
+  CHECK(done[0].nodes[0].frames == 1);
+  CHECK(done[0].nodes[1].node == "lab1:4242");
+  CHECK(done[0].nodes[1].frames == 2);
+
+  // A resumed run counts its own frames only.
+  fx.begin();
+  auto again = fx.result_of(1);
+  again.node = "lab2:7";
+  fx.deliver(again);
+  fx.deliver(fx.result_of(3));
+  fx.run();
+  done = fx.finished();
+  REQUIRE(done.size() == 2);
+  REQUIRE(done[1].nodes.size() == 1);
+  CHECK(done[1].nodes[0].node == "lab2:7");
+  CHECK(done[1].nodes[0].frames == 1);
 }
 
 TEST_CASE("exporter: a failed frame leaves its error artifact, the job ends partial",

@@ -13,6 +13,7 @@
 #include "actors/type_ids.hpp"
 #include "messages/msgpack_codec.hpp"
 #include "tests/actors/fixture.hpp"
+#include "tests/support/sample_nodes.hpp"
 
 using namespace seg;
 
@@ -109,6 +110,7 @@ frame_result sample_result() {
   r.objects = {o, o};
   r.timings.decode_ms = 44.5;
   r.timings.crops_ms = 0.1;
+  r.node = "lab1:4242";
   return r;
 }
 
@@ -152,6 +154,7 @@ job_summary sample_summary() {
   s.op_id = "op-20250911T165100618Z-0123456789ab";
   s.stages.decode_ms = 3;
   s.stages.exporter_wait_ms = 4;
+  s.nodes = {{"coord:100", 3}, {"lab1:4242", 2}};
   return s;
 }
 
@@ -187,7 +190,9 @@ TEST_CASE("messages round-trip through CAF and msgpack", "[actor][messages]") {
   ev.message = "bad";
   ev.ms = 2.5;
   ev.op_id = "op-20250911T165100618Z-0123456789ab";
+  ev.node = "lab1:4242";
   check_roundtrips(ev);
+  check_roundtrips(sample_summary().nodes.front());
   check_roundtrips(sample_summary().stages);
   check_roundtrips(sample_summary());
   lease l;
@@ -213,6 +218,11 @@ TEST_CASE("messages round-trip through CAF and msgpack", "[actor][messages]") {
   check_roundtrips(all);
   check_roundtrips(std::vector<job_spec>{spec, spec});
   check_roundtrips(std::vector<std::uint64_t>{1, 5, std::uint64_t{1} << 41});
+  // The node registry's listing (ctl nodes).
+  auto n = test::lost_lab_node();
+  n.frames_per_s = 0.25;
+  check_roundtrips(n);
+  check_roundtrips(node_listing{n, n});
 }
 
 TEST_CASE("features keep every bit through CAF", "[actor][messages]") {

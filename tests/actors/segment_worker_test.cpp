@@ -11,6 +11,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include "actors/io/node_facts.hpp"
 #include "kernels/decode.hpp"
 #include "shm/image_segment.hpp"
 #include "tests/actors/fixture.hpp"
@@ -101,6 +104,9 @@ TEST_CASE("worker: one step per message, the kernels' result", "[actor][worker]"
   CHECK(r.index == 1);
   CHECK(r.name == fx.acq.name(1));
   CHECK(r.kind == seg::work_kind::segment);
+  // Its node: this process (host:pid), as ctl nodes names it.
+  CHECK(r.node == seg::io::this_node_name());
+  CHECK(r.node.find(':' + std::to_string(::getpid())) != std::string::npos);
   fx.check_objects(r, expected);
   // Then it asks for more, and does nothing else meanwhile.
   fx.expect_from<seg::atom::work>(fx.worker, fx.reader);

@@ -169,6 +169,7 @@ TEST_CASE("status format: JSON lines carry every field", "[actor]") {
   ev.ms = 812.5;
   ev.message = "say \"hi\"";
   ev.op_id = "op-20250911T165100618Z-0123456789ab";
+  ev.node = "lab1:4242";
   auto line = seg::format_json_line(ev);
   CHECK(line.find('\n') == std::string::npos);
   auto j = nlohmann::json::parse(line);
@@ -185,7 +186,8 @@ TEST_CASE("status format: JSON lines carry every field", "[actor]") {
   CHECK(j.at("elapsed_s") == 2.5);
   CHECK(j.at("message") == "say \"hi\"");
   CHECK(j.at("op") == "op-20250911T165100618Z-0123456789ab");
-  CHECK(j.size() == 13);
+  CHECK(j.at("node") == "lab1:4242");
+  CHECK(j.size() == 14);
   for (std::uint8_t k = 0; k <= 4; ++k) {
     auto e = make_event(static_cast<event_kind>(k));
     CHECK(nlohmann::json::parse(seg::format_json_line(e)).at("event")

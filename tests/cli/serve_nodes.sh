@@ -4,6 +4,9 @@
 # a node stopped by SIGTERM shows the frames it counted itself (its log);
 # a node killed with -9 and a frozen one (SIGSTOP) show lost within the
 # heartbeat bound (--link-timeout 2000: the issue's target is 5 s).
+# Each frame's node: the status stream's frame events and `ctl status`
+# name the node of every frame, in agreement with ctl nodes, and
+# `segment --summary-json` counts its frames for its own node.
 source "$(dirname "$0")/serve_lib.bash"
 
 HOST="$(hostname)"
@@ -49,6 +52,11 @@ head -1 "$WORK/nodes.txt" | grep -q '^NODE  *ADDRESS  *STATE  *WORKERS  *FRAMES 
   || fail "ctl nodes: no header: $(cat "$WORK/nodes.txt")"
 grep -q "^$LOCAL  *local  *ready " "$WORK/nodes.txt" || fail "ctl nodes: $(cat "$WORK/nodes.txt")"
 
+"$SEGFLOW" ctl --connect "$SERVE_ADDR" --token "$STATE/token" watch --json \
+  > "$WORK/events.jsonl" 2> /dev/null &
+WATCH=$!
+CHILDREN+=($WATCH)
+wait_for 30 grep -qs watcher_joined "$SERVE_LOG" || fail "ctl watch did not subscribe"
 ctl add "$A" > /dev/null
 wait_for 300 state_in 1 done failed || fail "job 1 did not finish"
 state_is 1 done || fail "job 1 ended $(field 1 state): $(field 1 error)"
@@ -58,6 +66,28 @@ sum="$(ctl nodes --json | jq '[.nodes[].frames] | add')"
 echo "frames per node: $(ctl nodes --json | jq -c '[.nodes[] | {(.name): .frames}] | add')"
 [ "$(ctl nodes --json | jq '[.nodes[] | select(.frames_per_s > 0)] | length')" -ge 1 ] \
   || fail "no node has segmented a frame in the last minute: $(ctl nodes)"
+
+# Which node segmented each frame: the job's status and the frame events
+# agree with ctl nodes, node by node (one job, no loss: each frame once).
+wait_for 30 grep -qs '"event":"job_finished"' "$WORK/events.jsonl" \
+  || fail "ctl watch did not see the job finish"
+kill -INT "$WATCH"
+wait "$WATCH" || true
+frame_events="$(jq -s '[.[] | select(.event == "frame_done")] | length' "$WORK/events.jsonl")"
+[ "$frame_events" -eq 24 ] || fail "$frame_events frame_done events, not 24"
+[ "$(jq -s '[.[] | select(.event == "frame_done" and .node == "")] | length' "$WORK/events.jsonl")" -eq 0 ] \
+  || fail "a frame event names no node"
+[ "$(jq -s '[.[] | select(.event != "frame_done" and .event != "frame_failed" and .node != "")] | length' "$WORK/events.jsonl")" -eq 0 ] \
+  || fail "an event that is not a frame's names a node"
+ctl status 1 > "$WORK/status.txt"
+grep -q "^  nodes:    .*$HOST:" "$WORK/status.txt" || fail "ctl status names no nodes: $(cat "$WORK/status.txt")"
+ctl nodes --json | jq -r '.nodes[] | "\(.name) \(.frames)"' > "$WORK/listed.txt"
+while read -r name frames; do
+  by_status="$(ctl status 1 --json | jq --arg n "$name" '.nodes[$n] // 0')"
+  by_events="$(jq -s --arg n "$name" '[.[] | select(.event == "frame_done" and .node == $n)] | length' "$WORK/events.jsonl")"
+  [ "$by_status" -eq "$frames" ] && [ "$by_events" -eq "$frames" ] \
+    || fail "node $name: ctl nodes $frames frames, ctl status $by_status, frame events $by_events"
+done < "$WORK/listed.txt"
 
 # SIGTERM: the node logs the frames it segmented; the registry counted as many.
 kill -TERM "${WORKERS[0]}"
@@ -91,4 +121,14 @@ sum="$(ctl nodes --json | jq '[.nodes[].frames] | add')"
 ctl nodes
 kill -9 "${WORKERS[2]}" 2> /dev/null || true
 stop_serve TERM
+
+# segment --summary-json: every frame is its own process's (one node).
+B="$(synth_acquisition "$WORK/b" --frames 6 --width 800 --height 600 --objects 5 --seed 3)"
+"$SEGFLOW" segment --workers 2 --summary-json "$WORK/summary.json" "$B" > "$WORK/segment.txt" 2>&1 &
+SEGMENT=$!
+wait "$SEGMENT" || fail "segment failed: $(tail -5 "$WORK/segment.txt")"
+[ "$(jq -c .nodes "$WORK/summary.json")" = "{\"$HOST:$SEGMENT\":6}" ] \
+  || fail "summary nodes: $(jq -c .nodes "$WORK/summary.json"), not $HOST:$SEGMENT with 6 frames"
+[ "$(jq -c '.jobs[0].nodes' "$WORK/summary.json")" = "{\"$HOST:$SEGMENT\":6}" ] \
+  || fail "the job's nodes: $(jq -c '.jobs[0].nodes' "$WORK/summary.json")"
 echo "serve_nodes: ok"

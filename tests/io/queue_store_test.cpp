@@ -41,6 +41,7 @@ job_record make_job(std::uint64_t id, job_state state) {
   j.summary.failures = {"f.jpg: not a JPEG image"};
   j.summary.zip = "/data/export/ecotaxa/ecotaxa_acq.zip";
   j.summary.objects_dir = "/data/objects/d/s/acq";
+  j.summary.nodes = {{"coord:100", 8}, {"lab1:4242", 4}};
   j.started_unix_ms = 1757609460618; // 2025-09-11T16:51:00.618Z
   j.elapsed_s = 6.25;
   return j;
@@ -82,6 +83,11 @@ TEST_CASE("the queue file round-trips every persisted field", "[io][queue]") {
     CHECK(b.summary.failures == a.summary.failures);
     CHECK(b.summary.zip == a.summary.zip);
     CHECK(b.summary.objects_dir == a.summary.objects_dir);
+    REQUIRE(b.summary.nodes.size() == a.summary.nodes.size());
+    for (std::size_t k = 0; k < a.summary.nodes.size(); ++k) {
+      CHECK(b.summary.nodes[k].node == a.summary.nodes[k].node);
+      CHECK(b.summary.nodes[k].frames == a.summary.nodes[k].frames);
+    }
     CHECK(b.started_unix_ms == a.started_unix_ms);
     CHECK(b.elapsed_s == a.elapsed_s);
     CHECK(b.resume == a.resume);
@@ -98,6 +104,7 @@ TEST_CASE("a job's JSON has the documented fields", "[io][queue]") {
   // 1757609460618 ms: 1757609460 s is 2025-09-11 16:51:00 UTC (date -ud @1757609460).
   CHECK(j["started"] == "2025-09-11T16:51:00.618Z");
   CHECK(j["elapsed"] == 6.25);
+  CHECK(j["nodes"].dump() == R"({"coord:100":8,"lab1:4242":4})");
   CHECK(j["error"] == "");
   auto never = make_job(2, job_state::pending);
   never.started_unix_ms = 0;
@@ -191,6 +198,19 @@ TEST_CASE("a bad queue file is refused naming the file and the problem",
     j["jobs"][0]["frames_resumed"] = bad;
     CHECK_THAT(parse_error(j.dump()), Catch::Contains("frames_resumed"));
   }
+  for (auto bad : {nlohmann::json(1e78), nlohmann::json(-1), nlohmann::json("8"),
+                   nlohmann::json(std::uint64_t(1) << 40)}) {
+    j = nlohmann::json::parse(io::format_queue(sample_queue()));
+    j["jobs"][0]["nodes"]["lab1:4242"] = bad;
+    CHECK_THAT(parse_error(j.dump()), Catch::Contains("jobs[0]") && Catch::Contains("lab1:4242"));
+  }
+  j = nlohmann::json::parse(io::format_queue(sample_queue()));
+  j["jobs"][0]["nodes"] = nlohmann::json::array();
+  CHECK_THAT(parse_error(j.dump()), Catch::Contains("\"nodes\""));
+  // Files of earlier versions have no nodes.
+  j = nlohmann::json::parse(io::format_queue(sample_queue()));
+  j["jobs"][0].erase("nodes");
+  CHECK(parse_error(j.dump()).empty());
   j = nlohmann::json::parse(io::format_queue(sample_queue()));
   j["version"] = 2;
   CHECK_THAT(parse_error(j.dump()), Catch::Contains("version 2"));

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/sample_nodes.hpp"
+
 using namespace seg;
 
 namespace {
@@ -19,19 +21,7 @@ node_listing two_nodes() {
   local.frames = 40;
   local.frames_per_s = 2.5;
   local.joined_unix_ms = 1'700'000'000'000;
-  node_entry lab;
-  lab.name = "lab1:4242";
-  lab.address = "10.0.0.2:51000";
-  lab.info.host = "lab1";
-  lab.info.workers = 4;
-  lab.info.data_roots = {"/mnt/lab-data"};
-  lab.state = node_state::lost;
-  lab.lost_reason = "no heartbeat for 4200 ms";
-  lab.frames = 12;
-  lab.joined_unix_ms = 1'700'000'000'000;
-  lab.heartbeat_unix_ms = 1'700'000'005'000;
-  lab.heartbeat_age_ms = 4200;
-  return {local, lab};
+  return {local, test::lost_lab_node()};
 }
 
 } // namespace

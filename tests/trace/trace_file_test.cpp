@@ -62,7 +62,8 @@ frame_result result(std::uint32_t index, double value, double ms) {
 
 // Writes a small trace: two frame results (in the given order) and an event.
 void write_trace(const fs::path& file, const std::string& root, double value,
-                 bool swap, double ms, const std::string& op_id = "") {
+                 bool swap, double ms, const std::string& op_id = "",
+                 const std::string& node = "coord:100") {
   trace_writer w(file, sample_header(root));
   if (!op_id.empty()) {
     // As trace::note_text records the run's operation id.
@@ -77,6 +78,7 @@ void write_trace(const fs::path& file, const std::string& root, double value,
   }
   auto a = result(0, value, ms);
   auto b = result(1, 2.0, ms * 2);
+  a.node = b.node = node;
   if (swap)
     std::swap(a, b);
   w.append("segment-worker#7", "exporter#3", "seg::frame_result", payload_of(a));
@@ -123,10 +125,11 @@ TEST_CASE("a trace reads back as written", "[trace]") {
   CHECK(n == 4);
 }
 
-TEST_CASE("traces compare equal across times, ids, order and location", "[trace]") {
+TEST_CASE("traces compare equal across times, ids, order, location and nodes", "[trace]") {
   temp_dir dir;
   write_trace(dir.path / "a.trace", "/data/x", 1.0, false, 5);
-  write_trace(dir.path / "b.trace", "/elsewhere/y", 1.0, true, 77);
+  // Node names carry process ids: another run, another name.
+  write_trace(dir.path / "b.trace", "/elsewhere/y", 1.0, true, 77, "", "lab1:4242");
   auto cmp = compare_traces(dir.path / "a.trace", dir.path / "b.trace");
   CHECK(cmp.equal);
   CHECK(cmp.compared == 3); // the self-sent step is internal

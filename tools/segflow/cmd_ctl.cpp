@@ -143,6 +143,12 @@ void print_job(const job_record& j) {
   std::printf("  frames:   %u/%u done, %u failed, %u resumed\n", s.frames_done,
               s.frames_total, s.frames_failed, s.frames_resumed);
   std::printf("  objects:  %u\n", s.objects);
+  if (!s.nodes.empty()) {
+    std::string by_node;
+    for (auto& n : s.nodes)
+      by_node += (by_node.empty() ? "" : ", ") + n.node + " " + std::to_string(n.frames);
+    std::printf("  nodes:    %s\n", by_node.c_str());
+  }
   std::printf("  started:  %s\n", started_text(j).c_str());
   std::printf("  elapsed:  %s\n",
               j.started_unix_ms > 0 ? seconds_text(j.elapsed_s).c_str() : "-");
@@ -371,7 +377,8 @@ int run_ctl(int argc, char** argv) {
     "Job states: pending, running, done, partial (some frames failed), failed,\n"
     "interrupted. --json fields: id, path, state, position, frames_done,\n"
     "frames_total, frames_failed, failures, objects, started (UTC), elapsed (s),\n"
-    "error, op (the last run's operation id), ... The address defaults to\n"
+    "error, op (the last run's operation id), nodes (frames per node, host:pid),\n"
+    "... Frame events of watch --json name their node. The address defaults to\n"
     "$SEGFLOW_CONNECT, else 127.0.0.1:4750. Exit codes: 0 done, 2 usage error,\n"
     "request refused or serve not reachable.");
   parser.option("connect", &connect, "HOST:PORT", "address of segflow serve");

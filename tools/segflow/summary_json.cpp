@@ -6,6 +6,7 @@
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "actors/io/atomic_file.hpp"
@@ -59,6 +60,14 @@ nlohmann::ordered_json summary_json(const segment_request& req,
     j["stages"] = stages_json(s.stages);
     list.push_back(std::move(j));
   }
+  // The frames each node segmented, over every job.
+  std::map<std::string, std::uint64_t> by_node;
+  for (auto& s : jobs)
+    for (auto& n : s.nodes)
+      by_node[n.node] += n.frames;
+  auto& nodes = out["nodes"] = nlohmann::ordered_json::object();
+  for (auto& [node, frames] : by_node)
+    nodes[node] = frames;
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   auto& p = out["process"];

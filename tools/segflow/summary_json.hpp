@@ -14,8 +14,9 @@ namespace seg::cli {
 /// - "segflow_version", "profile", "workers" (effective segment workers),
 ///   "opencv_threads";
 /// - "jobs": one object per job_summary with every field ("state" as its
-///   name, "seconds" in s) and "stages" (every stage_totals field, ms summed
-///   over frames);
+///   name, "seconds" in s), "stages" (every stage_totals field, ms summed
+///   over frames) and "nodes" ({"host:pid": frames} of the run);
+/// - "nodes": the frames each node (host:pid) segmented, over every job;
 /// - "process": this process's own resource use so far from
 ///   getrusage(RUSAGE_SELF): "peak_rss_kb" (ru_maxrss, KiB), "user_cpu_s",
 ///   "system_cpu_s", "cpu_s".

@@ -82,8 +82,9 @@ bool is_internal(const trace_record& r) {
   if (r.type.compare(0, 14, "atom:subscribe") == 0)
     return true;
   // So is a worker process's supervisor joining the reader (replay stands
-  // in for worker processes in-process, where there is none to join).
-  if (r.type == "atom:join,opaque")
+  // in for worker processes in-process, where there is none to join), with
+  // or without the flag whether its node shares serve's memory.
+  if (r.type == "atom:join,opaque" || r.type == "atom:join,opaque,opaque")
     return true;
   // A worker busy in a step when the process shuts down may never handle
   // its stop, and only handled messages are recorded.
@@ -156,6 +157,12 @@ struct canonicalizer {
   void fix(frame_result& x) const {
     x.timings = {};
     path(x.error);
+    node(x.node);
+  }
+  // Node names carry the process id.
+  static void node(std::string& n) {
+    if (!n.empty())
+      n = "<node>";
   }
   void operation(std::string& id) const {
     if (!operation_ids && !id.empty())
@@ -166,6 +173,7 @@ struct canonicalizer {
     path(x.path);
     path(x.message);
     operation(x.op_id);
+    node(x.node);
     x.ms = 0;
     x.elapsed_s = 0;
     // Which frame finishes first with several workers is free.
@@ -186,6 +194,8 @@ struct canonicalizer {
     operation(x.op_id);
     x.seconds = 0;
     x.stages = {};
+    // Which node segments which frame is free (and names carry pids).
+    x.nodes.clear();
     // How far an interrupted job got depends on when the stop arrived.
     if (x.state == job_state::interrupted) {
       x.frames_done = 0;
