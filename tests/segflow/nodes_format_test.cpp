@@ -63,3 +63,13 @@ TEST_CASE("ctl nodes --json: the same fields, times in UTC, null for none", "[no
   CHECK(lab["heartbeat_age_ms"] == 4200);
   CHECK(cli::nodes_json({}).dump() == R"({"nodes":[]})");
 }
+
+TEST_CASE("ctl status: the workers of the nodes not lost", "[nodes]") {
+  auto nodes = two_nodes(); // 3 ready, 4 lost
+  CHECK(cli::connected_workers(nodes) == 3);
+  nodes[0].state = node_state::joining;
+  CHECK(cli::connected_workers(nodes) == 3);
+  nodes[0].state = node_state::lost;
+  CHECK(cli::connected_workers(nodes) == 0);
+  CHECK(cli::connected_workers({}) == 0);
+}

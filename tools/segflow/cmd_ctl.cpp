@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <map>
 
 #include <caf/actor_system.hpp>
@@ -378,7 +379,8 @@ int run_ctl(int argc, char** argv) {
     "interrupted. --json fields: id, path, state, position, frames_done,\n"
     "frames_total, frames_failed, failures, objects, started (UTC), elapsed (s),\n"
     "error, op (the last run's operation id), nodes (frames per node, host:pid),\n"
-    "... Frame events of watch --json name their node. The address defaults to\n"
+    "workers_connected (a running job: workers of the nodes not lost; 0: the\n"
+    "job waits for one), ... Frame events of watch --json name their node. The address defaults to\n"
     "$SEGFLOW_CONNECT, else 127.0.0.1:4750. Exit codes: 0 done, 2 usage error,\n"
     "request refused or serve not reachable.");
   parser.option("connect", &connect, "HOST:PORT", "address of segflow serve");
@@ -517,15 +519,37 @@ int run_ctl(int argc, char** argv) {
           print_listing(all);
       },
       s.remaining(), atom::list::value);
-  if (cmd == "status")
-    return s.ask(
-      [&](job_record& j) {
-        if (json)
-          print_json(io::job_json(j));
-        else
-          print_job(j);
-      },
-      s.remaining(), atom::status::value, *id);
+  if (cmd == "status") {
+    std::optional<job_record> record;
+    if (int rc = s.ask([&](job_record& j) { record = std::move(j); }, s.remaining(),
+                       atom::status::value, *id);
+        rc != exit_ok)
+      return rc;
+    // A running job with no worker connected anywhere waits for one: say so.
+    std::optional<std::uint32_t> workers;
+    if (job_state(record->summary.state) == job_state::running) {
+      node_listing nodes;
+      if (int rc = s.ask([&](node_listing& n) { nodes = std::move(n); }, s.remaining(),
+                         atom::nodes::value);
+          rc != exit_ok)
+        return rc;
+      workers = connected_workers(nodes);
+    }
+    if (json) {
+      auto j = io::job_json(*record);
+      if (workers)
+        j["workers_connected"] = *workers;
+      print_json(j);
+    } else {
+      print_job(*record);
+      if (workers && *workers == 0)
+        std::printf("  waiting:  no worker is connected to serve (see segflow ctl nodes); "
+                    "the job goes on when one joins\n");
+      else if (workers)
+        std::printf("  workers:  %u connected\n", *workers);
+    }
+    return exit_ok;
+  }
   if (cmd == "nodes")
     return s.ask(
       [&](node_listing& nodes) {

@@ -68,4 +68,12 @@ nlohmann::ordered_json nodes_json(const node_listing& nodes) {
   return out;
 }
 
+std::uint32_t connected_workers(const node_listing& nodes) {
+  std::uint32_t n = 0;
+  for (auto& node : nodes)
+    if (node.state != node_state::lost)
+      n += node.info.workers;
+  return n;
+}
+
 } // namespace seg::cli

@@ -3,6 +3,7 @@
 // `segflow ctl nodes`: the node registry's listing as a table and as JSON
 // (the same fields).
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,5 +21,9 @@ std::string format_nodes_table(const node_listing& nodes);
 /// state, lost_reason, frames, frames_per_s, joined, last_heartbeat,
 /// heartbeat_age_ms}, ...]}; times are UTC ISO 8601, null for none.
 nlohmann::ordered_json nodes_json(const node_listing& nodes);
+
+/// The workers of the nodes that are joining or ready (not lost): 0 means
+/// no worker anywhere can take a frame.
+std::uint32_t connected_workers(const node_listing& nodes);
 
 } // namespace seg::cli
