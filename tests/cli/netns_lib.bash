@@ -9,8 +9,9 @@ tag="sf$$"
 SW="$tag-sw"
 COORD="$tag-c"
 HOST1="$tag-w1"
+HOST2="$tag-w2"
 netns_cleanup() {
-  for ns in "$COORD" "$HOST1" "$SW"; do
+  for ns in "$COORD" "$HOST1" "$HOST2" "$SW"; do
     ip netns del "$ns" 2> /dev/null || true
   done
 }
@@ -34,7 +35,7 @@ ip netns exec "$SW" unshare --mount --propagation private \
 ip -n "$SW" link add br0 type bridge
 ip -n "$SW" link set br0 up
 n=0
-for ns in "$COORD" "$HOST1"; do
+for ns in "$COORD" "$HOST1" "$HOST2"; do
   n=$((n + 1))
   ip netns add "$ns"
   ip link add "$tag-v$n" type veth peer name eth0 netns "$ns"
@@ -53,11 +54,13 @@ on_host() {
     sh -c 'mount -t tmpfs -o size=1g,mode=1777 tmpfs /dev/shm && exec "$@"' sh "$@"
 }
 
-"$SEGFLOW" certs init "$WORK/pki" --host 10.77.0.1 --host 10.77.0.2 > /dev/null \
+"$SEGFLOW" certs init "$WORK/pki" --host 10.77.0.1 --host 10.77.0.2 --host 10.77.0.3 > /dev/null \
   || fail "certs init"
 COORD_TLS=(--tls-cert "$WORK/pki/10.77.0.1.pem" --tls-key "$WORK/pki/10.77.0.1.key"
            --tls-ca "$WORK/pki/ca.pem")
 HOST1_TLS=(--tls-cert "$WORK/pki/10.77.0.2.pem" --tls-key "$WORK/pki/10.77.0.2.key"
+           --tls-ca "$WORK/pki/ca.pem")
+HOST2_TLS=(--tls-cert "$WORK/pki/10.77.0.3.pem" --tls-key "$WORK/pki/10.77.0.3.key"
            --tls-ca "$WORK/pki/ca.pem")
 
 # start_coordinator ARGS...: serve in the coordinator (10.77.0.1) over TLS,
@@ -91,15 +94,28 @@ wait_job_end() {
   wait_for "$2" job_ended "$1" || fail "job $1 did not end: $(job_state "$1")"
 }
 
-# start_worker_host ARGS...: `segflow worker` in the worker host (10.77.0.2)
-# over TLS; waits until serve registered it as a remote node. Sets NODE1.
-start_worker_host() {
-  on_host "$HOST1" "$SEGFLOW" worker --connect "$SERVE_ADDR" "$@" --token "$STATE/token" \
-    "${HOST1_TLS[@]}" > /dev/null 2> "$WORK/node1.err" &
-  NODE1=$!
-  CHILDREN+=("$NODE1")
-  wait_for 30 grep -qs "node_registered .*shares_memory=false" "$SERVE_LOG" \
-    || { cat "$WORK/node1.err" >&2; fail "the worker host did not register as a remote node"; }
-  wait_for 30 grep -qs "worker_joined .*shares_memory=false" "$WORK/node1.err" \
-    || fail "the worker host did not join: $(cat "$WORK/node1.err")"
+# join_host N ARGS...: `segflow worker` in worker host N (1: 10.77.0.2,
+# 2: 10.77.0.3) over TLS, its log in $WORK/nodeN.err; waits until serve
+# registered a remote node and the host joined. Sets NODE<N>.
+join_host() {
+  local n="$1"
+  shift
+  local ns="HOST$n"
+  local -n tls="HOST${n}_TLS"
+  local registered
+  registered="$(grep -c "node_registered .*shares_memory=false" "$SERVE_LOG" || true)"
+  on_host "${!ns}" "$SEGFLOW" worker --connect "$SERVE_ADDR" "$@" --token "$STATE/token" \
+    "${tls[@]}" > /dev/null 2> "$WORK/node$n.err" &
+  printf -v "NODE$n" '%s' "$!"
+  CHILDREN+=("$!")
+  more_registered() {
+    [ "$(grep -c "node_registered .*shares_memory=false" "$SERVE_LOG" || true)" -gt "$1" ]
+  }
+  wait_for 30 more_registered "$registered" \
+    || { cat "$WORK/node$n.err" >&2; fail "worker host $n did not register as a remote node"; }
+  wait_for 30 grep -qs "worker_joined .*shares_memory=false" "$WORK/node$n.err" \
+    || fail "worker host $n did not join: $(cat "$WORK/node$n.err")"
 }
+
+# start_worker_host ARGS...: join_host 1.
+start_worker_host() { join_host 1 "$@"; }
