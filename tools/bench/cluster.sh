@@ -33,7 +33,6 @@ shape() { # RATE|none: the host's link, both directions
 # run_variant NAME: one job of ACQ (forced); sets job_s to serve's job
 # seconds (not in a subshell: the processes it starts must stay known to
 # the cleanup trap).
-job_id=0
 run_variant() {
   local name="$1" mode rate
   mode="${name%%@*}" rate="${name#*@}"
@@ -47,13 +46,9 @@ run_variant() {
     [ "$mode" = paths ] && data=(--data "$WORK/a")
     start_worker_host --workers 1 "${data[@]}"
   fi
-  job_id=1 # a fresh serve state each time: the job is number 1
   cctl add --force "$ACQ" > /dev/null
   cctl resume-queue > /dev/null
-  wait_for 900 grep -qs "job_finished job=$job_id " "$SERVE_LOG" \
-    || fail "$name: the job did not finish"
-  grep -q "job_finished job=$job_id state=done" "$SERVE_LOG" || fail "$name: the job failed"
-  job_s="$(sed -n "s/.*job_finished job=$job_id .* s=\([0-9.]*\).*/\1/p" "$SERVE_LOG")"
+  await_first_job "$name" # a fresh serve state each time: the job is number 1
   [ "$mode" = local ] || { kill -TERM "$NODE1"; wait_exit "$NODE1" 30 "the worker host"; }
   kill -TERM "$SERVE_PID"
   wait_exit "$SERVE_PID" 60 "serve"

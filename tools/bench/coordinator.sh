@@ -26,9 +26,7 @@ run_variant() {
   wait_for 60 bash -c "[ \$(grep -c worker_supervisor_joined '$SERVE_LOG') -ge $1 ]" \
     || fail "$1 worker processes did not join"
   ctl add --force "$ACQ" > /dev/null
-  wait_for 900 grep -qs "job_finished job=1 " "$SERVE_LOG" || fail "P=$1: the job did not finish"
-  grep -q "job_finished job=1 state=done" "$SERVE_LOG" || fail "P=$1: the job failed"
-  job_s="$(sed -n 's/.*job_finished job=1 .* s=\([0-9.]*\).*/\1/p' "$SERVE_LOG")"
+  await_first_job "P=$1"
   stop_serve TERM
   rm -rf "$STATE"
 }

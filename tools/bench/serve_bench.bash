@@ -11,6 +11,14 @@ set -- "$build/tools/segflow" "$here/../../../shared/data" "$build/tests"
 BASH_ARGV0="$here/../../tests/cli/serve_bench"
 source "$here/../../tests/cli/serve_lib.bash"
 
+# await_first_job WHAT: waits for job 1 of a fresh serve state to end done;
+# sets job_s to its seconds as serve logged them.
+await_first_job() {
+  wait_for 900 grep -qs "job_finished job=1 " "$SERVE_LOG" || fail "$1: the job did not finish"
+  grep -q "job_finished job=1 state=done" "$SERVE_LOG" || fail "$1: the job failed"
+  job_s="$(sed -n 's/.*job_finished job=1 .* s=\([0-9.]*\).*/\1/p' "$SERVE_LOG")"
+}
+
 declare -A seconds # variant -> " s1 s2 ..."
 
 # run_rounds ROUNDS VARIANT...: fills `seconds`.
