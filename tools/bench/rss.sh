@@ -41,13 +41,13 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 PIDS="$SERVE $(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$WORK/log" | tr '\n' ' ')"
-"$SEGFLOW" ctl --connect "$ADDR" add --force "$ACQ" > /dev/null
+"$SEGFLOW" ctl --connect "$ADDR" --token "$WORK/state/token" add --force "$ACQ" > /dev/null
 # Sampled every 0.1 s while the job runs: the sum of the processes'
 # proportional set sizes (shared pages split between their users), which is
 # what the machine really gives them.
 PSS_PEAK=0
 SHM_PEAK=0
-until "$SEGFLOW" ctl --connect "$ADDR" status 1 --json | grep -q '"state":"\(done\|failed\)"'; do
+until "$SEGFLOW" ctl --connect "$ADDR" --token "$WORK/state/token" status 1 --json | grep -q '"state":"\(done\|failed\)"'; do
   for _ in 1 2 3 4 5; do
     pss=0
     for p in $PIDS; do
@@ -60,7 +60,7 @@ until "$SEGFLOW" ctl --connect "$ADDR" status 1 --json | grep -q '"state":"\(don
     sleep 0.1
   done
 done
-"$SEGFLOW" ctl --connect "$ADDR" status 1 --json | sed 's/.*"frames_done":\([0-9]*\).*"frames_failed":\([0-9]*\).*/frames done \1, failed \2/'
+"$SEGFLOW" ctl --connect "$ADDR" --token "$WORK/state/token" status 1 --json | sed 's/.*"frames_done":\([0-9]*\).*"frames_failed":\([0-9]*\).*/frames done \1, failed \2/'
 kill -TERM "$SERVE"
 wait "$SERVE" || true
 
