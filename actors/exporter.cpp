@@ -19,6 +19,7 @@
 #include "actors/io/frame_names.hpp"
 #include "actors/io/frame_record.hpp"
 #include "actors/test_fault.hpp"
+#include "actors/tile_stitcher.hpp"
 #include "kernels/flat_field.hpp"
 
 namespace fs = std::filesystem;
@@ -318,6 +319,15 @@ bool settle(self_ptr self, export_job& job, frame_result& r) {
   job.stages.mask_ms += t.mask_ms;
   job.stages.label_features_ms += t.label_ms + t.features_ms;
   job.stages.crops_ms += t.crops_ms;
+  auto& tiles = r.tiles;
+  job.stages.tiles += tiles.tiles;
+  job.stages.tile_pixels += double(tiles.tile_pixels);
+  job.stages.tiled_frame_pixels += tiles.tiles > 0 ? double(tiles.frame_pixels) : 0;
+  job.stages.tile_read_ms += tiles.read_ms;
+  job.stages.tile_segment_ms += tiles.segment_ms;
+  job.stages.stitch_ms += tiles.stitch_ms;
+  job.stages.stitch_wait_ms += tiles.stitch_wait_ms;
+  job.stages.held_back_ms += tiles.held_back_ms;
   auto refused = r.ok ? commit_problem(job, r) : std::nullopt;
   if (r.ok && !refused && grouping(self)) {
     job.last_result = clock_type::now();
@@ -502,6 +512,8 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
   self->state.commit_frames = std::max<std::uint32_t>(1, cfg.commit_frames);
   self->state.commit_window = cfg.commit_window;
   self->state.recorded_ops = std::move(cfg.recorded_ops);
+  self->state.stitcher
+    = spawn_tile_stitcher(*self, caf::actor_cast<exporter_actor>(self));
   return trace::traced_all(self,
     [=](atom::begin, const job_plan& plan) -> caf::result<frame_indices, std::string> {
       frame_indices done;
@@ -586,7 +598,16 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
         return; // the group was committed already (full, last frames, stop)
       flush(self, it->second);
     },
+    [=](atom::open, tile_frame& tf) {
+      // The stitcher tells the reader, not the exporter, when it is done.
+      auto reader = caf::actor_cast<reader_actor>(self->current_sender());
+      self->send(self->state.stitcher, atom::open::value, std::move(tf), std::move(reader));
+    },
+    [=](tile_report& r) {
+      self->send(self->state.stitcher, std::move(r));
+    },
     [=](atom::stop, std::uint64_t id, const std::string& reason) {
+      self->send(self->state.stitcher, atom::stop::value, id);
       self->state.follow_pending.erase(id);
       auto it = self->state.jobs.find(id);
       if (it == self->state.jobs.end())

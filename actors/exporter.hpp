@@ -105,6 +105,7 @@ struct exporter_state {
   std::uint32_t commit_frames = 1;             ///< exporter_config::commit_frames
   std::chrono::milliseconds commit_window{0};  ///< exporter_config::commit_window
   std::map<std::uint64_t, std::string> recorded_ops; ///< see exporter_config
+  tile_stitcher_actor stitcher;                ///< merges tiled frames' tiles
 };
 
 /// The exporter: see exporter_actor in interfaces.hpp.

@@ -17,6 +17,7 @@
 #include "messages/job_record.hpp"
 #include "messages/lease.hpp"
 #include "messages/node.hpp"
+#include "messages/tile.hpp"
 #include "messages/work_item.hpp"
 
 namespace seg {
@@ -65,6 +66,7 @@ using fetch = caf::atom_constant<caf::atom("fetch")>;
 using paths = caf::atom_constant<caf::atom("paths")>;
 using nodes = caf::atom_constant<caf::atom("nodes")>;
 using lost = caf::atom_constant<caf::atom("lost")>;
+using stitched = caf::atom_constant<caf::atom("stitched")>;
 } // namespace atom
 
 /// A frame index list (frames already committed, to be skipped).
@@ -146,7 +148,11 @@ using reader_actor = caf::typed_actor<
   // Internal: reads one frame ahead.
   caf::reacts_to<atom::prefetch>,
   // Internal: checks held items against pipeline.frame_timeout_s.
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // From the tile stitcher: tiled frame (job, generation, index) is stitched
+  // (or dropped): its shared memory is freed and the next tiled frame may
+  // be read (the bound on tiled frames in flight is the backpressure).
+  caf::reacts_to<atom::stitched, std::uint64_t, std::uint32_t, std::uint32_t>>;
 
 /// The EXPORTER (stitcher) commits each frame's crops and record as its
 /// result arrives and writes the EcoTaxa TSV, zip and done.txt at the end.
@@ -173,7 +179,25 @@ using exporter_actor = caf::typed_actor<
   // no more come once `sealed`; it is not finished before it is sealed.
   caf::reacts_to<atom::follow, std::uint64_t, std::uint32_t, bool>,
   // Its own timer: the commit window of group `seq` of the job has passed.
-  caf::reacts_to<atom::flush, std::uint64_t, std::uint64_t>>;
+  caf::reacts_to<atom::flush, std::uint64_t, std::uint64_t>,
+  // From the reader: a tiled frame is in shared memory and its tiles go
+  // out now; handed to the tile stitcher with the reader's handle.
+  caf::reacts_to<atom::open, tile_frame>,
+  // A worker's result for one tile; handed to the tile stitcher.
+  caf::reacts_to<tile_report>>;
+
+/// The TILE STITCHER (beside the exporter, which spawns it) merges the
+/// border pieces of a tiled frame's tiles with union-find as the tiles
+/// arrive and sends the exporter the frame's result once every tile is in,
+/// exactly the objects of an untiled run (kernels/stitch.hpp).
+using tile_stitcher_actor = caf::typed_actor<
+  // The frame's tiles go out now; the reader is told when it is stitched.
+  caf::reacts_to<atom::open, tile_frame, reader_actor>,
+  // One tile's result; a repeated tile (a re-run after a loss) is ignored.
+  caf::reacts_to<tile_report>,
+  // The job's work will not complete: its open frames are dropped (the
+  // reader told for each).
+  caf::reacts_to<atom::stop, std::uint64_t>>;
 
 /// A SEGMENT WORKER pulls work from the reader and does one step per
 /// message (decode, correct, mask, label, features, crops), so a stop takes

@@ -62,7 +62,8 @@ void strip_bytes_for_paths_node(reader_ptr self, const caf::actor_addr& who, wor
 std::optional<work_item> next_work(reader_ptr self, bool frames_only = false) {
   for (auto& job : self->state.jobs) {
     if (frames_only) {
-      if (job.current == reader_job::phase::frames && !beyond_window(self, job))
+      // Tiles are read from and into this host's shared memory.
+      if (job.current == reader_job::phase::frames && !job.tiling && !beyond_window(self, job))
         if (auto item = next_frame(job)) {
           notify_if_drained(self, job);
           return item;
@@ -83,6 +84,13 @@ std::optional<work_item> next_work(reader_ptr self, bool frames_only = false) {
       case reader_job::phase::frames:
         if (beyond_window(self, job))
           break;
+        if (job.tiling) {
+          if (auto item = next_tiled(self, job)) {
+            notify_if_drained(self, job);
+            return item;
+          }
+          break;
+        }
         if (auto item = next_frame(job)) {
           notify_if_drained(self, job);
           return item;
@@ -369,6 +377,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         job.following = setup.follow;
         job.follow_idle_s = setup.follow_idle_s;
         job.flat_frames = setup.flat_frames;
+        job.tiling_cfg = setup.tiling;
         job.decode_once = self->state.cfg.decode_once;
         job.decode_band_rows = self->state.cfg.decode_band_rows;
         job.last_growth = std::chrono::steady_clock::now();
@@ -428,6 +437,8 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       if (self->state.ledger.abandoned(who))
         return; // too late: the job failed without it
       self->state.ledger.release(who);
+      if (r.kind == work_kind::tile_read)
+        return tiled_frame_read(self, r);
       flat_step_done(self, r);
     },
     [=](atom::reflat, std::uint64_t id, std::uint32_t generation, std::uint32_t from) {
@@ -478,6 +489,9 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
     [=](atom::poll) {
       self->state.poll_scheduled = false;
       poll_followed(self);
+    },
+    [=](atom::stitched, std::uint64_t id, std::uint32_t generation, std::uint32_t index) {
+      tiled_frame_stitched(self, id, generation, index);
     },
     [=](atom::tick) {
       self->state.tick_scheduled = false;

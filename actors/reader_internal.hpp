@@ -5,6 +5,7 @@
 // (lost workers, the time limit, restarts). Included by those two only.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/actor_addr.hpp>
@@ -59,6 +60,26 @@ void poll_followed(reader_ptr self);
 /// did not list are added, the exporter learns the final count, a deferred
 /// flat begins. Idempotent.
 void seal_job(reader_ptr self, reader_job& job);
+
+// -- reader_tiles.cpp ---------------------------------------------------------
+
+/// The next piece of work of a tiled job (next_tiled_work), or none; a frame
+/// whose shared memory cannot be made fails.
+std::optional<work_item> next_tiled(reader_ptr self, reader_job& job);
+
+/// A worker read a tiled frame into shared memory (or failed to): the
+/// stitcher is told, and the frame's tiles go out.
+void tiled_frame_read(reader_ptr self, const frame_result& r);
+
+/// The stitcher is done with tiled frame `index` (stitched, failed or
+/// dropped): its shared memory is freed, the next tiled frame may be read.
+void tiled_frame_stitched(reader_ptr self, std::uint64_t id, std::uint32_t generation,
+                          std::uint32_t index);
+
+/// A tile_read or tile item was lost with its worker, or overran: `retry`
+/// hands it out again, else its frame fails with `why`.
+void tiled_item_lost(reader_ptr self, reader_job& job, const held_item& h, bool retry,
+                     const std::string& why);
 
 // -- reader_supervision.cpp ---------------------------------------------------
 

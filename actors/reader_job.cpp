@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/io/frame_file.hpp"
+#include "actors/tile_codec.hpp"
 #include "kernels/decode.hpp"
 #include "shm/image_segment.hpp"
 
@@ -163,8 +164,12 @@ std::optional<std::string> start_flat(reader_job& job) {
     job.window.emplace(plan.frames.size(), plan.flat_frames.size());
   std::string problem;
   // A recalculated flat keeps the size the first flat decided.
-  if (job.frame_width == 0 && !size_frames(job, problem))
-    return "flat field: no frame of the acquisition is a usable JPEG (" + problem + ")";
+  if (job.frame_width == 0) {
+    if (!size_frames(job, problem))
+      return "flat field: no frame of the acquisition is a usable JPEG (" + problem + ")";
+    if (auto why = decide_tiling(job))
+      return why;
+  }
   try {
     auto count = int(job.window->slots());
     job.stack = shm::image_segment::create(
@@ -347,7 +352,83 @@ std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint3
   job.stack_used = 0;
   job.flat_bytes.clear();
   job.first_flat_problem.clear();
+  // Tiled frames of the old flat: their late tiles are stale at the stitcher.
+  job.tiles.clear();
+  job.tiled.clear();
   return redo;
+}
+
+std::optional<std::string> decide_tiling(reader_job& job) {
+  auto& cfg = job.tiling_cfg;
+  auto pixels = std::int64_t(job.frame_width) * job.frame_height;
+  if (cfg.max_frame_pixels > 0 && pixels <= cfg.max_frame_pixels)
+    return std::nullopt;
+  if (job.plan.params.remove_previous_mask)
+    return job.plan.acquisition + ": frames of " + io::size_text(job.frame_width, job.frame_height)
+           + " are tiled (tiling.max_frame_pixels = " + std::to_string(cfg.max_frame_pixels)
+           + "), and tiled frames do not support segmentation.remove_previous_mask";
+  auto layout = kernels::make_tile_layout({job.frame_width, job.frame_height},
+                                          {cfg.tile_width, cfg.tile_height},
+                                          to_kernel_params(job.plan.params));
+  job.tiling = to_grid(layout);
+  // A tiled frame is decoded into shared memory of its own, once: the
+  // flat's stack is not kept to segment its frames from.
+  job.decode_once = false;
+  spdlog::info("tiled_frames job={} size={}x{} tile={}x{} halo={} tiles={}", job.plan.id,
+               job.frame_width, job.frame_height, layout.tile.width, layout.tile.height,
+               layout.halo, layout.count());
+  return std::nullopt;
+}
+
+work_item tile_item(const reader_job& job, std::uint32_t index, std::int32_t tile) {
+  auto& f = job.tiled.at(index);
+  auto item = job_item(job, work_kind::tile);
+  item.generation = f.generation;
+  item.index = index;
+  item.name = job.plan.frames[index];
+  item.path = frame_path(job.plan, index);
+  item.grid = *job.tiling;
+  item.tile = tile;
+  item.pixels_segment = f.pixels->name();
+  item.gray_segment = f.gray->name();
+  item.threshold = f.threshold;
+  return item;
+}
+
+std::optional<work_item> next_tiled_work(reader_job& job) {
+  if (!job.tiles.empty()) {
+    auto item = std::move(job.tiles.front());
+    job.tiles.pop_front();
+    return item;
+  }
+  if (job.tiled.size() >= std::size_t(std::max(1, job.tiling_cfg.frames_in_flight))) {
+    if (!drained(job) && !job.held_back_since)
+      job.held_back_since = clock_type::now();
+    return std::nullopt;
+  }
+  auto item = next_frame(job);
+  if (!item)
+    return std::nullopt;
+  item->kind = work_kind::tile_read;
+  item->grid = *job.tiling;
+  auto tag = std::to_string(item->index);
+  reader_job::tiled_frame f;
+  f.generation = job.generation;
+  try {
+    f.pixels = shm::image_segment::create(
+      shm::segment_name(job.plan.id, job.generation, "tiled" + tag), job.frame_height,
+      job.frame_width, CV_8UC3, 1);
+    f.gray = shm::image_segment::create(
+      shm::segment_name(job.plan.id, job.generation, "gray" + tag), job.frame_height,
+      job.frame_width, CV_8UC1, 1);
+  } catch (const std::exception& e) {
+    throw tiled_frame_error(item->index,
+                            item->path + ": shared memory for the tiled frame: " + e.what());
+  }
+  item->pixels_segment = f.pixels->name();
+  item->gray_segment = f.gray->name();
+  job.tiled[item->index] = std::move(f);
+  return item;
 }
 
 } // namespace seg

@@ -11,10 +11,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "config/settings.hpp"
 #include "kernels/flat_field.hpp"
 #include "messages/job.hpp"
 #include "messages/work_item.hpp"
@@ -69,6 +71,23 @@ struct reader_job {
   int flat_frames = 10;         ///< segmentation.flat_frames
   double follow_idle_s = 300;   ///< complete after this long without a new frame
   std::chrono::steady_clock::time_point last_growth; ///< a frame last appeared
+
+  // -- tiled frames (DESIGN "Tiled frames") --
+  config::tiling_settings tiling_cfg;       ///< which frames are tiled, and how
+  std::optional<tile_grid> tiling;          ///< set when the job's frames are tiled
+  /// A tiled frame between its read and its stitch: its shared memory.
+  struct tiled_frame {
+    std::uint32_t generation = 0;
+    std::shared_ptr<shm::image_segment> pixels; ///< corrected, CV_8UC3
+    std::shared_ptr<shm::image_segment> gray;   ///< its gray image
+    std::int32_t threshold = -1;                ///< known once it is read
+  };
+  std::map<std::uint32_t, tiled_frame> tiled; ///< by frame index
+  std::deque<work_item> tiles;              ///< tiles to hand out, frame by frame
+  /// Backpressure: since when a worker found nothing because
+  /// tiling_cfg.frames_in_flight frames wait for the stitcher.
+  std::optional<std::chrono::steady_clock::time_point> held_back_since;
+  double held_back_ms = 0;                  ///< not yet reported to the stitcher
 };
 
 /// Milliseconds since `t`.
@@ -125,6 +144,27 @@ bool drained(const reader_job& job);
 /// handed out again, and the old flat is kept until the new one is ready.
 /// Returns how many of them were handed out already. start_flat follows.
 std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint32_t from);
+
+/// The acquisition's frame size is known: decides whether its frames are
+/// tiled (tiling.max_frame_pixels) and cuts them. Returns why the job cannot
+/// be segmented tiled, if it cannot.
+std::optional<std::string> decide_tiling(reader_job& job);
+
+/// A tiled frame that cannot be read: its shared memory cannot be made.
+struct tiled_frame_error : std::runtime_error {
+  tiled_frame_error(std::uint32_t frame, const std::string& why)
+      : std::runtime_error(why), index(frame) {}
+  std::uint32_t index;
+};
+
+/// The next piece of work of a tiled job: a tile of a frame read already,
+/// else the next frame to read into shared memory (as tile_read) unless
+/// tiling_cfg.frames_in_flight frames wait for the stitcher. Throws
+/// tiled_frame_error (naming the file) when the frame's memory cannot be made.
+std::optional<work_item> next_tiled_work(reader_job& job);
+
+/// Tile `tile` of tiled frame `index` (read already), to hand out.
+work_item tile_item(const reader_job& job, std::uint32_t index, std::int32_t tile);
 
 /// Whether frame `index` is still to be handed out or read ahead.
 bool frame_pending(const reader_job& job, std::uint32_t index);

@@ -96,7 +96,15 @@ void worker_lost(reader_ptr self, const caf::actor_addr& who, const caf::error& 
   auto kind = h.kind;
   bool again = st.ledger.lost_before(h);
   auto why = self->system().render(reason);
-  if (kind == work_kind::segment && job->current == reader_job::phase::frames) {
+  if ((kind == work_kind::tile_read || kind == work_kind::tile)
+      && job->current == reader_job::phase::frames) {
+    auto what = kind == work_kind::tile ? "tile " + std::to_string(h.tile) + " of " : "";
+    spdlog::warn("worker_lost job={} frame={} tile={} action={} reason=\"{}\"", h.job_id,
+                 job->plan.frames[h.index], h.tile, again ? "fail" : "requeue", why);
+    tiled_item_lost(self, *job, h, !again,
+                    "worker lost twice while segmenting " + what
+                      + frame_path(job->plan, h.index));
+  } else if (kind == work_kind::segment && job->current == reader_job::phase::frames) {
     auto& name = job->plan.frames[h.index];
     if (!again) {
       spdlog::warn("worker_lost job={} frame={} action=requeue reason=\"{}\"", h.job_id,
@@ -152,8 +160,11 @@ void abandon_overdue(reader_ptr self) {
     }
     auto kind = h.kind;
     std::string what;
-    if (kind == work_kind::segment)
+    if (kind == work_kind::segment || kind == work_kind::tile_read)
       what = "segmenting " + frame_path(job->plan, h.index);
+    else if (kind == work_kind::tile)
+      what = "segmenting tile " + std::to_string(h.tile) + " of "
+             + frame_path(job->plan, h.index);
     else if (kind == work_kind::flat_decode)
       what = "decoding flat frame " + frame_path(job->plan, job->window->frame(h.index));
     else
@@ -161,12 +172,16 @@ void abandon_overdue(reader_ptr self) {
              + std::to_string(h.row_end);
     auto why = "still " + what + " after pipeline.frame_timeout_s = " + seconds
                + " s; abandoned, its worker restarted";
+    bool frame_work = kind == work_kind::segment || kind == work_kind::tile_read
+                      || kind == work_kind::tile;
     spdlog::error("frame_timeout job={} {} seconds={}", h.job_id,
-                  kind == work_kind::segment ? "frame=" + job->plan.frames[h.index]
-                                             : "flat_step=" + std::to_string(h.index),
+                  frame_work ? "frame=" + job->plan.frames[h.index]
+                             : "flat_step=" + std::to_string(h.index),
                   seconds);
     restart_worker(self, who, why);
-    if (kind == work_kind::segment) {
+    if (kind == work_kind::tile_read || kind == work_kind::tile) {
+      tiled_item_lost(self, *job, h, false, why);
+    } else if (kind == work_kind::segment) {
       fail_frame(self, *job, h, why);
     } else {
       fail_job(self, *job, "flat field: " + why);

@@ -13,10 +13,13 @@
 #include "actors/io/frame_file.hpp"
 #include "actors/io/node_facts.hpp"
 #include "actors/io/node_paths.hpp"
+#include "actors/tile_codec.hpp"
 #include "kernels/correct.hpp"
 #include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
 #include "kernels/jpeg_header.hpp"
+#include "kernels/mask.hpp"
+#include "kernels/tiles.hpp"
 #include "shm/image_segment.hpp"
 
 namespace seg {
@@ -125,7 +128,10 @@ void pull(self_ptr self);
 void finish(self_ptr self) {
   auto& st = self->state;
   auto kind = work_kind(st.item->kind);
-  if (kind == work_kind::segment) {
+  if (kind == work_kind::tile) {
+    self->send(st.exporter, std::move(st.tile_result));
+    st.tile_result = {};
+  } else if (kind == work_kind::segment) {
     if (st.frames_counter)
       ++*st.frames_counter;
     self->send(st.exporter, std::move(st.result));
@@ -140,9 +146,14 @@ void fail(self_ptr self, const std::string& why) {
   st.result.ok = false;
   st.result.error = why;
   st.result.objects.clear();
+  st.tile_result.ok = false;
+  st.tile_result.error = why;
+  st.tile_result.objects.clear();
+  st.tile_result.pieces.clear();
   // A flat frame that fails is replaced by the reader, which logs it; the
   // frame fails (and is reported) when it is segmented.
-  if (work_kind(st.item->kind) == work_kind::segment)
+  auto kind = work_kind(st.item->kind);
+  if (kind == work_kind::segment || kind == work_kind::tile_read || kind == work_kind::tile)
     spdlog::warn("frame_failed job={} frame={} error=\"{}\"", st.item->job_id,
                  st.item->name, why);
   else
@@ -165,6 +176,11 @@ frame_step first_step(segment_worker_state& st) {
 void start(self_ptr self, work_item item) {
   auto& st = self->state;
   auto kind = work_kind(item.kind);
+  // A tiled frame stays mapped only while this worker cuts its tiles.
+  if (kind != work_kind::tile || (st.tile_pixels && st.tile_pixels->name() != item.pixels_segment)) {
+    st.tile_pixels.reset();
+    st.tile_gray.reset();
+  }
   if (kind == work_kind::idle) {
     self->delayed_send(self, std::chrono::milliseconds(item.retry_ms), atom::pull::value);
     return;
@@ -182,6 +198,15 @@ void start(self_ptr self, work_item item) {
   st.result.node = st.node;
   st.result.timings.read_ms = item.read_ms;
   st.result.timings.wait_ms = ms_since(st.asked);
+  if (kind == work_kind::tile) {
+    st.tile_result = {};
+    st.tile_result.job_id = item.job_id;
+    st.tile_result.generation = item.generation;
+    st.tile_result.index = item.index;
+    st.tile_result.tile = item.tile;
+    st.tile_result.node = st.node;
+    st.tile_result.timings.wait_ms = st.result.timings.wait_ms;
+  }
   st.item = std::move(item);
   st.next = first_step(st);
   self->send(self, atom::step::value);
@@ -352,6 +377,98 @@ bool from_stack(segment_worker_state& st, cv::Size size) {
   }
 }
 
+// The tiled frame's shared memory, mapped (writable to read the frame into
+// it); kept across the tiles of one frame.
+void map_tiled_frame(segment_worker_state& st, bool writable) {
+  auto& item = *st.item;
+  if (!st.tile_pixels || st.tile_pixels->name() != item.pixels_segment || writable) {
+    st.tile_pixels = shm::image_segment::open(item.pixels_segment, writable);
+    st.tile_gray = shm::image_segment::open(item.gray_segment, writable);
+  }
+  cv::Size size{item.grid.frame_width, item.grid.frame_height};
+  if (st.tile_pixels->cols() != size.width || st.tile_pixels->rows() != size.height
+      || st.tile_gray->cols() != size.width || st.tile_gray->rows() != size.height)
+    throw std::runtime_error("shared memory " + item.pixels_segment
+                             + " does not hold a frame of " + io::size_text(size.width, size.height));
+}
+
+// A tiled frame is read into shared memory as frames are corrected while
+// decoding (a few bands a message, so a stop is seen between them), never
+// into this process's own memory; its histogram gives the frame's
+// threshold, which every tile uses. Returns true when it is read.
+bool tile_read_step(self_ptr self) {
+  auto& st = self->state;
+  auto& item = *st.item;
+  auto& t = st.result.timings;
+  auto t0 = clock_type::now();
+  if (!st.bands) {
+    auto& flat = flat_for(self, item.flat_segment);
+    map_tiled_frame(st, true);
+    check_bytes(item);
+    try {
+      kernels::jpeg_band_reader reader(item.bytes.data(), item.bytes.size(),
+                                       item.params.max_frame_pixels);
+      if (reader.orientation() != 1)
+        throw std::runtime_error(item.path + ": EXIF orientation "
+                                 + std::to_string(reader.orientation())
+                                 + ": a tiled frame is read in bands of rows and must not "
+                                   "be rotated");
+      if (reader.coded_size() != flat.size())
+        throw std::runtime_error(item.path + ": size "
+                                 + io::size_text(reader.coded_size().width,
+                                                 reader.coded_size().height)
+                                 + " differs from the flat field's "
+                                 + io::size_text(flat.cols, flat.rows));
+      st.bands.emplace(std::move(reader), item.band_rows > 0 ? item.band_rows : 16);
+    } catch (const kernels::decode_error& e) {
+      throw std::runtime_error(item.path + ": " + e.what());
+    }
+    t.decode_ms = ms_since(t0);
+    return false;
+  }
+  cv::Mat pixels = st.tile_pixels->image();
+  cv::Mat gray = st.tile_gray->image();
+  bool done = false;
+  try {
+    done = st.bands->advance(flat_for(self, item.flat_segment), pixels, gray,
+                             std::max(band_step_rows, item.band_rows));
+  } catch (const kernels::decode_error& e) {
+    throw std::runtime_error(item.path + ": " + e.what());
+  }
+  if (pixels.data != st.tile_pixels->image().data || gray.data != st.tile_gray->image().data)
+    throw std::logic_error("a tiled frame's bands went to private memory");
+  if (!done)
+    return false;
+  t.decode_ms += st.bands->timings().decode_ms;
+  t.correct_ms = st.bands->timings().correct_ms;
+  st.result.threshold = kernels::triangle_threshold(st.bands->histogram());
+  st.bands.reset();
+  st.tile_pixels.reset();
+  st.tile_gray.reset();
+  return true;
+}
+
+// One tile, in one message: its mask over the extent with the frame's
+// threshold, labelled over its core; whole objects measured, border pieces
+// for the stitcher (kernels::segment_tile).
+void tile_step(self_ptr self) {
+  auto& st = self->state;
+  auto& item = *st.item;
+  auto t0 = clock_type::now();
+  map_tiled_frame(st, false);
+  auto layout = to_layout(item.grid);
+  if (item.tile < 0 || item.tile >= layout.count())
+    throw std::runtime_error(item.path + ": tile " + std::to_string(item.tile)
+                             + " is outside its frame's " + std::to_string(layout.count()));
+  auto extent = layout.extent(item.tile);
+  auto result = kernels::segment_tile(layout, item.tile, st.tile_pixels->image()(extent),
+                                      st.tile_gray->image()(extent), item.threshold,
+                                      to_kernel_params(item.params));
+  fill_report(std::move(result), st.tile_result);
+  st.tile_result.pixels = std::int64_t(extent.area());
+  st.tile_result.timings.mask_ms = ms_since(t0);
+}
+
 // One step of segmenting a frame; returns true when the frame is complete.
 bool segment_step(self_ptr self) {
   auto& st = self->state;
@@ -491,6 +608,13 @@ void step(self_ptr self) {
         break;
       case work_kind::segment:
         complete = segment_step(self);
+        break;
+      case work_kind::tile_read:
+        complete = tile_read_step(self);
+        break;
+      case work_kind::tile:
+        tile_step(self);
+        complete = true;
         break;
       default:
         complete = true;

@@ -87,6 +87,11 @@ struct segment_worker_state {
   /// Paths mode, on a node started with data roots (shared with its
   /// process): checks one frame a job against the bytes serve sent.
   std::shared_ptr<io::node_paths> paths;
+  // Tiled frames: the frame read into (tile_read) or cut from (tile), mapped
+  // while this worker's items are of that frame.
+  std::shared_ptr<shm::image_segment> tile_pixels;
+  std::shared_ptr<shm::image_segment> tile_gray;
+  tile_report tile_result;               ///< the current tile's answer
 };
 
 /// A segment worker: see segment_worker_actor in interfaces.hpp. It starts

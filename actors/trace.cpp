@@ -60,6 +60,8 @@ struct element_packer {
           || try_pack<job_plan>(i, "seg::job_plan", w)
           || try_pack<work_item>(i, "seg::work_item", w)
           || try_pack<frame_result>(i, "seg::frame_result", w)
+          || try_pack<tile_frame>(i, "seg::tile_frame", w)
+          || try_pack<tile_report>(i, "seg::tile_report", w)
           || try_pack<job_event>(i, "seg::job_event", w)
           || try_pack<job_summary>(i, "seg::job_summary", w)
           || try_pack<std::vector<job_summary>>(i, "seg::job_summaries", w)

@@ -38,6 +38,13 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<node_entry>("seg::node_entry");
   cfg.add_message_type<node_listing>("seg::node_listing");
   cfg.add_message_type<node_registry_actor>("seg::node_registry_actor");
+  cfg.add_message_type<tile_stats>("seg::tile_stats");
+  cfg.add_message_type<tile_grid>("seg::tile_grid");
+  cfg.add_message_type<tile_frame>("seg::tile_frame");
+  cfg.add_message_type<tile_object>("seg::tile_object");
+  cfg.add_message_type<tile_piece_record>("seg::tile_piece_record");
+  cfg.add_message_type<tile_report>("seg::tile_report");
+  cfg.add_message_type<tile_stitcher_actor>("seg::tile_stitcher_actor");
 }
 
 void configure_actor_system(caf::actor_system_config& cfg, bool network) {

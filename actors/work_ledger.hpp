@@ -30,6 +30,7 @@ struct held_item {
   std::uint32_t index = 0;   ///< frame index (segment) or stack slot (flat decode)
   std::int32_t row_begin = 0;
   std::int32_t row_end = 0;
+  std::int32_t tile = -1;    ///< tile of a tiled frame
   std::chrono::steady_clock::time_point since; ///< handed out
 };
 
@@ -42,6 +43,7 @@ inline held_item held_of(const work_item& item, std::chrono::steady_clock::time_
   h.index = item.index;
   h.row_begin = item.row_begin;
   h.row_end = item.row_end;
+  h.tile = item.tile;
   h.since = since;
   return h;
 }
@@ -127,12 +129,15 @@ public:
     return h;
   }
 
-  /// Counts a loss of `item` (by job, kind and frame index, stack slot or
-  /// first band row, whatever its generation). Returns true if the same
-  /// item was lost before: lost once it goes out again, twice it fails.
+  /// Counts a loss of `item` (by job, kind and frame index, stack slot,
+  /// first band row or frame and tile, whatever its generation). Returns
+  /// true if the same item was lost before: lost once it goes out again,
+  /// twice it fails.
   bool lost_before(const held_item& item) {
     auto where = item.kind == work_kind::flat_band ? std::int64_t(item.row_begin)
-                                                   : std::int64_t(item.index);
+                 : item.kind == work_kind::tile
+                   ? (std::int64_t(item.index) << 32) | std::uint32_t(item.tile)
+                   : std::int64_t(item.index);
     return losses_[{item.job_id, item.kind, where}]++ > 0;
   }
 

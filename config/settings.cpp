@@ -172,6 +172,21 @@ const std::vector<spec>& schema() {
             "each band corrected, made gray and counted while in cache; 0 = decode the "
             "whole frame, then correct it (run-wide, read at start; same output either way)",
             [](settings& s, std::int64_t v) { s.pipeline.decode_band_rows = int(v); }),
+    int_key("tiling.max_frame_pixels", "pixels", 0, 4'000'000'000, "50000000", "",
+            "frames with more pixels are decoded once into shared memory and segmented "
+            "tile by tile (same objects as untiled); 0 = tile every frame",
+            [](settings& s, std::int64_t v) { s.tiling.max_frame_pixels = v; }),
+    int_key("tiling.tile_width", "px", 64, 65536, "4096", "",
+            "core width of a tile (each tile also reads a halo as wide as the "
+            "morphology's reach and the crop margin)",
+            [](settings& s, std::int64_t v) { s.tiling.tile_width = int(v); }),
+    int_key("tiling.tile_height", "px", 64, 65536, "4096", "",
+            "core height of a tile",
+            [](settings& s, std::int64_t v) { s.tiling.tile_height = int(v); }),
+    int_key("tiling.frames_in_flight", "frames", 1, 16, "2", "",
+            "tiled frames decoded and not yet stitched: the reader holds the next one "
+            "back (backpressure) while this many are",
+            [](settings& s, std::int64_t v) { s.tiling.frames_in_flight = int(v); }),
     bool_key("export.ecotaxa", "true", "",
              "write export/ecotaxa/ecotaxa_<acq_id>.zip when the job is done",
              [](settings& s, bool v) { s.exports.ecotaxa = v; }),
@@ -475,6 +490,11 @@ std::string to_toml(const settings& s) {
      << "follow_idle_s = " << fmt_num(s.pipeline.follow_idle_s) << "\n"
      << "decode_once = " << b(s.pipeline.decode_once) << "\n"
      << "decode_band_rows = " << s.pipeline.decode_band_rows << "\n\n";
+  os << "[tiling]\n"
+     << "max_frame_pixels = " << s.tiling.max_frame_pixels << "\n"
+     << "tile_width = " << s.tiling.tile_width << "\n"
+     << "tile_height = " << s.tiling.tile_height << "\n"
+     << "frames_in_flight = " << s.tiling.frames_in_flight << "\n\n";
   os << "[export]\n"
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"

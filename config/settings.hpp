@@ -49,6 +49,15 @@ struct pipeline_settings {
   int decode_band_rows = 16;        ///< correct while decoding, rows a band; 0 = off
 };
 
+/// Tiled frames (DESIGN "Tiled frames"): frames too big to segment whole
+/// are decoded once into shared memory and segmented tile by tile.
+struct tiling_settings {
+  std::int64_t max_frame_pixels = 50'000'000; ///< larger frames are tiled; 0 = every frame
+  int tile_width = 4096;            ///< core width of a tile, px
+  int tile_height = 4096;           ///< core height of a tile, px
+  int frames_in_flight = 2;         ///< tiled frames decoded and not yet stitched
+};
+
 /// What is exported.
 struct export_settings {
   bool ecotaxa = true;              ///< write the EcoTaxa zip
@@ -77,6 +86,7 @@ struct settings {
   profile run_profile = profile::standard;
   segmentation_settings segmentation;
   pipeline_settings pipeline;
+  tiling_settings tiling;
   export_settings exports;
   journal_settings journal;
   log_settings log;

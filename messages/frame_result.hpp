@@ -40,6 +40,25 @@ typename Inspector::result_type inspect(Inspector& f, step_timings& x) {
   return f(x.read_ms, x.wait_ms, x.decode_ms, x.correct_ms, x.mask_ms, x.label_ms, x.features_ms, x.crops_ms);
 }
 
+/// What tiling a frame cost (all zero for an untiled frame): summed into the
+/// job's stage totals by the exporter.
+struct tile_stats {
+  std::uint32_t tiles = 0;         ///< tiles segmented
+  std::int64_t tile_pixels = 0;    ///< pixels of their extents (cores and halos)
+  std::int64_t frame_pixels = 0;   ///< pixels of the frame
+  double read_ms = 0;              ///< decoding and correcting it into shared memory
+  double segment_ms = 0;           ///< segmenting its tiles (mask to crops), summed
+  double stitch_ms = 0;            ///< the stitcher's own work on the frame
+  double stitch_wait_ms = 0;       ///< the stitcher waiting for its tiles
+  double held_back_ms = 0;         ///< workers waiting on the stitcher's backpressure
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tile_stats& x) {
+  return f(x.tiles, x.tile_pixels, x.frame_pixels, x.read_ms, x.segment_ms, x.stitch_ms,
+           x.stitch_wait_ms, x.held_back_ms);
+}
+
 /// A worker's answer for one frame or one flat-field step.
 struct frame_result {
   std::uint64_t job_id = 0;
@@ -53,12 +72,13 @@ struct frame_result {
   std::vector<object_record> objects;
   step_timings timings;
   std::string node;                 ///< the worker's node (host:pid)
+  tile_stats tiles;                 ///< a tiled frame's (from the tile stitcher)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frame_result& x) {
   return f(x.job_id, x.generation, x.kind, x.index, x.name, x.ok, x.error, x.threshold,
-           x.objects, x.timings, x.node);
+           x.objects, x.timings, x.node, x.tiles);
 }
 
 } // namespace seg

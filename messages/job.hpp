@@ -125,13 +125,25 @@ struct stage_totals {
   double flat_ms = 0;
   double worker_wait_ms = 0;   ///< workers waiting for a task
   double exporter_wait_ms = 0; ///< exporter waiting for results
+  // -- tiled frames (DESIGN "Tiled frames") --
+  double tiles = 0;              ///< tiles segmented
+  double tile_pixels = 0;        ///< pixels of their extents (cores and halos)
+  double tiled_frame_pixels = 0; ///< pixels of the tiled frames themselves
+  double tile_read_ms = 0;       ///< decoding and correcting them into shared memory
+  double tile_segment_ms = 0;    ///< segmenting their tiles (mask to crops)
+  double stitch_ms = 0;          ///< the tile stitcher's own work
+  double stitch_wait_ms = 0;     ///< the stitcher waiting for tiles, a frame open
+  double held_back_ms = 0;       ///< workers waiting while the reader held tiled
+                                 ///< frames back for the stitcher (backpressure)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_totals& x) {
   return f(x.read_ms, x.decode_ms, x.correct_ms, x.mask_ms, x.label_features_ms,
            x.crops_ms, x.commit_ms, x.export_ms, x.flat_ms, x.worker_wait_ms,
-           x.exporter_wait_ms);
+           x.exporter_wait_ms, x.tiles, x.tile_pixels, x.tiled_frame_pixels, x.tile_read_ms,
+           x.tile_segment_ms, x.stitch_ms,
+           x.stitch_wait_ms, x.held_back_ms);
 }
 
 /// The outcome of one job.

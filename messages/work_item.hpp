@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "messages/segment_params.hpp"
+#include "messages/tile_grid.hpp"
 
 namespace seg {
 
@@ -15,6 +16,8 @@ enum class work_kind : std::uint8_t {
   flat_band = 2,   ///< median of rows [row_begin, row_end) of the stack into the flat
   segment = 3,     ///< segment frame `index` with the flat
   shutdown = 4,    ///< no more work ever: quit
+  tile_read = 5,   ///< decode and correct tiled frame `index` into pixels_segment
+  tile = 6,        ///< segment tile `tile` of frame `index` from pixels_segment
 };
 
 /// Text name of a work kind.
@@ -25,6 +28,8 @@ inline const char* to_string(work_kind k) {
     case work_kind::flat_band: return "flat_band";
     case work_kind::segment: return "segment";
     case work_kind::shutdown: return "shutdown";
+    case work_kind::tile_read: return "tile_read";
+    case work_kind::tile: return "tile";
   }
   return "unknown";
 }
@@ -59,13 +64,20 @@ struct work_item {
   /// acquisition order, nearest first (file names beside `path`); the first
   /// usable one gives the previous mask. Empty: no previous mask.
   std::vector<std::string> previous;
+  // -- tiled frames (DESIGN "Tiled frames") --
+  tile_grid grid;                   ///< how the frame is cut
+  std::int32_t tile = -1;           ///< tile: which tile, raster order of tiles
+  std::string pixels_segment;       ///< shm: the corrected frame (CV_8UC3)
+  std::string gray_segment;         ///< shm: its gray image (CV_8UC1)
+  std::int32_t threshold = 0;       ///< tile: the frame's triangle threshold
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, work_item& x) {
   return f(x.kind, x.job_id, x.generation, x.index, x.name, x.path, x.bytes,
            x.stack_segment, x.flat_segment, x.stack_count, x.stack_slot, x.band_rows,
-           x.row_begin, x.row_end, x.retry_ms, x.params, x.read_ms, x.previous);
+           x.row_begin, x.row_end, x.retry_ms, x.params, x.read_ms, x.previous, x.grid,
+           x.tile, x.pixels_segment, x.gray_segment, x.threshold);
 }
 
 } // namespace seg

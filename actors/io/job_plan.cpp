@@ -87,6 +87,7 @@ job_setup resolve_job(const job_spec& spec, const config::sources& base) {
   setup.follow = st.pipeline.follow;
   setup.follow_idle_s = st.pipeline.follow_idle_s;
   setup.flat_frames = st.segmentation.flat_frames;
+  setup.tiling = st.tiling;
   auto& plan = setup.plan;
   plan.id = spec.id;
   plan.acquisition = acq.dir.string();

@@ -21,6 +21,7 @@ struct job_setup {
   bool follow = false;
   double follow_idle_s = 300; ///< pipeline.follow_idle_s
   int flat_frames = 10;       ///< segmentation.flat_frames, for a flat started later
+  config::tiling_settings tiling; ///< which frames are tiled, and how
 };
 
 /// A job's settings: `base` with the job's overrides ("key=value") on top.

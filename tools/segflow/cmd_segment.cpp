@@ -377,6 +377,7 @@ int run_segment(int argc, char** argv) {
   bool skip_missing = false;
   bool force_run = false;
   bool follow = false;
+  std::string tile_size;
   std::string summary_json_file;
   std::string state_dir;
   std::string req_trace_file;
@@ -410,6 +411,9 @@ int run_segment(int argc, char** argv) {
               "follow acquisitions still being written: segment each frame once "
               "integrity.check lists it, end after pipeline.follow_idle_s (300 s) without "
               "a new frame");
+  parser.option("tile-size", &tile_size, "WxH",
+                "segment every frame in tiles of W x H px (tiled frames give the same "
+                "objects; sets tiling.max_frame_pixels = 0 and tiling.tile_width/height)");
   parser.flag("force-run", &force_run,
               "start even when the preflight estimates too little memory or disk");
   parser.option("trace", &req_trace_file, "FILE",
@@ -428,6 +432,19 @@ int run_segment(int argc, char** argv) {
   segment_request req;
   if (follow)
     opts.sets.push_back("pipeline.follow=true");
+  if (!tile_size.empty()) {
+    int w = 0, h = 0;
+    char x = 0, rest = 0;
+    if (std::sscanf(tile_size.c_str(), "%d%c%d%c", &w, &x, &h, &rest) != 3 || x != 'x') {
+      std::cerr << "error: --tile-size expects WxH (e.g. 1024x1024), got '" << tile_size
+                << "'\n";
+      return exit_usage;
+    }
+    // The settings check the range, naming the key.
+    opts.sets.push_back("tiling.max_frame_pixels=0");
+    opts.sets.push_back("tiling.tile_width=" + std::to_string(w));
+    opts.sets.push_back("tiling.tile_height=" + std::to_string(h));
+  }
   if (!load_run_settings(opts, workers, req.settings, req.sources))
     return exit_usage;
 

@@ -253,6 +253,9 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
     [=](atom::tick) {
       // nop: the reader's own timer, never sent by a worker
     },
+    [=](atom::stitched, std::uint64_t id, std::uint32_t generation, std::uint32_t index) {
+      self->delegate(reader, atom::stitched::value, id, generation, index);
+    },
   };
 }
 
