@@ -15,7 +15,7 @@
 source "$(dirname "$0")/serve_lib.bash"
 
 if [ "${TILES_LONG:-0}" = 1 ]; then
-  W=16000 H=12000 FRAMES=10 OBJECTS=40
+  W=16000 H=12000 FRAMES=4 OBJECTS=40
   RUNS=(1024:1 1024:2 1024:4 1500:1 1500:2 1500:4 4096:1 4096:2 4096:4)
 else
   # Wider than 4096, so every size cuts the frame: 15, 8 and 2 tiles.
