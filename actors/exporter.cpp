@@ -119,6 +119,8 @@ void complete(self_ptr self, std::uint64_t id) {
   if (it == self->state.jobs.end())
     return;
   auto& job = it->second;
+  if (job.tiled)
+    self->send(self->state.stitcher, atom::stop::value, id);
   auto t0 = clock_type::now();
   job_summary summary;
   auto* journal = self->state.journal ? &*self->state.journal : nullptr;
@@ -601,6 +603,8 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
     [=](atom::open, tile_frame& tf) {
       // The stitcher tells the reader, not the exporter, when it is done.
       auto reader = caf::actor_cast<reader_actor>(self->current_sender());
+      if (auto it = self->state.jobs.find(tf.job_id); it != self->state.jobs.end())
+        it->second.tiled = true;
       self->send(self->state.stitcher, atom::open::value, std::move(tf), std::move(reader));
     },
     [=](tile_report& r) {
