@@ -10,6 +10,7 @@
 #include "actors/segment_worker.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -282,4 +283,32 @@ TEST_CASE("reader: a tiled frame's read lost with its worker is read again; lost
   auto items = fx.run_recording(third);
   REQUIRE(items.size() == 1 + tiles_per_frame);
   check_frame_items(items, 0, 1);
+}
+
+namespace {
+
+// Whether this process still maps segment `name` (unlinked or not): its
+// memory is given back only when no mapping is left.
+bool mapped(const std::string& name) {
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("/dev/shm/" + name) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("reader: once a job's last tiled frame is stitched, no worker keeps it mapped",
+          "[actor][reader][tiles]") {
+  tiled_fixture fx(1, 1);
+  auto w = fx.new_worker();
+  auto items = fx.run_recording(w);
+  REQUIRE(items.size() == 1 + tiles_per_frame);
+  REQUIRE(fx.reports().size() == tiles_per_frame);
+  fx.stitched(fx.opened().at(0).generation, 0);
+  CHECK(fx.run_recording(w).empty()); // the worker waits for work that never comes
+  CHECK_FALSE(shm_exists(items[0].pixels_segment));
+  CHECK_FALSE(mapped(items[0].pixels_segment));
+  CHECK_FALSE(mapped(items[0].gray_segment));
 }
