@@ -155,6 +155,81 @@ work_item frame_item(const reader_job& job, std::uint32_t index) {
   return item;
 }
 
+namespace {
+
+// A tiled acquisition's flat: its frames are too big to stack, so one worker
+// streams them (work_kind::flat_stream). Their headers are checked here,
+// and a bad one replaced, as the stacked flat's decodes would.
+std::optional<std::string> start_streamed_flat(reader_job& job) {
+  auto& plan = job.plan;
+  try {
+    job.flat = shm::image_segment::create(
+      shm::segment_name(plan.id, job.generation, "flat"), job.frame_height, job.frame_width,
+      CV_8UC3, 1);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  job.flat_started = clock_type::now();
+  auto& w = *job.window;
+  std::deque<std::uint32_t> todo;
+  for (std::uint32_t i = 0; i < w.slots(); ++i)
+    todo.push_back(i);
+  while (!todo.empty()) {
+    auto slot = todo.front();
+    todo.pop_front();
+    auto frame = w.frame(slot);
+    auto path = frame_path(plan, frame);
+    std::vector<std::uint8_t> bytes;
+    std::string problem;
+    if (auto it = job.flat_bytes.find(frame); it != job.flat_bytes.end()) {
+      bytes = std::move(it->second);
+      job.flat_bytes.erase(it);
+    } else {
+      double ms = 0;
+      try {
+        bytes = read_frame(plan, plan.frames[frame], ms);
+      } catch (const std::exception& e) {
+        problem = e.what();
+      }
+    }
+    if (problem.empty())
+      problem = flat_frame_problem(job, path, bytes);
+    if (problem.empty()) {
+      if (auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+          info && info->orientation != 1)
+        problem = path + ": EXIF orientation " + std::to_string(info->orientation)
+                  + ": a tiled acquisition's frames are read in bands of rows and must not "
+                    "be rotated";
+    }
+    if (!problem.empty()) {
+      flat_frame_bad(job, slot, problem);
+      if (job.decodes.empty())
+        continue;
+      todo.push_front(job.decodes.front()); // the replacement, tried next
+      job.decodes.pop_front();
+      continue;
+    }
+    w.accept(slot);
+  }
+  job.flat_bytes.clear();
+  auto chosen = w.chosen();
+  if (chosen.empty())
+    return "flat field: none of the acquisition's " + std::to_string(plan.frames.size())
+           + " frames can be used (first problem: " + job.first_flat_problem + ")";
+  job.streamed_flat.clear();
+  for (auto s : chosen)
+    job.streamed_flat.push_back(plan.frames[w.frame(s)]);
+  job.stacked.clear();
+  job.bands.clear();
+  job.bands.emplace_back(0, job.frame_height);
+  job.current = reader_job::phase::flat_bands;
+  spdlog::info("flat_started job={} frames={} size={}x{} streamed=true", plan.id,
+               chosen.size(), job.frame_width, job.frame_height);
+  return std::nullopt;
+}
+
+} // namespace
+
 std::optional<std::string> start_flat(reader_job& job) {
   auto& plan = job.plan;
   if (job.flat_from)
@@ -170,6 +245,8 @@ std::optional<std::string> start_flat(reader_job& job) {
     if (auto why = decide_tiling(job))
       return why;
   }
+  if (job.tiling)
+    return start_streamed_flat(job);
   try {
     auto count = int(job.window->slots());
     job.stack = shm::image_segment::create(
@@ -288,6 +365,15 @@ std::optional<work_item> next_flat_band(reader_job& job) {
   auto [begin, end] = job.bands.front();
   job.bands.pop_front();
   ++job.outstanding;
+  if (!job.streamed_flat.empty()) {
+    auto item = job_item(job, work_kind::flat_stream);
+    item.path = frame_path(job.plan, 0);
+    item.flat_names = job.streamed_flat;
+    item.flat_segment = job.flat->name();
+    item.row_begin = begin;
+    item.row_end = end;
+    return item;
+  }
   auto item = job_item(job, work_kind::flat_band);
   item.stack_segment = job.stack->name();
   item.flat_segment = job.flat->name();
@@ -390,7 +476,6 @@ work_item tile_item(const reader_job& job, std::uint32_t index, std::int32_t til
   item.grid = *job.tiling;
   item.tile = tile;
   item.pixels_segment = f.pixels->name();
-  item.gray_segment = f.gray->name();
   item.threshold = f.threshold;
   return item;
 }
@@ -418,15 +503,11 @@ std::optional<work_item> next_tiled_work(reader_job& job) {
     f.pixels = shm::image_segment::create(
       shm::segment_name(job.plan.id, job.generation, "tiled" + tag), job.frame_height,
       job.frame_width, CV_8UC3, 1);
-    f.gray = shm::image_segment::create(
-      shm::segment_name(job.plan.id, job.generation, "gray" + tag), job.frame_height,
-      job.frame_width, CV_8UC1, 1);
   } catch (const std::exception& e) {
     throw tiled_frame_error(item->index,
                             item->path + ": shared memory for the tiled frame: " + e.what());
   }
   item->pixels_segment = f.pixels->name();
-  item->gray_segment = f.gray->name();
   job.tiled[item->index] = std::move(f);
   return item;
 }

@@ -79,10 +79,10 @@ struct reader_job {
   struct tiled_frame {
     std::uint32_t generation = 0;
     std::shared_ptr<shm::image_segment> pixels; ///< corrected, CV_8UC3
-    std::shared_ptr<shm::image_segment> gray;   ///< its gray image
     std::int32_t threshold = -1;                ///< known once it is read
   };
   std::map<std::uint32_t, tiled_frame> tiled; ///< by frame index
+  std::vector<std::string> streamed_flat;   ///< the flat's frames, streamed (no stack)
   std::deque<work_item> tiles;              ///< tiles to hand out, frame by frame
   /// Backpressure: since when a worker found nothing because
   /// tiling_cfg.frames_in_flight frames wait for the stitcher.

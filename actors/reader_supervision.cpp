@@ -129,7 +129,8 @@ void worker_lost(reader_ptr self, const caf::actor_addr& who, const caf::error& 
                        + frame_path(job->plan, job->window->frame(h.index)));
     if (job->decodes.empty() && job->outstanding == 0)
       finish_decodes(self, *job);
-  } else if (kind == work_kind::flat_band && job->current == reader_job::phase::flat_bands) {
+  } else if ((kind == work_kind::flat_band || kind == work_kind::flat_stream)
+             && job->current == reader_job::phase::flat_bands) {
     spdlog::warn("worker_lost job={} flat_rows={}-{} action={} reason=\"{}\"", h.job_id,
                  h.row_begin, h.row_end, again ? "fail" : "requeue", why);
     --job->outstanding;

@@ -115,6 +115,8 @@ void reset_frame(self_ptr self) {
   st.source.release();
   st.stack.reset();
   st.bands.reset();
+  st.streamed.reset();
+  st.streamed_bytes.clear();
   st.mask = {};
   st.labelled = {};
   st.kept.clear();
@@ -123,7 +125,6 @@ void reset_frame(self_ptr self) {
   // A tiled frame's memory goes back only once no process maps it: a worker
   // waiting for work must not keep the last one it cut.
   st.tile_pixels.reset();
-  st.tile_gray.reset();
 }
 
 void pull(self_ptr self);
@@ -381,10 +382,9 @@ bool from_stack(segment_worker_state& st, cv::Size size) {
 void map_tiled_frame(segment_worker_state& st, bool writable) {
   auto& item = *st.item;
   st.tile_pixels = shm::image_segment::open(item.pixels_segment, writable);
-  st.tile_gray = shm::image_segment::open(item.gray_segment, writable);
   cv::Size size{item.grid.frame_width, item.grid.frame_height};
   if (st.tile_pixels->cols() != size.width || st.tile_pixels->rows() != size.height
-      || st.tile_gray->cols() != size.width || st.tile_gray->rows() != size.height)
+      || st.tile_pixels->type() != CV_8UC3)
     throw std::runtime_error("shared memory " + item.pixels_segment
                              + " does not hold a frame of " + io::size_text(size.width, size.height));
 }
@@ -424,15 +424,15 @@ bool tile_read_step(self_ptr self) {
     return false;
   }
   cv::Mat pixels = st.tile_pixels->image();
-  cv::Mat gray = st.tile_gray->image();
   bool done = false;
   try {
-    done = st.bands->advance(flat_for(self, item.flat_segment), pixels, gray,
+    // No gray image is kept: each tile makes its own from the pixels.
+    done = st.bands->advance(flat_for(self, item.flat_segment), pixels,
                              std::max(band_step_rows, item.band_rows));
   } catch (const kernels::decode_error& e) {
     throw std::runtime_error(item.path + ": " + e.what());
   }
-  if (pixels.data != st.tile_pixels->image().data || gray.data != st.tile_gray->image().data)
+  if (pixels.data != st.tile_pixels->image().data)
     throw std::logic_error("a tiled frame's bands went to private memory");
   if (!done)
     return false;
@@ -441,6 +441,48 @@ bool tile_read_step(self_ptr self) {
   st.result.threshold = kernels::triangle_threshold(st.bands->histogram());
   st.bands.reset();
   return true;
+}
+
+// A tiled acquisition's flat: its frames decoded side by side, a band of
+// rows at a time, and their median written into the flat segment; a few
+// bands a message, so a stop is seen between them. Returns true when done.
+bool flat_stream_step(self_ptr self) {
+  auto& st = self->state;
+  auto& item = *st.item;
+  auto t0 = clock_type::now();
+  auto flat = shm::image_segment::open(item.flat_segment, true);
+  if (!st.streamed) {
+    auto dir = std::filesystem::path(item.path).parent_path();
+    st.streamed_bytes.clear();
+    std::vector<kernels::jpeg_band_reader> readers;
+    for (auto& name : item.flat_names) {
+      st.streamed_bytes.push_back(io::read_frame_file(
+        dir, name, io::max_frame_file_bytes(item.params.max_frame_pixels)));
+      auto& b = st.streamed_bytes.back();
+      try {
+        readers.emplace_back(b.data(), b.size(), item.params.max_frame_pixels,
+                             (dir / name).string());
+      } catch (const kernels::decode_error& e) {
+        throw std::runtime_error(e.what()); // names the file already
+      }
+    }
+    st.streamed.emplace(std::move(readers), item.band_rows > 0 ? item.band_rows : 16);
+    if (st.streamed->size() != cv::Size(flat->cols(), flat->rows()))
+      throw std::runtime_error("the flat's frames are not the flat segment's size");
+  }
+  cv::Mat out = flat->image();
+  bool done = false;
+  try {
+    done = st.streamed->advance(out, band_step_rows);
+  } catch (const kernels::decode_error& e) {
+    throw std::runtime_error("flat field: " + std::string(e.what()));
+  }
+  st.result.timings.decode_ms += ms_since(t0);
+  if (done) {
+    st.streamed.reset();
+    st.streamed_bytes.clear();
+  }
+  return done;
 }
 
 // One tile, in one message: its mask over the extent with the frame's
@@ -456,8 +498,10 @@ void tile_step(self_ptr self) {
     throw std::runtime_error(item.path + ": tile " + std::to_string(item.tile)
                              + " is outside its frame's " + std::to_string(layout.count()));
   auto extent = layout.extent(item.tile);
-  auto result = kernels::segment_tile(layout, item.tile, st.tile_pixels->image()(extent),
-                                      st.tile_gray->image()(extent), item.threshold,
+  cv::Mat pixels = st.tile_pixels->image()(extent);
+  kernels::gray_histogram unused;
+  kernels::gray_and_histogram(pixels, st.gray, unused);
+  auto result = kernels::segment_tile(layout, item.tile, pixels, st.gray, item.threshold,
                                       to_kernel_params(item.params));
   fill_report(std::move(result), st.tile_result);
   st.tile_result.pixels = std::int64_t(extent.area());
@@ -606,6 +650,9 @@ void step(self_ptr self) {
         break;
       case work_kind::tile_read:
         complete = tile_read_step(self);
+        break;
+      case work_kind::flat_stream:
+        complete = flat_stream_step(self);
         break;
       case work_kind::tile:
         tile_step(self);

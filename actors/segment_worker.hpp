@@ -19,6 +19,7 @@
 #include "actors/interfaces.hpp"
 #include "kernels/correct_bands.hpp"
 #include "kernels/features.hpp"
+#include "kernels/flat_stream.hpp"
 #include "kernels/mask.hpp"
 #include "kernels/objects.hpp"
 
@@ -90,8 +91,11 @@ struct segment_worker_state {
   // Tiled frames: the frame read into (tile_read) or cut from (tile), mapped
   // while the item is worked on.
   std::shared_ptr<shm::image_segment> tile_pixels;
-  std::shared_ptr<shm::image_segment> tile_gray;
   tile_report tile_result;               ///< the current tile's answer
+  /// A tiled acquisition's flat, streamed from its frames (flat_stream),
+  /// with the encoded frames its readers decode from.
+  std::optional<kernels::streamed_flat> streamed;
+  std::vector<std::vector<std::uint8_t>> streamed_bytes;
 };
 
 /// A segment worker: see segment_worker_actor in interfaces.hpp. It starts

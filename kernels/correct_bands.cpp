@@ -29,15 +29,27 @@ banded_correction::banded_correction(jpeg_band_reader reader, int band_rows)
   reader_.start(); // refuses a frame above the pixel limit before out is allocated
 }
 
+bool banded_correction::advance(const cv::Mat& flat, cv::Mat& out, int rows) {
+  return run(flat, out, nullptr, rows);
+}
+
 bool banded_correction::advance(const cv::Mat& flat, cv::Mat& out, cv::Mat& gray, int rows) {
+  return run(flat, out, &gray, rows);
+}
+
+bool banded_correction::run(const cv::Mat& flat, cv::Mat& out, cv::Mat* gray_out, int rows) {
   const cv::Size frame = reader_.coded_size();
   CV_Assert(flat.type() == CV_8UC3 && flat.size() == frame);
+  if (gray_out == nullptr)
+    gray_band_.create(band_rows_, frame.width, CV_8UC1);
+  cv::Mat& gray = gray_out != nullptr ? *gray_out : gray_band_;
   if (reader_.next_row() == 0) {
     out.create(frame, CV_8UC3);
-    gray.create(frame, CV_8UC1);
+    if (gray_out != nullptr)
+      gray.create(frame, CV_8UC1);
     hist_.fill(0);
   }
-  CV_Assert(out.size() == frame && gray.size() == frame);
+  CV_Assert(out.size() == frame && (gray_out == nullptr || gray.size() == frame));
   CV_Assert(out.data != flat.data && gray.data != flat.data && gray.data != out.data);
   const int stop_at = reader_.next_row() + rows;
   gray_histogram band_hist;
@@ -47,7 +59,8 @@ bool banded_correction::advance(const cv::Mat& flat, cv::Mat& out, cv::Mat& gray
     auto decoded_at = clock_type::now();
     timings_.decode_ms += ms_between(t, decoded_at);
     const cv::Range r(first, first + decoded.rows);
-    cv::Mat out_rows = out.rowRange(r), gray_rows = gray.rowRange(r);
+    cv::Mat out_rows = out.rowRange(r);
+    cv::Mat gray_rows = gray_out != nullptr ? gray.rowRange(r) : gray.rowRange(0, decoded.rows);
     correct_region_gray(decoded, flat.rowRange(r), cv::Point(0, first), out_rows, gray_rows,
                         band_hist);
     for (std::size_t v = 0; v < hist_.size(); ++v)

@@ -46,6 +46,11 @@ public:
   /// @throws decode_error as jpeg_band_reader::read
   bool advance(const cv::Mat& flat, cv::Mat& out, cv::Mat& gray, int rows);
 
+  /// advance() keeping no gray image: each band's gray rows go to a buffer
+  /// reused band by band and only the histogram stays (a tiled frame's tiles
+  /// make their own gray image from `out`, gray_and_histogram: the same bytes).
+  bool advance(const cv::Mat& flat, cv::Mat& out, int rows);
+
   bool done() const { return reader_.done(); }
   /// Rows decoded and corrected so far.
   int rows_done() const { return reader_.next_row(); }
@@ -55,9 +60,12 @@ public:
   const band_timings& timings() const { return timings_; }
 
 private:
+  bool run(const cv::Mat& flat, cv::Mat& out, cv::Mat* gray, int rows);
+
   jpeg_band_reader reader_;
   int band_rows_;
   cv::Mat band_; ///< the decoded band, reused: it stays in cache
+  cv::Mat gray_band_; ///< its gray rows when no gray image is kept
   gray_histogram hist_{};
   band_timings timings_;
 };

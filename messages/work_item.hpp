@@ -18,6 +18,7 @@ enum class work_kind : std::uint8_t {
   shutdown = 4,    ///< no more work ever: quit
   tile_read = 5,   ///< decode and correct tiled frame `index` into pixels_segment
   tile = 6,        ///< segment tile `tile` of frame `index` from pixels_segment
+  flat_stream = 7, ///< the median of frames `flat_names` into the flat, band by band
 };
 
 /// Text name of a work kind.
@@ -30,6 +31,7 @@ inline const char* to_string(work_kind k) {
     case work_kind::shutdown: return "shutdown";
     case work_kind::tile_read: return "tile_read";
     case work_kind::tile: return "tile";
+    case work_kind::flat_stream: return "flat_stream";
   }
   return "unknown";
 }
@@ -68,8 +70,10 @@ struct work_item {
   tile_grid grid;                   ///< how the frame is cut
   std::int32_t tile = -1;           ///< tile: which tile, raster order of tiles
   std::string pixels_segment;       ///< shm: the corrected frame (CV_8UC3)
-  std::string gray_segment;         ///< shm: its gray image (CV_8UC1)
   std::int32_t threshold = 0;       ///< tile: the frame's triangle threshold
+  /// flat_stream: the flat's frames (file names beside `path`), decoded side
+  /// by side a band of rows at a time (tiled acquisitions: no frame stack).
+  std::vector<std::string> flat_names;
 };
 
 template <class Inspector>
@@ -77,7 +81,7 @@ typename Inspector::result_type inspect(Inspector& f, work_item& x) {
   return f(x.kind, x.job_id, x.generation, x.index, x.name, x.path, x.bytes,
            x.stack_segment, x.flat_segment, x.stack_count, x.stack_slot, x.band_rows,
            x.row_begin, x.row_end, x.retry_ms, x.params, x.read_ms, x.previous, x.grid,
-           x.tile, x.pixels_segment, x.gray_segment, x.threshold);
+           x.tile, x.pixels_segment, x.threshold, x.flat_names);
 }
 
 } // namespace seg

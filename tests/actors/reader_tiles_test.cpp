@@ -152,15 +152,12 @@ TEST_CASE("reader: a tiled frame is read first, its tiles follow its read, the n
   }
   CHECK(fx.results().empty()); // the stitcher makes the frame's result
   auto pixels0 = items[0].pixels_segment;
-  auto gray0 = items[0].gray_segment;
   CHECK(shm_exists(pixels0));
-  CHECK(shm_exists(gray0));
 
   // The stitcher is done with frame 0: its memory goes, frame 1 is read.
   fx.stitched(opened[0].generation, 0);
   items = fx.run_recording(w);
   CHECK_FALSE(shm_exists(pixels0));
-  CHECK_FALSE(shm_exists(gray0));
   REQUIRE(items.size() == 1 + tiles_per_frame);
   check_frame_items(items, 0, 1);
   CHECK(items[0].pixels_segment != pixels0);
@@ -179,7 +176,6 @@ TEST_CASE("reader: a tiled frame is read first, its tiles follow its read, the n
   CHECK(fx.run_recording(w).empty());
   CHECK_FALSE(shm_exists(items[0].pixels_segment));
   CHECK_FALSE(shm_exists(last[0].pixels_segment));
-  CHECK_FALSE(shm_exists(last[0].gray_segment));
   CHECK(fx.opened().size() == 3);
   CHECK(fx.reports().size() == 3 * tiles_per_frame);
 }
@@ -247,7 +243,6 @@ TEST_CASE("reader: a tile lost with its worker goes out again; lost twice, its f
     auto third = fx.new_worker();
     auto items = fx.run_recording(third);
     CHECK_FALSE(shm_exists(lost.pixels_segment));
-    CHECK_FALSE(shm_exists(lost.gray_segment));
     REQUIRE(items.size() == 1 + tiles_per_frame);
     check_frame_items(items, 0, 1);
   }
@@ -275,7 +270,6 @@ TEST_CASE("reader: a tiled frame's read lost with its worker is read again; lost
   CHECK(work_kind(rs[0].kind) == work_kind::segment);
   CHECK(rs[0].error == "worker lost twice while segmenting " + fx.acq.acq.frames.at(0).string());
   CHECK_FALSE(shm_exists(again.pixels_segment));
-  CHECK_FALSE(shm_exists(again.gray_segment));
   CHECK(fx.opened().empty()); // the stitcher never had it
 
   // The job goes on with the next frame.
@@ -310,5 +304,4 @@ TEST_CASE("reader: once a job's last tiled frame is stitched, no worker keeps it
   CHECK(fx.run_recording(w).empty()); // the worker waits for work that never comes
   CHECK_FALSE(shm_exists(items[0].pixels_segment));
   CHECK_FALSE(mapped(items[0].pixels_segment));
-  CHECK_FALSE(mapped(items[0].gray_segment));
 }

@@ -181,7 +181,10 @@ record_export-recovered() {
   [ -n "$id" ] && [ "$id" != null ] || { echo "export-recovered: nothing stuck" >&2; return 1; }
   "$SEGFLOW" ops recover "$id" --state "$state" --set pipeline.workers=1 \
     --trace "$TMP/export-recovered.trace" > /dev/null 2> "$TMP/recover.err" || return 1
-  "$SEGFLOW" trace dump "$TMP/export-recovered.trace" | grep -q "note:operation.*\"$id\"" \
+  # Dumped to a file first: grep -q leaving the pipe early would fail the
+  # dump with SIGPIPE under pipefail.
+  "$SEGFLOW" trace dump "$TMP/export-recovered.trace" > "$TMP/export-recovered.dump"
+  grep -q "note:operation.*\"$id\"" "$TMP/export-recovered.dump" \
     || { echo "export-recovered: the recovery ran under another id than $id" >&2; return 1; }
 }
 

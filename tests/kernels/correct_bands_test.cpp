@@ -207,3 +207,27 @@ TEST_CASE("bands refuse what the whole-frame path would not do the same way",
                       whole);
   }
 }
+
+TEST_CASE("bands without a gray image (tiled frames): the same frame and histogram, and "
+          "gray_and_histogram of any region gives the gray rows bands would have",
+          "[correct][bands][tiles]") {
+  auto img = test_image(421, 203, 11);
+  auto flat = noisy_flat(img.size(), 12);
+  auto b = encode(img, {cv::IMWRITE_JPEG_QUALITY, 93});
+  auto want = whole_frame(b, flat);
+  for (int band_rows : {1, 16, 64}) {
+    INFO("bands of " << band_rows << " rows");
+    banded_correction bands(jpeg_band_reader(b.data(), b.size(), no_limit), band_rows);
+    cv::Mat out;
+    while (!bands.advance(flat, out, 50)) {
+    }
+    CHECK(same_pixels(out, want.frame));
+    CHECK(bands.histogram() == want.hist);
+    for (auto r : {cv::Rect(0, 0, 421, 203), cv::Rect(17, 33, 100, 64), cv::Rect(400, 190, 21, 13)}) {
+      cv::Mat gray;
+      gray_histogram hist{};
+      gray_and_histogram(out(r), gray, hist);
+      CHECK(same_pixels(gray, want.gray(r)));
+    }
+  }
+}

@@ -142,3 +142,32 @@ TEST_CASE("shared memory: the flat stack and the flat must fit in /dev/shm",
   REQUIRE(some.problems.size() == 1);
   CHECK(some.problems[0].find("segmentation.flat_frames=6 fits") != std::string::npos);
 }
+
+TEST_CASE("tiled frames: workers hold a tile, shared memory the frames in flight and the flat",
+          "[io][preflight][tiles]") {
+  preflight_job j = hq_job(100);
+  j.width = 16000;
+  j.height = 12000;
+  j.tiled = true;
+  j.tile_width = 4096 + 2 * 24;
+  j.tile_height = 4096 + 2 * 24;
+  j.frames_in_flight = 2;
+  const std::uint64_t frame = 16000ull * 12000 * 3;
+  const double tile = double(j.tile_width) * double(j.tile_height) * 3;
+  preflight_settings s;
+  s.workers = 2;
+  auto r = check_preflight({j}, s, std::nullopt, std::nullopt);
+  CHECK(r.memory_needed == std::uint64_t(2 * tile * 6 + 3.0 * double(frame)));
+  CHECK(r.shm_needed == 3 * frame + 2 * 4096);
+  // Untiled, the same frames would stack 9 in shared memory and give each
+  // worker a whole frame.
+  auto untiled = j;
+  untiled.tiled = false;
+  auto u = check_preflight({untiled}, s, std::nullopt, std::nullopt);
+  CHECK(u.memory_needed > 3 * r.memory_needed);
+  CHECK(u.shm_needed == 10 * frame + 2 * 4096);
+  auto refused = check_preflight({j}, s, std::nullopt, 2 * frame);
+  REQUIRE(refused.problems.size() == 1);
+  CHECK_THAT(refused.problems[0], Catch::Contains("3 frames of 16000x12000x3 bytes"));
+  CHECK_THAT(refused.estimates[0], Catch::Contains("2 tiled frame(s) in flight and the flat"));
+}

@@ -32,6 +32,7 @@
 #include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
 #include "kernels/jpeg_header.hpp"
+#include "kernels/tiles.hpp"
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/segflow/common.hpp"
@@ -134,6 +135,19 @@ std::vector<preflight_job> measure_jobs(const segment_request& req) {
         j.width = size->width;
         j.height = size->height;
       }
+    }
+    auto& tiling = req.settings.tiling;
+    if (j.width > 0
+        && (tiling.max_frame_pixels == 0 || j.width * j.height > tiling.max_frame_pixels)) {
+      kernels::segment_params kp;
+      kp.crop_margin = req.settings.segmentation.crop_margin;
+      auto layout = kernels::make_tile_layout({int(j.width), int(j.height)},
+                                              {tiling.tile_width, tiling.tile_height}, kp);
+      auto extent = layout.extent(0);
+      j.tiled = true;
+      j.tile_width = extent.width;
+      j.tile_height = extent.height;
+      j.frames_in_flight = std::uint64_t(tiling.frames_in_flight);
     }
     j.space = output_space_of(io::output_layout(acq).objects_dir());
     jobs.push_back(std::move(j));

@@ -22,23 +22,45 @@ std::uint64_t frame_pixels_bytes(const preflight_job& j) {
          * std::uint64_t(std::max<std::int64_t>(j.height, 0)) * 3;
 }
 
-std::uint64_t memory_for(const preflight_job& j, std::uint32_t workers, double factor) {
-  auto frame = double(frame_pixels_bytes(j));
-  return std::uint64_t(double(workers) * frame * factor + double(j.flat_frames + 1) * frame);
+// Frames a job keeps in shared memory besides the flat: its stack, or its
+// tiled frames in flight.
+std::uint64_t frames_in_shm(const preflight_job& j) {
+  return j.tiled ? j.frames_in_flight : j.flat_frames;
 }
 
-// The shm segments of a job: the flat stack and the flat, each with a page
-// of header (shm/image_segment.cpp).
+// The decoded pixels a worker holds at once: a frame, or one tile.
+double worker_bytes(const preflight_job& j) {
+  if (j.tiled)
+    return double(std::max<std::int64_t>(j.tile_width, 0))
+           * double(std::max<std::int64_t>(j.tile_height, 0)) * 3;
+  return double(frame_pixels_bytes(j));
+}
+
+std::uint64_t memory_for(const preflight_job& j, std::uint32_t workers, double factor) {
+  auto frame = double(frame_pixels_bytes(j));
+  return std::uint64_t(double(workers) * worker_bytes(j) * factor
+                       + double(frames_in_shm(j) + 1) * frame);
+}
+
+// The shm segments of a job: the flat stack (or the tiled frames in flight)
+// and the flat, each with a page of header (shm/image_segment.cpp).
 std::uint64_t shm_for(const preflight_job& j) {
-  return (j.flat_frames + 1) * frame_pixels_bytes(j) + 2 * 4096;
+  return (frames_in_shm(j) + 1) * frame_pixels_bytes(j) + 2 * 4096;
+}
+
+// What a job keeps in shared memory, in words.
+std::string shm_contents(const preflight_job& j) {
+  if (j.tiled)
+    return std::to_string(j.frames_in_flight) + " tiled frame(s) in flight and the flat";
+  return "a flat stack of " + std::to_string(j.flat_frames) + " frames and the flat";
 }
 
 // The shared-memory estimate and, if it does not fit, the problem with the
 // numbers and the fixes.
 void check_shm(const preflight_job& largest, preflight_report& r) {
   std::ostringstream est;
-  est << "shared memory: about " << format_bytes(r.shm_needed) << " in /dev/shm (a flat stack of "
-      << largest.flat_frames << " frames and the flat, " << largest.width << "x"
+  est << "shared memory: about " << format_bytes(r.shm_needed) << " in /dev/shm ("
+      << shm_contents(largest) << ", " << largest.width << "x"
       << largest.height << "x3 bytes each)";
   if (r.shm_available)
     est << ", " << format_bytes(*r.shm_available) << " free";
@@ -49,12 +71,12 @@ void check_shm(const preflight_job& largest, preflight_report& r) {
   auto frame = frame_pixels_bytes(largest);
   p << "not enough shared memory: " << largest.name << " needs about "
     << format_bytes(r.shm_needed) << " in /dev/shm while the flat field is computed ("
-    << (largest.flat_frames + 1) << " frames of " << largest.width << "x" << largest.height
+    << (frames_in_shm(largest) + 1) << " frames of " << largest.width << "x" << largest.height
     << "x3 bytes), only " << format_bytes(*r.shm_available)
     << " is free. Give /dev/shm more room (docker run --shm-size="
     << ((r.shm_needed >> 20) / 64 + 1) * 64 << "m, or mount -o remount,size=... /dev/shm)";
   auto fit = frame > 0 ? *r.shm_available / frame : 0;
-  if (fit >= 3)
+  if (fit >= 3 && !largest.tiled)
     p << ", use a smaller flat stack (--set segmentation.flat_frames=" << (fit - 1)
       << " fits)";
   p << ", or pass --force-run to start anyway (the job then fails cleanly).";
@@ -111,9 +133,13 @@ preflight_report check_preflight(const std::vector<preflight_job>& jobs,
   }
   if (largest != nullptr && r.memory_needed > 0) {
     std::ostringstream est;
+    auto held = largest->tiled ? std::to_string(largest->tile_width) + "x"
+                                   + std::to_string(largest->tile_height) + " tiles"
+                               : std::to_string(largest->width) + "x"
+                                   + std::to_string(largest->height) + " frames";
     est << "memory: about " << format_bytes(r.memory_needed) << " (" << workers
-        << " worker(s) x " << largest->width << "x" << largest->height << " frames x "
-        << s.memory_factor << " + a flat stack of " << largest->flat_frames << " frames)";
+        << " worker(s) x " << held << " x " << s.memory_factor << " + "
+        << shm_contents(*largest) << ")";
     if (memory_available)
       est << ", " << format_bytes(*memory_available) << " available";
     r.estimates.push_back(est.str());
@@ -121,13 +147,14 @@ preflight_report check_preflight(const std::vector<preflight_job>& jobs,
       std::ostringstream p;
       p << "not enough memory: " << largest->name << " needs about "
         << format_bytes(r.memory_needed) << " (" << workers << " worker(s) x "
-        << largest->width << "x" << largest->height << "x3 bytes x " << s.memory_factor
-        << " + " << (largest->flat_frames + 1) << " frames for the flat field), only "
+        << held << " x3 bytes x " << s.memory_factor
+        << " + " << (frames_in_shm(*largest) + 1) << " frames in shared memory), only "
         << format_bytes(*memory_available) << " is available. ";
       auto frame = double(frame_pixels_bytes(*largest));
-      auto fixed = double(largest->flat_frames + 1) * frame;
-      auto fit = frame > 0 ? std::floor((double(*memory_available) - fixed)
-                                        / (frame * s.memory_factor))
+      auto fixed = double(frames_in_shm(*largest) + 1) * frame;
+      auto per_worker = worker_bytes(*largest);
+      auto fit = per_worker > 0 ? std::floor((double(*memory_available) - fixed)
+                                             / (per_worker * s.memory_factor))
                            : 0.0;
       if (fit >= 1 && fit < workers)
         p << "Use fewer workers (--workers " << std::uint64_t(fit) << " fits) or ";

@@ -26,6 +26,12 @@ struct preflight_job {
   std::uint64_t frames = 0;        ///< frames to segment
   std::uint64_t frame_bytes = 0;   ///< JPEG bytes of those frames, in total
   std::uint64_t flat_frames = 0;   ///< frames in the flat-field stack
+  /// Tiled frames (tiling.*): no flat stack (the flat is streamed), the
+  /// frames in flight in shared memory, each worker holding one tile.
+  bool tiled = false;
+  std::int64_t tile_width = 0;     ///< a tile's extent (core and halo), px
+  std::int64_t tile_height = 0;
+  std::uint64_t frames_in_flight = 0; ///< tiling.frames_in_flight
   std::optional<output_space> space; ///< where its outputs go (unknown: no disk check)
 };
 
@@ -54,13 +60,15 @@ struct preflight_report {
 };
 
 /// Memory: workers × frame bytes (W×H×3) × memory_factor + (flat_frames + 1)
-/// × frame bytes (the flat stack and the flat), for the largest job (jobs run
+/// × frame bytes (the flat stack and the flat); for tiled frames workers ×
+/// tile bytes × memory_factor + (frames_in_flight + 1) × frame bytes (the
+/// frames in shared memory and the flat), for the largest job (jobs run
 /// one after the other). Disk, per output device, summed over its jobs:
 /// 2 × crop_fraction × frame JPEG bytes (the crops and their copy in the
 /// EcoTaxa zip) + record_bytes_per_frame × frames, plus disk_margin.
 /// Shared memory (/dev/shm), for the largest job: the flat stack and the flat,
 /// (flat_frames + 1) x frame bytes, which live there while the flat is
-/// computed. A problem is reported when an estimate exceeds what is
+/// computed; tiled: the flat and the frames in flight. A problem is reported when an estimate exceeds what is
 /// available; unknown availability is not a problem.
 preflight_report check_preflight(const std::vector<preflight_job>& jobs,
                                  const preflight_settings& settings,

@@ -126,7 +126,8 @@ serve_input decode_input(const replay_setup& setup, const io::trace_record& r, l
   } else if (t == "atom:remove,u64" || t == "atom:stop,u64" || t == "atom:status,u64") {
     in.id = payload_element<std::uint64_t>(setup.file, r, 1, 2);
   } else if (t != "atom:stopqueue" && t != "atom:resume" && t != "atom:stopall"
-             && t != "atom:list" && t != "atom:wait" && t != "atom:shutdown") {
+             && t != "atom:list" && t != "atom:wait" && t != "atom:shutdown"
+             && t != "atom:nodes") {
     throw io::trace_error(setup.file + ": record " + std::to_string(r.seq)
                           + ": the queue got " + t + " from outside, which replay cannot "
                           "re-drive");
@@ -320,6 +321,8 @@ void issue(driver_ptr self, const serve_input& in) {
     self->request(q, forever, atom::stop_all::value).then([](queue_listing&) {}, ignore);
   else if (t == "atom:list")
     self->request(q, forever, atom::list::value).then([](queue_listing&) {}, ignore);
+  else if (t == "atom:nodes") // `ctl status` asks how many workers are connected
+    self->request(q, forever, atom::nodes::value).then([](node_listing&) {}, ignore);
   else if (t == "atom:wait")
     self->request(q, forever, atom::wait::value)
       .then([](std::vector<job_summary>&) {}, ignore);
