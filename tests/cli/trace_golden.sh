@@ -35,6 +35,23 @@ grep -q "re-creating the committed frames" "$WORK/g-resume.txt" \
 grep -q "1 worker losses" "$WORK/g-worker-loss.txt" \
   || fail "the worker-loss golden re-drove no loss: $(head -3 "$WORK/g-worker-loss.txt")"
 
+# The tiled golden's frames went through the tile stitcher: 4 frames of 12
+# tiles, each tile's report handed on once, each frame stitched and freed,
+# its result the stitcher's; a replay with other tiles diverges.
+"$SEGFLOW" trace dump "$GOLDEN/tiled.trace" > "$WORK/g-tiled.dump"
+[ "$(grep -cE 'exporter#[0-9]+ -> tile-stitcher#[0-9]+ +seg::tile_report ' "$WORK/g-tiled.dump")" -eq 48 ] \
+  || fail "the tiled golden's stitcher did not get 48 tile reports"
+[ "$(grep -cE 'tile-stitcher#[0-9]+ -> reader#[0-9]+ +atom:stitched,' "$WORK/g-tiled.dump")" -eq 4 ] \
+  || fail "the tiled golden's reader was not told of 4 stitched frames"
+[ "$(grep -cE 'tile-stitcher#[0-9]+ -> exporter#[0-9]+ +seg::frame_result ' "$WORK/g-tiled.dump")" -eq 4 ] \
+  || fail "the tiled golden's frame results did not come from the stitcher"
+set +e
+"$SEGFLOW" replay --root "$WORK/g-tiled" --set tiling.tile_width=96 "$GOLDEN/tiled.trace" \
+  > "$WORK/g-tiled-changed.txt" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "other tiles must make the tiled replay fail (exit $rc)"
+
 # The export-recovered golden is `ops recover` replaying an export killed
 # after its archive was written: every frame committed before, the archive
 # written again, under the stuck operation's id (its note and summary).

@@ -104,6 +104,14 @@ record_clean() {
     2> "$TMP/clean.err" || return 1
 }
 
+# Every frame tiled (400x300 frames in 128x128 cores: 12 tiles each), two
+# workers: tile reads, tiles, their reports, the stitcher's merges and its
+# (stitched) notices to the reader.
+record_tiled() {
+  "$SEGFLOW" segment -q --workers 2 --tile-size 128x128 --trace "$TMP/tiled.trace" \
+    "${ACQ[0]}" > /dev/null 2> "$TMP/tiled.err" || return 1
+}
+
 # A run stopped (SIGINT) once 3 frames are done, one worker.
 record_stop-at-3() {
   "$SEGFLOW" segment --status-json --workers 1 --trace "$TMP/stop-at-3.trace" "${ACQ[0]}" \
