@@ -52,6 +52,14 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "other tiles must make the tiled replay fail (exit $rc)"
 
+# The serve-tiled-loss golden re-drives the loss of a worker process that
+# held a tile: the same tile of the same frame (the note names it).
+grep -q "1 worker losses" "$WORK/g-serve-tiled-loss.txt" \
+  || fail "the serve-tiled-loss golden re-drove no loss: $(head -3 "$WORK/g-serve-tiled-loss.txt")"
+"$SEGFLOW" trace dump "$GOLDEN/serve-tiled-loss.trace" > "$WORK/g-tiled-loss.dump"
+grep -qE 'note:worker_lost +\[\[1, 6, [0-9]+, 0, [0-9]+\]\]' "$WORK/g-tiled-loss.dump" \
+  || fail "the serve-tiled-loss golden's lost item is no tile"
+
 # The export-recovered golden is `ops recover` replaying an export killed
 # after its archive was written: every frame committed before, the archive
 # written again, under the stuck operation's id (its note and summary).
