@@ -119,6 +119,8 @@ void complete(self_ptr self, std::uint64_t id) {
   if (it == self->state.jobs.end())
     return;
   auto& job = it->second;
+  if (job.tiled)
+    self->send(self->state.stitcher, atom::stop::value, id);
   auto t0 = clock_type::now();
   job_summary summary;
   auto* journal = self->state.journal ? &*self->state.journal : nullptr;
@@ -387,7 +389,8 @@ void recalculate_flat(self_ptr self, export_job& job, std::uint32_t i, std::uint
                job.generation, replay ? " replayed=true" : "");
   // The tiled frames open now were read with the old flat: dropped before
   // the reader (told below) reads any with the new one.
-  self->send(self->state.stitcher, atom::stop::value, plan.id);
+  if (job.tiled)
+    self->send(self->state.stitcher, atom::stop::value, plan.id);
   if (!replay)
     self->send(job.reader, atom::reflat::value, plan.id, job.generation, j);
 }
@@ -613,6 +616,7 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
           self->send(reader, atom::stitched::value, tf.job_id, tf.generation, tf.index);
         return;
       }
+      it->second.tiled = true;
       self->send(self->state.stitcher, atom::open::value, std::move(tf), std::move(reader));
     },
     [=](tile_report& r) {

@@ -69,6 +69,10 @@ struct export_job {
   // -- group commit (exporter_config::commit_frames > 1) --
   std::vector<frame_result> group;       ///< settled results not yet on disk
   std::uint64_t group_seq = 0;           ///< which group a flush timer is for
+
+  /// The tile stitcher had frames of this job: it drops what is left of
+  /// them when the job ends (frames of a superseded flat).
+  bool tiled = false;
 };
 
 /// Settings of an exporter.

@@ -66,6 +66,15 @@ void open_frame(self_ptr self, tile_frame tf, reader_actor reader) {
   frame_key key{tf.job_id, tf.generation, tf.index};
   if (self->state.frames.count(key) > 0)
     return; // told twice (a re-read after a loss): the open frame goes on
+  // A newer flat generation: frames of older ones never complete (their
+  // tiles were withdrawn) and would hold their memory.
+  auto& frames = self->state.frames;
+  for (auto it = frames.begin(); it != frames.end();) {
+    auto next = std::next(it);
+    if (std::get<0>(it->first) == tf.job_id && std::get<1>(it->first) < tf.generation)
+      close_frame(self, it);
+    it = next;
+  }
   stitch_frame f;
   f.frame = std::move(tf);
   f.reader = std::move(reader);
