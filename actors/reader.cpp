@@ -233,6 +233,12 @@ void flat_step_done(reader_ptr self, const frame_result& r) {
     serve_waiting(self);
     return;
   }
+  if (!r.ok && work_kind(r.kind) == work_kind::flat_stream) {
+    // A frame of the streamed flat is corrupt past its headers: replaced.
+    if (auto why = streamed_flat_frame_bad(*job, r.index, r.error))
+      return fail_job(self, *job, *why);
+    return serve_waiting(self);
+  }
   if (!r.ok)
     return fail_job(self, *job, "flat field: " + r.error);
   if (!job->bands.empty() || job->outstanding > 0)

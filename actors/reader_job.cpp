@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -158,25 +159,17 @@ work_item frame_item(const reader_job& job, std::uint32_t index) {
 namespace {
 
 // A tiled acquisition's flat: its frames are too big to stack, so one worker
-// streams them (work_kind::flat_stream). Their headers are checked here,
-// and a bad one replaced, as the stacked flat's decodes would.
-std::optional<std::string> start_streamed_flat(reader_job& job) {
+// streams them (work_kind::flat_stream). The slots still to check are in
+// job.decodes: their headers are checked here and a bad one replaced, as the
+// stacked flat's decodes would; checked slots stay pending in the window
+// until the stream is done, so a frame that fails to decode in the stream
+// can still be replaced (streamed_flat_frame_bad).
+std::optional<std::string> stream_flat_frames(reader_job& job) {
   auto& plan = job.plan;
-  try {
-    job.flat = shm::image_segment::create(
-      shm::segment_name(plan.id, job.generation, "flat"), job.frame_height, job.frame_width,
-      CV_8UC3, 1);
-  } catch (const std::exception& e) {
-    return std::string(e.what());
-  }
-  job.flat_started = clock_type::now();
   auto& w = *job.window;
-  std::deque<std::uint32_t> todo;
-  for (std::uint32_t i = 0; i < w.slots(); ++i)
-    todo.push_back(i);
-  while (!todo.empty()) {
-    auto slot = todo.front();
-    todo.pop_front();
+  while (!job.decodes.empty()) {
+    auto slot = job.decodes.front();
+    job.decodes.pop_front();
     auto frame = w.frame(slot);
     auto path = frame_path(plan, frame);
     std::vector<std::uint8_t> bytes;
@@ -194,38 +187,54 @@ std::optional<std::string> start_streamed_flat(reader_job& job) {
     }
     if (problem.empty())
       problem = flat_frame_problem(job, path, bytes);
-    if (problem.empty()) {
+    if (problem.empty())
       if (auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
           info && info->orientation != 1)
         problem = path + ": EXIF orientation " + std::to_string(info->orientation)
                   + ": a tiled acquisition's frames are read in bands of rows and must not "
                     "be rotated";
-    }
     if (!problem.empty()) {
-      flat_frame_bad(job, slot, problem);
-      if (job.decodes.empty())
-        continue;
-      todo.push_front(job.decodes.front()); // the replacement, tried next
-      job.decodes.pop_front();
+      flat_frame_bad(job, slot, problem); // the replacement goes to job.decodes
       continue;
     }
-    w.accept(slot);
+    job.streamed_slots.push_back(std::uint32_t(slot));
   }
   job.flat_bytes.clear();
-  auto chosen = w.chosen();
+  auto settled = w; // chosen() needs every slot settled; the window stays open
+  for (auto s : job.streamed_slots)
+    settled.accept(s);
+  auto chosen = settled.complete() ? settled.chosen() : std::vector<std::size_t>{};
   if (chosen.empty())
     return "flat field: none of the acquisition's " + std::to_string(plan.frames.size())
            + " frames can be used (first problem: " + job.first_flat_problem + ")";
+  job.streamed_slots.assign(chosen.begin(), chosen.end());
   job.streamed_flat.clear();
   for (auto s : chosen)
     job.streamed_flat.push_back(plan.frames[w.frame(s)]);
   job.stacked.clear();
   job.bands.clear();
   job.bands.emplace_back(0, job.frame_height);
+  job.outstanding = 0;
   job.current = reader_job::phase::flat_bands;
   spdlog::info("flat_started job={} frames={} size={}x{} streamed=true", plan.id,
                chosen.size(), job.frame_width, job.frame_height);
   return std::nullopt;
+}
+
+std::optional<std::string> start_streamed_flat(reader_job& job) {
+  try {
+    job.flat = shm::image_segment::create(
+      shm::segment_name(job.plan.id, job.generation, "flat"), job.frame_height,
+      job.frame_width, CV_8UC3, 1);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  job.flat_started = clock_type::now();
+  job.streamed_slots.clear();
+  job.decodes.clear();
+  for (std::uint32_t i = 0; i < job.window->slots(); ++i)
+    job.decodes.push_back(i);
+  return stream_flat_frames(job);
 }
 
 } // namespace
@@ -367,6 +376,8 @@ std::optional<work_item> next_flat_band(reader_job& job) {
   ++job.outstanding;
   if (!job.streamed_flat.empty()) {
     auto item = job_item(job, work_kind::flat_stream);
+    // A failed result names the frame to blame by its position; none here.
+    item.index = std::numeric_limits<std::uint32_t>::max();
     item.path = frame_path(job.plan, 0);
     item.flat_names = job.streamed_flat;
     item.flat_segment = job.flat->name();
@@ -442,6 +453,16 @@ std::uint32_t restart_flat(reader_job& job, std::uint32_t generation, std::uint3
   job.tiles.clear();
   job.tiled.clear();
   return redo;
+}
+
+std::optional<std::string> streamed_flat_frame_bad(reader_job& job, std::uint32_t position,
+                                                   const std::string& why) {
+  if (position >= job.streamed_slots.size())
+    return "flat field: " + why;
+  auto slot = job.streamed_slots[position];
+  job.streamed_slots.erase(job.streamed_slots.begin() + position);
+  flat_frame_bad(job, slot, why);
+  return stream_flat_frames(job);
 }
 
 std::optional<std::string> decide_tiling(reader_job& job) {

@@ -83,6 +83,7 @@ struct reader_job {
   };
   std::map<std::uint32_t, tiled_frame> tiled; ///< by frame index
   std::vector<std::string> streamed_flat;   ///< the flat's frames, streamed (no stack)
+  std::vector<std::uint32_t> streamed_slots; ///< their window slots, in the same order
   std::deque<work_item> tiles;              ///< tiles to hand out, frame by frame
   /// Backpressure: since when a worker found nothing because
   /// tiling_cfg.frames_in_flight frames wait for the stitcher.
@@ -162,6 +163,12 @@ struct tiled_frame_error : std::runtime_error {
 /// tiling_cfg.frames_in_flight frames wait for the stitcher. Throws
 /// tiled_frame_error (naming the file) when the frame's memory cannot be made.
 std::optional<work_item> next_tiled_work(reader_job& job);
+
+/// Frame `position` of a streamed flat failed to decode: another frame takes
+/// its place (or it is dropped) and the stream starts again. Returns why the
+/// job fails (no frame is left, or `position` names none), if it does.
+std::optional<std::string> streamed_flat_frame_bad(reader_job& job, std::uint32_t position,
+                                                   const std::string& why);
 
 /// Tile `tile` of tiled frame `index` (read already), to hand out.
 work_item tile_item(const reader_job& job, std::uint32_t index, std::int32_t tile);

@@ -455,7 +455,10 @@ bool flat_stream_step(self_ptr self) {
     auto dir = std::filesystem::path(item.path).parent_path();
     st.streamed_bytes.clear();
     std::vector<kernels::jpeg_band_reader> readers;
-    for (auto& name : item.flat_names) {
+    for (std::size_t k = 0; k < item.flat_names.size(); ++k) {
+      auto& name = item.flat_names[k];
+      // A frame that fails is named by its position: the reader replaces it.
+      st.result.index = std::uint32_t(k);
       st.streamed_bytes.push_back(io::read_frame_file(
         dir, name, io::max_frame_file_bytes(item.params.max_frame_pixels)));
       auto& b = st.streamed_bytes.back();
@@ -466,6 +469,7 @@ bool flat_stream_step(self_ptr self) {
         throw std::runtime_error(e.what()); // names the file already
       }
     }
+    st.result.index = item.index;
     st.streamed.emplace(std::move(readers), item.band_rows > 0 ? item.band_rows : 16);
     if (st.streamed->size() != cv::Size(flat->cols(), flat->rows()))
       throw std::runtime_error("the flat's frames are not the flat segment's size");
@@ -474,8 +478,9 @@ bool flat_stream_step(self_ptr self) {
   bool done = false;
   try {
     done = st.streamed->advance(out, band_step_rows);
-  } catch (const kernels::decode_error& e) {
-    throw std::runtime_error("flat field: " + std::string(e.what()));
+  } catch (const kernels::streamed_frame_error& e) {
+    st.result.index = std::uint32_t(e.frame()); // the reader replaces that frame
+    throw std::runtime_error(e.what());
   }
   st.result.timings.decode_ms += ms_since(t0);
   if (done) {

@@ -40,9 +40,14 @@ bool streamed_flat::advance(cv::Mat& flat, int rows) {
       if (band.rows != band_rows_ || band.cols != size_.width)
         band.create(band_rows_, size_.width, CV_8UC3);
       cv::Mat view = band.rowRange(0, n);
-      int got = frames_[i].read(view);
+      int got = 0;
+      try {
+        got = frames_[i].read(view);
+      } catch (const decode_error& e) {
+        throw streamed_frame_error(i, e.what());
+      }
       if (got != n)
-        throw decode_error("streamed flat: frame " + std::to_string(i) + " gave "
+        throw streamed_frame_error(i, "streamed flat: frame " + std::to_string(i) + " gave "
                            + std::to_string(got) + " rows at row " + std::to_string(next_row_)
                            + ", expected " + std::to_string(n));
     }

@@ -10,9 +10,22 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include "kernels/decode.hpp"
 #include "kernels/jpeg_bands.hpp"
 
 namespace seg::kernels {
+
+/// A frame of a streamed flat failed to decode (corrupt past its headers).
+class streamed_frame_error : public decode_error {
+public:
+  streamed_frame_error(std::size_t frame, const std::string& what)
+      : decode_error(what), frame_(frame) {}
+  /// Its position among the frames the flat was made with.
+  std::size_t frame() const { return frame_; }
+
+private:
+  std::size_t frame_;
+};
 
 /// One streamed flat, in as many calls as the caller likes (a worker does a
 /// few bands per message). Move-only.
@@ -29,7 +42,8 @@ public:
   /// every frame and writes their median into the same rows of `flat`
   /// (CV_8UC3 of the frames' size; allocated on the first call if it is not).
   /// @return true once every row is done
-  /// @throws decode_error as jpeg_band_reader::read (a corrupt frame)
+  /// @throws streamed_frame_error naming the frame that failed to decode
+  ///         (jpeg_band_reader::read's decode_error); the flat is then of no use
   bool advance(cv::Mat& flat, int rows);
 
   bool done() const { return next_row_ >= size_.height; }

@@ -56,45 +56,63 @@ for name in "${!reason[@]}"; do
 done
 [ "$(ls -A "$clean" | grep -c 'jpg$')" -eq "$good_frames" ] || fail "good-only copy is wrong"
 
-set +e
-"$SEGFLOW" segment --workers 2 --status-json "$acq" > "$WORK/status.jsonl" 2> "$WORK/err.txt"
-rc=$?
-set -e
-[ "$rc" -eq 1 ] || fail "expected exit code 1, got $rc: $(tail -20 "$WORK/err.txt")"
-"$SEGFLOW" segment --workers 2 "$clean" > "$WORK/clean.txt" 2>&1 \
-  || fail "good-only run failed: $(tail -20 "$WORK/clean.txt")"
+# check_run NAME [SEGMENT OPTIONS...]: segments fresh copies of the bad and
+# the good-only acquisition with those options and checks everything below.
+check_run() {
+  local out="$WORK/$1"
+  shift
+  local extra=("$@")
+  mkdir -p "$out"
+  cp -a "$WORK/a" "$out/a"
+  cp -a "$WORK/b" "$out/b"
+  local bad="$out/a/${acq#"$WORK/a/"}" good="$out/b/${acq#"$WORK/a/"}"
+  set +e
+  "$SEGFLOW" segment --workers 2 "${extra[@]}" --status-json "$bad" > "$out/status.jsonl" 2> "$out/err.txt"
+  rc=$?
+  set -e
+  [ "$rc" -eq 1 ] || fail "expected exit code 1, got $rc: $(tail -20 "$out/err.txt")"
+  "$SEGFLOW" segment --workers 2 "${extra[@]}" "$good" > "$out/clean.txt" 2>&1 \
+    || fail "good-only run failed: $(tail -20 "$out/clean.txt")"
 
-[ ! -f "$acq/done.txt" ] || fail "done.txt written although frames failed"
-[ -f "$clean/done.txt" ] || fail "good-only run wrote no done.txt"
-grep -q "flat_frame_replaced" "$WORK/err.txt" || fail "no flat-field replacement logged"
+  [ ! -f "$bad/done.txt" ] || fail "done.txt written although frames failed"
+  [ -f "$good/done.txt" ] || fail "good-only run wrote no done.txt"
+  grep -q "flat_frame_replaced" "$out/err.txt" || fail "no flat-field replacement logged"
 
-rel="${acq#"$WORK/a/img/"}"
-errors="$WORK/a/errors/$rel"
-nbad=${#reason[@]}
-[ "$(ls -A "$errors" | wc -l)" -eq "$nbad" ] || fail "expected $nbad error artifacts: $(ls "$errors")"
-[ "$(grep -c '"event":"frame_failed"' "$WORK/status.jsonl")" -eq "$nbad" ] \
-  || fail "expected $nbad frame_failed events"
-[ "$(grep -c 'failed frame: ' "$WORK/err.txt")" -eq "$nbad" ] || fail "expected $nbad failures in the summary"
-[ "$(grep -c 'frame_failed job=' "$WORK/err.txt")" -eq "$nbad" ] || fail "expected $nbad failures logged"
-for name in "${!reason[@]}"; do
-  why="${reason[$name]}"
-  n=$(grep -cF "failed frame: $name: " "$WORK/err.txt" || true)
-  [ "$n" -eq 1 ] || fail "$name: reported $n times in the summary"
-  grep -F "failed frame: $name: " "$WORK/err.txt" | grep -qF "$why" \
-    || fail "$name: summary lacks '$why': $(grep -F "failed frame: $name" "$WORK/err.txt")"
-  grep -F "\"frame_name\":\"$name\"" "$WORK/status.jsonl" | grep '"frame_failed"' | grep -qF "$name" \
-    || fail "$name: no frame_failed event"
-  grep -F "frame_failed job=" "$WORK/err.txt" | grep -qF "frame=$name " || fail "$name: not logged"
-  stem="${name%.*}"
-  grep -qF "$why" "$errors/$stem.json" || fail "$name: artifact lacks '$why'"
-done
-# Partial, not done: the failed frames are not mistaken for a complete run.
-grep -q '"event":"job_finished".*"state":"partial"' "$WORK/status.jsonl" \
-  || fail "job did not end partial: $(grep job_finished "$WORK/status.jsonl")"
+  local rel errors nbad rc why n stem name
+  rel="${acq#"$WORK/a/img/"}"
+  errors="$out/a/errors/$rel"
+  nbad=${#reason[@]}
+  [ "$(ls -A "$errors" | wc -l)" -eq "$nbad" ] || fail "expected $nbad error artifacts: $(ls "$errors")"
+  [ "$(grep -c '"event":"frame_failed"' "$out/status.jsonl")" -eq "$nbad" ] \
+    || fail "expected $nbad frame_failed events"
+  [ "$(grep -c 'failed frame: ' "$out/err.txt")" -eq "$nbad" ] || fail "expected $nbad failures in the summary"
+  [ "$(grep -c 'frame_failed job=' "$out/err.txt")" -eq "$nbad" ] || fail "expected $nbad failures logged"
+  for name in "${!reason[@]}"; do
+    why="${reason[$name]}"
+    n=$(grep -cF "failed frame: $name: " "$out/err.txt" || true)
+    [ "$n" -eq 1 ] || fail "$name: reported $n times in the summary"
+    grep -F "failed frame: $name: " "$out/err.txt" | grep -qF "$why" \
+      || fail "$name: summary lacks '$why': $(grep -F "failed frame: $name" "$out/err.txt")"
+    grep -F "\"frame_name\":\"$name\"" "$out/status.jsonl" | grep '"frame_failed"' | grep -qF "$name" \
+      || fail "$name: no frame_failed event"
+    grep -F "frame_failed job=" "$out/err.txt" | grep -qF "frame=$name " || fail "$name: not logged"
+    stem="${name%.*}"
+    grep -qF "$why" "$errors/$stem.json" || fail "$name: artifact lacks '$why'"
+  done
+  # Partial, not done: the failed frames are not mistaken for a complete run.
+  grep -q '"event":"job_finished".*"state":"partial"' "$out/status.jsonl" \
+    || fail "job did not end partial: $(grep job_finished "$out/status.jsonl")"
 
-"$TOOLS/tsv_compare" "$(tsv_of "$WORK/a")" "$(tsv_of "$WORK/b")" --rel-tol 0 \
-  --ignore process_datetime --ignore process_uuid --ignore process_id \
-  || fail "objects differ from segmenting the good frames alone"
-diff_outputs "$WORK/a/objects" "$WORK/b/objects" \
-  || fail "crops differ from segmenting the good frames alone"
-echo "bad_frames: ok ($nbad bad frames, $good_frames good)"
+  "$TOOLS/tsv_compare" "$(tsv_of "$out/a")" "$(tsv_of "$out/b")" --rel-tol 0 \
+    --ignore process_datetime --ignore process_uuid --ignore process_id \
+    || fail "objects differ from segmenting the good frames alone"
+  diff_outputs "$out/a/objects" "$out/b/objects" \
+    || fail "crops differ from segmenting the good frames alone"
+}
+
+check_run whole
+# Tiled frames (4 tiles a frame, the flat streamed): a bad frame fails alone
+# in the same words, whether its read into shared memory or a header fails.
+check_run tiled --tile-size 600x400
+grep -q "tiled_frames job=1" "$WORK/tiled/err.txt" || fail "tiled: the frames were not tiled"
+echo "bad_frames: ok (${#reason[@]} bad frames, $good_frames good; whole and tiled)"

@@ -3,12 +3,34 @@
 #include <exception>
 #include <iostream>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "tools/segflow/args.hpp"
 #include "tools/segflow/commands.hpp"
 #include "tools/synth/synth.hpp"
 
 namespace seg::cli {
+
+namespace {
+
+// "WxH[,WxH...]" into `out`; false if malformed.
+bool parse_seam_grids(const std::string& text, std::vector<cv::Size>& out) {
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    int w = 0, h = 0, used = 0;
+    if (std::sscanf(item.c_str(), "%dx%d%n", &w, &h, &used) != 2 || used != int(item.size())
+        || w <= 0 || h <= 0)
+      return false;
+    out.emplace_back(w, h);
+    start = end + 1;
+  }
+  return true;
+}
+
+} // namespace
 
 int run_synth(int argc, char** argv) {
   synth_options defaults;
@@ -22,9 +44,11 @@ int run_synth(int argc, char** argv) {
   bool bad = false;
   std::int64_t stuck = defaults.stuck;
   std::string dense;
+  std::string seam_grid;
   arg_parser parser(
     "segflow synth --out DIR [--frames N] [--width W] [--height H] [--objects K] "
-    "[--seed S] [--crops DIR] [--bad] [--stuck N] [--dense FIRST:COUNT:K]",
+    "[--seed S] [--crops DIR] [--bad] [--stuck N] [--dense FIRST:COUNT:K] "
+    "[--seam-grid WxH[,WxH...]]",
     "Writes a synthetic PlanktoScope-layout acquisition into the data root DIR:\n"
     "DIR/img/<date>/synth-<seed>/<acq_id>/ (frames %Y-%m-%d_%H-%M-%S-%f.jpg,\n"
     "metadata.json, integrity.check) and DIR/ground_truth.json (every object's\n"
@@ -49,6 +73,10 @@ int run_synth(int argc, char** argv) {
                 0, 100);
   parser.option("dense", &dense, "FIRST:COUNT:K",
                 "frames FIRST..FIRST+COUNT-1 draw Poisson(K) particles (0-based)");
+  parser.option("seam-grid", &seam_grid, "WxH[,WxH...]",
+                "also put particles on the seams of these tile grids (as segment "
+                "--tile-size cuts): across corners, on seams, across three tiles, with "
+                "holes on seams and corners, at the frame border, just short of a seam");
   if (auto rc = parser.parse(argc, argv, 2); rc != exit_ok)
     return rc < 0 ? exit_ok : rc;
 
@@ -71,6 +99,12 @@ int run_synth(int argc, char** argv) {
                 << "'\n(see segflow synth --help)\n";
       return exit_usage;
     }
+  }
+  if (!seam_grid.empty() && !parse_seam_grids(seam_grid, opts.seam_grids)) {
+    std::cerr << "error: --seam-grid must be WxH or a comma-separated list of WxH (positive "
+                 "integers), got '"
+              << seam_grid << "'\n(see segflow synth --help)\n";
+    return exit_usage;
   }
   if (auto err = validate(opts); !err.empty()) {
     std::cerr << "error: " << err << "\n(see segflow synth --help)\n";

@@ -1,5 +1,5 @@
 // Frame composition: particles placed apart from each other (a few straddle
-// an edge), their transmissions multiplied onto the illumination with the
+// an edge; with seam grids, some on the grids' seams first), their transmissions multiplied onto the illumination with the
 // frame's gain and sensor noise; and synth_generator, which renders frame i
 // from the options and i alone.
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "tools/synth/illumination.hpp"
 #include "tools/synth/particles.hpp"
 #include "tools/synth/prng.hpp"
+#include "tools/synth/seams.hpp"
 #include "tools/synth/synth.hpp"
 
 namespace seg {
@@ -47,13 +48,6 @@ cv::Point2d draw_position(prng& r, int ww, int wh, int w, int h) {
     }
   }
   return {x, y};
-}
-
-bool collides(const cv::Rect& r, const std::vector<cv::Rect>& taken) {
-  for (auto& t : taken)
-    if ((r & t).area() > 0)
-      return true;
-  return false;
 }
 
 // -- frame composition --------------------------------------------------------
@@ -196,6 +190,7 @@ cv::Mat3b synth_generator::frame(int index, synth_frame_truth* truth) const {
       taken.push_back(p.window);
       patches.push_back(p);
     }
+  ft.seam_dropped = place_seam_particles(o, impl_->scale, index, gap, taken, patches);
   for (int i = 0; i < ft.drawn; ++i) {
     std::optional<patch> placed;
     if (impl_->crops) {

@@ -223,6 +223,15 @@ json object_json(const synth_object& t) {
   j["opacity"] = t.opacity;
   if (t.stuck)
     j["stuck"] = true;
+  if (!t.seam.empty()) {
+    json seam;
+    seam["case"] = t.seam;
+    seam["grid"] = {t.seam_grid.width, t.seam_grid.height};
+    seam["tiles"] = t.tiles;
+    if (t.holes > 0)
+      seam["hole_bbox"] = rect_json(t.hole_bbox);
+    j["seam"] = std::move(seam);
+  }
   if (t.kind == "crop") {
     j["crop"] = t.crop;
     j["flip"] = t.flip;
@@ -281,6 +290,12 @@ json options_json(const synth_options& o) {
   if (o.dense_count > 0) // only when used: earlier ground truths stay equal
     j["dense"] = {{"first", o.dense_first}, {"count", o.dense_count},
                   {"objects", o.dense_objects}};
+  if (!o.seam_grids.empty()) { // only when used: earlier ground truths stay equal
+    json grids = json::array();
+    for (const auto& g : o.seam_grids)
+      grids.push_back({g.width, g.height});
+    j["seam_grids"] = std::move(grids);
+  }
   return j;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <optional>
 
 namespace seg::detail {
 
@@ -105,15 +106,25 @@ float texture(const shape& s, double u, double v) {
 
 } // namespace
 
-shape draw_shape(prng& r, double scale, int w, int h) {
-  shape s;
+shape_kind draw_kind(prng& r) {
   const double k = r.uniform();
-  s.kind = k < 0.25   ? shape_kind::ellipse
-           : k < 0.35 ? shape_kind::rod
-           : k < 0.6  ? shape_kind::blob
-           : k < 0.75 ? shape_kind::ring
-           : k < 0.9  ? shape_kind::holed_blob
-                      : shape_kind::chain;
+  return k < 0.25   ? shape_kind::ellipse
+         : k < 0.35 ? shape_kind::rod
+         : k < 0.6  ? shape_kind::blob
+         : k < 0.75 ? shape_kind::ring
+         : k < 0.9  ? shape_kind::holed_blob
+                    : shape_kind::chain;
+}
+
+shape draw_shape(prng& r, double scale, int w, int h) {
+  const shape_kind kind = draw_kind(r);
+  return draw_shape(r, kind, scale, w, h);
+}
+
+shape draw_shape(prng& r, shape_kind kind, double scale, int w, int h,
+                 std::optional<double> angle) {
+  shape s;
+  s.kind = kind;
   const bool holed = s.kind == shape_kind::ring || s.kind == shape_kind::holed_blob;
   // Equivalent diameter log-uniform in [16, 90] px at 1014×760 (~87 % pass the
   // segmenter's 20 px size filter), scaled with the frame; shapes with holes
@@ -123,7 +134,9 @@ shape draw_shape(prng& r, double scale, int w, int h) {
   double diam = lo * std::exp(r.uniform() * std::log(hi / lo));
   diam = std::min(diam, 0.3 * std::min(w, h));
   const double rad = diam / 2;
-  s.angle = r.uniform(0, pi);
+  s.angle = r.uniform(0, pi); // drawn even when given: the later draws stay the same
+  if (angle)
+    s.angle = *angle;
   s.edge_width = std::max(0.8, 0.9 * std::sqrt(scale));
   double reach_u = 0, reach_v = 0, margin = 2 * s.edge_width + 2;
   switch (s.kind) {
@@ -219,6 +232,13 @@ shape draw_shape(prng& r, double scale, int w, int h) {
   return s;
 }
 
+bool collides(const cv::Rect& r, const std::vector<cv::Rect>& taken) {
+  for (auto& t : taken)
+    if ((r & t).area() > 0)
+      return true;
+  return false;
+}
+
 void fill_stats(synth_object& t, const cv::Rect& window, const cv::Mat1b& mask, int w, int h,
                 double opacity_sum) {
   const cv::Rect frame(0, 0, w, h);
@@ -247,13 +267,19 @@ void fill_stats(synth_object& t, const cv::Rect& window, const cv::Mat1b& mask, 
   t.opacity = t.full_area > 0 ? std::round(opacity_sum / t.full_area * 1e4) / 1e4 : 0;
 }
 
-patch render_shape(const shape& s, double cx, double cy, int w, int h) {
-  patch p;
+cv::Rect shape_window(const shape& s, double cx, double cy) {
   const int x0 = static_cast<int>(std::floor(cx - s.half_w));
   const int y0 = static_cast<int>(std::floor(cy - s.half_h));
   const int x1 = static_cast<int>(std::ceil(cx + s.half_w));
   const int y1 = static_cast<int>(std::ceil(cy + s.half_h));
-  p.window = {x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+  return {x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+}
+
+patch render_shape(const shape& s, double cx, double cy, int w, int h) {
+  patch p;
+  p.window = shape_window(s, cx, cy);
+  const int x0 = p.window.x;
+  const int y0 = p.window.y;
   cv::Mat1f trans(p.window.height, p.window.width, 1.0f);
   cv::Mat1b mask(p.window.height, p.window.width, uchar{0});
   const double ca = std::cos(s.angle);
@@ -282,10 +308,42 @@ patch render_shape(const shape& s, double cx, double cy, int w, int h) {
     }
   }
   p.trans = trans;
+  p.mask = mask;
   p.truth.kind = to_string(s.kind);
   p.truth.holes = s.has_hole ? 1 : 0;
   fill_stats(p.truth, p.window, mask, w, h, opacity_sum);
   return p;
+}
+
+} // namespace seg::detail
+
+namespace seg::detail {
+
+cv::Rect hole_bbox(const shape& s, double cx, double cy) {
+  if (!s.has_hole)
+    return {};
+  // The hole ellipse's frame-space centre and a box that holds it whatever
+  // its angle.
+  const double ca = std::cos(s.angle);
+  const double sa = std::sin(s.angle);
+  const double hx = cx + s.hole.u * ca - s.hole.v * sa;
+  const double hy = cy + s.hole.u * sa + s.hole.v * ca;
+  const double reach = std::max(s.hole.a, s.hole.b) + 1;
+  int min_x = INT_MAX, min_y = INT_MAX, max_x = INT_MIN, max_y = INT_MIN;
+  for (int y = static_cast<int>(std::floor(hy - reach)); y <= std::ceil(hy + reach); ++y)
+    for (int x = static_cast<int>(std::floor(hx - reach)); x <= std::ceil(hx + reach); ++x) {
+      const double dx = x - cx;
+      const double dy = y - cy;
+      const double u = dx * ca + dy * sa;
+      const double v = -dx * sa + dy * ca;
+      if (ellipse_sd(u - s.hole.u, v - s.hole.v, s.hole.a, s.hole.b) >= 0)
+        continue;
+      min_x = std::min(min_x, x), max_x = std::max(max_x, x);
+      min_y = std::min(min_y, y), max_y = std::max(max_y, y);
+    }
+  if (min_x > max_x)
+    return {};
+  return {min_x, min_y, max_x - min_x + 1, max_y - min_y + 1};
 }
 
 } // namespace seg::detail

@@ -5,6 +5,7 @@
 // of the frame with the ground truth of its pixels.
 
 #include <array>
+#include <optional>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -54,14 +55,34 @@ struct shape {
 struct patch {
   cv::Rect window;   // frame coordinates
   cv::Mat trans;     // CV_32FC1 (shapes) or CV_32FC3 (crops), window-sized
+  cv::Mat1b mask;    // shapes: the object pixels (holes excluded), window-sized
   synth_object truth;
 };
 
-// Draws a shape of equivalent diameter log-uniform in [16, 90] px × `scale`.
+// The kind of a random particle: 25 % ellipses, 10 % rods, 25 % blobs, 15 %
+// rings, 15 % holed blobs, 10 % chains.
+shape_kind draw_kind(prng& r);
+
+// Draws a shape of equivalent diameter log-uniform in [16, 90] px × `scale`
+// (at most 0.3 × min(w, h)), of a random kind.
 shape draw_shape(prng& r, double scale, int w, int h);
+
+// Likewise of kind `kind`, at `angle` (radians) if given, else at a random one.
+shape draw_shape(prng& r, shape_kind kind, double scale, int w, int h,
+                 std::optional<double> angle = std::nullopt);
+
+// The window render_shape gives `s` centred at (cx, cy).
+cv::Rect shape_window(const shape& s, double cx, double cy);
 
 // Renders `s` centred at (cx, cy) in a w×h frame.
 patch render_shape(const shape& s, double cx, double cy, int w, int h);
+
+// `r` overlaps one of `taken`.
+bool collides(const cv::Rect& r, const std::vector<cv::Rect>& taken);
+
+// The pixels inside the hole of `s` centred at (cx, cy), frame coordinates;
+// empty without a hole.
+cv::Rect hole_bbox(const shape& s, double cx, double cy);
 
 // Fills the hard-mask statistics of `t` from `mask` (window-sized, 0/1).
 void fill_stats(synth_object& t, const cv::Rect& window, const cv::Mat1b& mask, int w, int h,

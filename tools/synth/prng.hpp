@@ -26,6 +26,7 @@ enum stream_tag : std::uint64_t {
   tag_bad = 200,
   tag_half_size = 201,
   tag_stuck = 300,
+  tag_seam = 400,
 };
 
 // splitmix64 (Steele, Lea, Flood 2014): seeds and stream derivation.

@@ -41,6 +41,16 @@ std::string validate(const synth_options& o) {
     return "--stuck must be in [0, 100], got " + std::to_string(o.stuck);
   if (o.dense_count < 0 || o.dense_first < 0 || o.dense_objects < 0 || o.dense_objects > 10000)
     return "--dense FIRST:COUNT:K needs FIRST >= 0, COUNT >= 0 and K in [0, 10000]";
+  if (o.seam_grids.size() > 8)
+    return "--seam-grid takes at most 8 grids, got " + std::to_string(o.seam_grids.size());
+  for (const auto& g : o.seam_grids) {
+    const std::string grid = std::to_string(g.width) + "x" + std::to_string(g.height);
+    if (g.width < 64 || g.height < 64)
+      return "--seam-grid " + grid + ": tiles must be at least 64x64";
+    if (g.width >= o.width && g.height >= o.height)
+      return "--seam-grid " + grid + " does not cut a " + std::to_string(o.width) + "x"
+             + std::to_string(o.height) + " frame (no seam)";
+  }
   if (!o.crops.empty()) {
     std::error_code ec;
     if (!fs::is_directory(o.crops, ec))
@@ -64,6 +74,9 @@ std::string synth_acq_id(const synth_options& o) {
   if (o.dense_count > 0)
     id += "-d" + std::to_string(o.dense_first) + "+" + std::to_string(o.dense_count) + "k"
           + std::to_string(o.dense_objects);
+  for (std::size_t i = 0; i < o.seam_grids.size(); ++i)
+    id += (i == 0 ? "-g" : "+") + std::to_string(o.seam_grids[i].width) + "x"
+          + std::to_string(o.seam_grids[i].height);
   return id;
 }
 
@@ -200,6 +213,8 @@ synth_result generate_acquisition(const synth_options& o) {
       j["gain"] = ft.gain;
       j["drawn"] = ft.drawn;
       j["dropped"] = ft.dropped;
+      if (!o.seam_grids.empty())
+        j["seam_dropped"] = ft.seam_dropped;
       j["objects"] = objects_json(ft.objects);
       frames_json.push_back(std::move(j));
       continue;
@@ -303,6 +318,14 @@ synth_result generate_acquisition(const synth_options& o) {
                 "crop. Objects are kept a few px apart. sorted_index: position among the "
                 "folder's .jpg files in name (= time) order. drawn: Poisson draw; dropped: "
                 "drawn objects that found no free place.";
+  if (!o.seam_grids.empty())
+    gt["seam_notes"] = "seam: the object was placed on a seam of one of options.seam_grids "
+                       "(tile cores of grid[0] x grid[1] px from the frame's top-left "
+                       "corner); case: corner, seam_v, seam_h, three_tiles, hole_on_seam, "
+                       "hole_on_corner, border (a seam at the frame edge) or near_seam "
+                       "(within 12 px of a seam, not across it); tiles: tile cores holding "
+                       "its visible pixels; hole_bbox: the hole's pixels. seam_dropped: "
+                       "seam objects that found no free place.";
   gt["total_objects"] = res.total_objects;
   gt["frames"] = std::move(frames_json);
   gt["bad"] = std::move(bad);

@@ -66,6 +66,18 @@ struct synth_options {
   int dense_first = 0;
   int dense_count = 0;
   int dense_objects = 0;
+  /// Tile grids whose seams get particles, each a core size W×H cut from
+  /// the frame's top-left corner as `segment --tile-size WxH` cuts it. Per
+  /// grid, every good frame also gets particles (before the random ones,
+  /// which avoid them) across a tile corner, on a vertical and on a
+  /// horizontal seam, across three tiles (a rod along a corner's diagonal),
+  /// with a hole on a seam and one on a corner, on a seam where it meets the
+  /// frame border, and one ending (or starting) within 12 px of a seam
+  /// without crossing it; a case the grid has no seam for, or that finds no
+  /// free place, is left out. Sizes are bounded by the grid's tile size, so
+  /// an object crosses only the seams it is placed on. Each grid must cut the
+  /// frame; at most 8 grids. Empty: none.
+  std::vector<cv::Size> seam_grids;
 };
 
 /// Returns the first problem with `opts` ("--width must be ..."), or an empty
@@ -90,6 +102,13 @@ struct synth_object {
   std::string flip;     ///< kind "crop": "none", "h", "v" or "hv"
   cv::Rect paste_rect;  ///< kind "crop": the pasted crop rectangle (may leave the frame)
   bool stuck = false;   ///< stuck on the glass (synth_options::stuck)
+  /// Placed on a seam of synth_options::seam_grids: "corner", "seam_v",
+  /// "seam_h", "three_tiles", "hole_on_seam", "hole_on_corner", "border" or
+  /// "near_seam"; empty for the other particles.
+  std::string seam;
+  cv::Size seam_grid;   ///< that grid's tile size
+  int tiles = 0;        ///< tile cores of that grid holding visible object pixels
+  cv::Rect hole_bbox;   ///< seam particles with a hole: the hole's pixels
 };
 
 /// Ground truth of one rendered frame.
@@ -98,6 +117,7 @@ struct synth_frame_truth {
   double gain = 1;      ///< per-frame LED flicker gain, ~N(1, 0.002²)
   int drawn = 0;        ///< particles drawn from Poisson(objects)
   int dropped = 0;      ///< drawn particles that found no free place
+  int seam_dropped = 0; ///< seam particles (synth_options::seam_grids) with no free place
   std::vector<synth_object> objects;
 };
 
@@ -186,7 +206,7 @@ synth_result generate_acquisition(const synth_options& opts);
 
 /// The acquisition id for `opts`:
 /// "synth-<seed>-<frames>f-<width>x<height>-k<objects>[-crops][-bad][-s<stuck>]
-/// [-d<dense_first>+<dense_count>k<dense_objects>]".
+/// [-d<dense_first>+<dense_count>k<dense_objects>][-g<W>x<H>[+<W>x<H>...]]".
 std::string synth_acq_id(const synth_options& opts);
 
 } // namespace seg
