@@ -387,6 +387,10 @@ void recalculate_flat(self_ptr self, export_job& job, std::uint32_t i, std::uint
                "next={} window={}-{} generation={}{}",
                plan.id, plan.frames[i], i, objects, average, j, window.front(), window.back(),
                job.generation, replay ? " replayed=true" : "");
+  // The tiled frames open now were read with the old flat: dropped before
+  // the reader (told below) reads any with the new one.
+  if (job.tiled)
+    self->send(self->state.stitcher, atom::stop::value, plan.id);
   if (!replay)
     self->send(job.reader, atom::reflat::value, plan.id, job.generation, j);
 }
@@ -603,8 +607,16 @@ exporter(exporter_actor::stateful_pointer<exporter_state> self, queue_actor queu
     [=](atom::open, tile_frame& tf) {
       // The stitcher tells the reader, not the exporter, when it is done.
       auto reader = caf::actor_cast<reader_actor>(self->current_sender());
-      if (auto it = self->state.jobs.find(tf.job_id); it != self->state.jobs.end())
-        it->second.tiled = true;
+      // A frame of a job stopped meanwhile, or read with a flat superseded
+      // meanwhile, is never committed: the stitcher would hold it (and its
+      // memory) open for tiles that never come.
+      auto it = self->state.jobs.find(tf.job_id);
+      if (it == self->state.jobs.end() || tf.generation < it->second.generation) {
+        if (reader)
+          self->send(reader, atom::stitched::value, tf.job_id, tf.generation, tf.index);
+        return;
+      }
+      it->second.tiled = true;
       self->send(self->state.stitcher, atom::open::value, std::move(tf), std::move(reader));
     },
     [=](tile_report& r) {

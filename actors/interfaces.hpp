@@ -195,8 +195,8 @@ using tile_stitcher_actor = caf::typed_actor<
   caf::reacts_to<atom::open, tile_frame, reader_actor>,
   // One tile's result; a repeated tile (a re-run after a loss) is ignored.
   caf::reacts_to<tile_report>,
-  // The job's work will not complete: its open frames are dropped (the
-  // reader told for each).
+  // The job's open frames will not complete (it stopped, or its flat was
+  // recalculated): they are dropped, the reader told for each.
   caf::reacts_to<atom::stop, std::uint64_t>>;
 
 /// A SEGMENT WORKER pulls work from the reader and does one step per

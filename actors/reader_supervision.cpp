@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -90,9 +91,13 @@ void worker_lost(reader_ptr self, const caf::actor_addr& who, const caf::error& 
   auto* job = find_job(self, h.job_id);
   if (job == nullptr || job->generation != h.generation)
     return; // stopped or failed meanwhile
-  // The loss is an input of the run: replay re-drives it from this note.
-  trace::note(self, "worker_lost",
-              {std::int64_t(h.job_id), std::uint8_t(h.kind), h.index, h.row_begin});
+  // The loss is an input of the run: replay re-drives it from this note
+  // (a tile's names its tile; other items' notes are as before tiles).
+  std::vector<std::int64_t> lost{std::int64_t(h.job_id), std::uint8_t(h.kind), h.index,
+                                 h.row_begin};
+  if (h.kind == work_kind::tile)
+    lost.push_back(h.tile);
+  trace::note(self, "worker_lost", lost);
   auto kind = h.kind;
   bool again = st.ledger.lost_before(h);
   auto why = self->system().render(reason);

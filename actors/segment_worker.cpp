@@ -122,6 +122,9 @@ void reset_frame(self_ptr self) {
   st.kept.clear();
   st.features.clear();
   st.result = {};
+  // A tiled frame's memory goes back only once no process maps it: a worker
+  // waiting for work must not keep the last one it cut.
+  st.tile_pixels.reset();
 }
 
 void pull(self_ptr self);
@@ -178,10 +181,6 @@ frame_step first_step(segment_worker_state& st) {
 void start(self_ptr self, work_item item) {
   auto& st = self->state;
   auto kind = work_kind(item.kind);
-  // A tiled frame stays mapped only while this worker cuts its tiles.
-  if (kind != work_kind::tile || (st.tile_pixels && st.tile_pixels->name() != item.pixels_segment)) {
-    st.tile_pixels.reset();
-  }
   if (kind == work_kind::idle) {
     self->delayed_send(self, std::chrono::milliseconds(item.retry_ms), atom::pull::value);
     return;
@@ -379,11 +378,10 @@ bool from_stack(segment_worker_state& st, cv::Size size) {
 }
 
 // The tiled frame's shared memory, mapped (writable to read the frame into
-// it); kept across the tiles of one frame.
+// it) for the current item only.
 void map_tiled_frame(segment_worker_state& st, bool writable) {
   auto& item = *st.item;
-  if (!st.tile_pixels || st.tile_pixels->name() != item.pixels_segment || writable)
-    st.tile_pixels = shm::image_segment::open(item.pixels_segment, writable);
+  st.tile_pixels = shm::image_segment::open(item.pixels_segment, writable);
   cv::Size size{item.grid.frame_width, item.grid.frame_height};
   if (st.tile_pixels->cols() != size.width || st.tile_pixels->rows() != size.height
       || st.tile_pixels->type() != CV_8UC3)
@@ -442,7 +440,6 @@ bool tile_read_step(self_ptr self) {
   t.correct_ms = st.bands->timings().correct_ms;
   st.result.threshold = kernels::triangle_threshold(st.bands->histogram());
   st.bands.reset();
-  st.tile_pixels.reset();
   return true;
 }
 

@@ -89,7 +89,7 @@ struct segment_worker_state {
   /// process): checks one frame a job against the bytes serve sent.
   std::shared_ptr<io::node_paths> paths;
   // Tiled frames: the frame read into (tile_read) or cut from (tile), mapped
-  // while this worker's items are of that frame.
+  // while the item is worked on.
   std::shared_ptr<shm::image_segment> tile_pixels;
   tile_report tile_result;               ///< the current tile's answer
   /// A tiled acquisition's flat, streamed from its frames (flat_stream),

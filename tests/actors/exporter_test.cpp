@@ -9,12 +9,15 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <catch2/catch.hpp>
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/job_plan.hpp"
 #include "actors/io/output_layout.hpp"
+#include "actors/tile_codec.hpp"
+#include "shm/image_segment.hpp"
 #include "tests/actors/fixture.hpp"
 #include "tests/actors/synth_frames.hpp"
 
@@ -430,4 +433,109 @@ TEST_CASE("exporter: a replay's runs carry their recorded operation ids",
   auto done = fx.finished();
   REQUIRE(done.size() == 1);
   CHECK(done[0].op_id == fx.op_id);
+}
+
+namespace {
+
+using stitched_msg = std::tuple<seg::atom::stitched, std::uint64_t, std::uint32_t, std::uint32_t>;
+
+// A tiled frame of the fixture's job in real shared memory, which the tile
+// stitcher can open (and would hold open until its tiles are in).
+struct open_tiled_frame {
+  std::shared_ptr<seg::shm::image_segment> pixels;
+  seg::tile_frame tf;
+
+  open_tiled_frame(const exporter_fixture& fx, std::uint32_t index, std::uint32_t generation) {
+    pixels = seg::shm::image_segment::create(
+      seg::shm::segment_name(fx.plan.id, generation, "exporter-tiled" + std::to_string(index)),
+      300, 400, CV_8UC3, 1);
+    tf.job_id = fx.plan.id;
+    tf.generation = generation;
+    tf.index = index;
+    tf.name = fx.plan.frames.at(index);
+    tf.grid = seg::to_grid(seg::kernels::make_tile_layout(
+      {400, 300}, {128, 128}, seg::to_kernel_params(fx.plan.params)));
+    tf.pixels_segment = pixels->name();
+    tf.params = fx.plan.params;
+  }
+};
+
+std::vector<stitched_msg> stitched(const inbox& box) {
+  return box.all<seg::atom::stitched, std::uint64_t, std::uint32_t, std::uint32_t>();
+}
+
+} // namespace
+
+TEST_CASE("exporter: a tiled frame opened after its job stopped is not held open, the "
+          "reader is told at once",
+          "[actor][exporter][tiles]") {
+  exporter_fixture fx;
+  auto reader_box = std::make_shared<inbox>();
+  auto reader = fx.stand_in<seg::reader_actor>(reader_box);
+  fx.begin();
+  // The reader sent the frame before it saw the stop; the exporter sees the
+  // stop first.
+  open_tiled_frame f(fx, 1, 1);
+  fx.send(fx.exporter, seg::atom::stop::value, fx.plan.id, std::string{});
+  fx.run();
+  caf::send_as(reader, fx.exporter, seg::atom::open::value, f.tf);
+  fx.run();
+  auto s = stitched(*reader_box);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0] == stitched_msg{seg::atom::stitched::value, fx.plan.id, 1, 1});
+}
+
+TEST_CASE("exporter: a flat recalculation drops the tiled frames open, and frames read with "
+          "the old flat are not opened after it",
+          "[actor][exporter][tiles]") {
+  exporter_fixture fx;
+  auto reader_box = std::make_shared<inbox>();
+  auto reader = fx.stand_in<seg::reader_actor>(reader_box);
+  fx.begin();
+  // In order, with the reader known: as a job with segmentation.flat_recalculate.
+  // (An untyped handle: the stand-in takes the reply, which the reader's
+  // interface leaves out.)
+  caf::send_as(caf::actor_cast<caf::actor>(reader), fx.exporter, seg::atom::recalc::value,
+               fx.plan.id);
+  fx.run();
+  open_tiled_frame early(fx, 2, 1);
+  caf::send_as(reader, fx.exporter, seg::atom::open::value, early.tf);
+  fx.run();
+  CHECK(stitched(*reader_box).empty()); // open at the stitcher, waiting for tiles
+
+  // Frame 1 has 21 objects more than frame 0: the flat is recalculated
+  // from frame 2 on (generation 2).
+  auto first = fx.result_of(0);
+  first.objects = seg::test::segment_directly(fx.acq.bytes(0), fx.flat,
+                                              seg::test::small_frame_params());
+  REQUIRE_FALSE(first.objects.empty());
+  fx.deliver(first);
+  auto crowded = fx.result_of(1);
+  crowded.objects.clear();
+  while (crowded.objects.size() < first.objects.size() + 21) {
+    auto o = first.objects.at(crowded.objects.size() % first.objects.size());
+    o.index = std::uint32_t(crowded.objects.size());
+    crowded.objects.push_back(std::move(o));
+  }
+  fx.deliver(crowded);
+  fx.run();
+  auto reflat = reader_box->all<seg::atom::reflat, std::uint64_t, std::uint32_t, std::uint32_t>();
+  REQUIRE(reflat.size() == 1);
+  CHECK(std::get<2>(reflat[0]) == 2);
+  auto s = stitched(*reader_box);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0] == stitched_msg{seg::atom::stitched::value, fx.plan.id, 1, 2});
+
+  // A frame the reader read with the old flat before it saw the reflat.
+  open_tiled_frame late(fx, 3, 1);
+  caf::send_as(reader, fx.exporter, seg::atom::open::value, late.tf);
+  fx.run();
+  s = stitched(*reader_box);
+  REQUIRE(s.size() == 2);
+  CHECK(s[1] == stitched_msg{seg::atom::stitched::value, fx.plan.id, 1, 3});
+  // With the new flat it is opened (and held until its tiles are in).
+  open_tiled_frame again(fx, 3, 2);
+  caf::send_as(reader, fx.exporter, seg::atom::open::value, again.tf);
+  fx.run();
+  CHECK(stitched(*reader_box).size() == 2);
 }

@@ -29,8 +29,10 @@ struct reader_job_fixture : fixture {
   node_registry_actor registry = stand_in<node_registry_actor>(registry_box);
   reader_actor reader;
 
-  /// `frames` frames with `objects` objects each; one worker, no time limit.
-  reader_job_fixture(int frames, int objects) : acq(frames, objects) {
+  /// `frames` frames with `objects` objects each; one worker, no time limit;
+  /// the job's settings overridden by `overrides` ("section.key=value").
+  reader_job_fixture(int frames, int objects, std::vector<std::string> overrides = {})
+    : acq(frames, objects) {
     reader_config cfg;
     cfg.workers = 1;
     cfg.exporter = exporter;
@@ -40,6 +42,7 @@ struct reader_job_fixture : fixture {
     job_spec spec;
     spec.id = job;
     spec.path = acq.dir();
+    spec.overrides = std::move(overrides);
     REQUIRE(ask<job_plan>(reader, atom::open::value, spec));
     send(reader, atom::run::value, job, frame_indices{}, std::string{});
     run();

@@ -112,6 +112,41 @@ TEST_CASE("work ledger: a lost worker gives its item back, once per loss", "[led
   CHECK(l.lost_before(item(8, work_kind::segment, 4)));
 }
 
+TEST_CASE("work ledger: a tile's losses are its own, by frame and tile", "[ledger][tiles]") {
+  ledger l;
+  auto tile = [](std::uint32_t frame, std::int32_t t) {
+    auto h = item(7, work_kind::tile, frame);
+    h.tile = t;
+    return h;
+  };
+  l.asks(1);
+  seg::work_item w;
+  w.kind = work_kind::tile;
+  w.job_id = 7;
+  w.index = 2;
+  w.tile = 5;
+  l.hold(1, seg::held_of(w, t0));
+  auto lost = l.lost(1);
+  REQUIRE(lost);
+  CHECK(lost->tile == 5); // held_of keeps the tile
+  CHECK_FALSE(l.lost_before(*lost));
+  // Other tiles of the frame, the same tile of other frames, the frame's
+  // read and an untiled item of the frame count on their own.
+  CHECK_FALSE(l.lost_before(tile(2, 4)));
+  CHECK_FALSE(l.lost_before(tile(2, 6)));
+  CHECK_FALSE(l.lost_before(tile(3, 5)));
+  CHECK_FALSE(l.lost_before(tile(5, 2))); // (frame, tile) swapped
+  CHECK_FALSE(l.lost_before(item(7, work_kind::tile_read, 2)));
+  CHECK_FALSE(l.lost_before(item(7, work_kind::segment, 2)));
+  // The same tile again, of any generation: the second loss.
+  auto later = tile(2, 5);
+  later.generation = 2;
+  CHECK(l.lost_before(later));
+  CHECK(l.lost_before(item(7, work_kind::tile_read, 2)));
+  l.forget_job(7);
+  CHECK_FALSE(l.lost_before(tile(2, 5)));
+}
+
 TEST_CASE("work ledger: overdue items are taken out, their workers abandoned", "[ledger]") {
   ledger l;
   l.hold(1, item(7, work_kind::segment, 1, t0));

@@ -12,6 +12,12 @@ acq="$(synth_acquisition "$WORK/d" --frames "$frames" --width 512 --height 384 -
 number() {
   grep -m1 -E "\"$1\": -?[0-9]" "$2" | sed -E 's/.*": (-?[0-9.eE+-]+),?$/\1/'
 }
+# equals KEY FILE N: KEY's number is N (JSON doubles print as "12.0").
+equals() {
+  local v
+  v="$(number "$1" "$2")"
+  awk -v v="$v" -v n="$3" 'BEGIN { exit !(v != "" && v == n) }' || fail "$2: $1 = $v, expected $3"
+}
 positive() {
   local v
   v="$(number "$1" "$2")"
@@ -34,6 +40,33 @@ for key in read_ms label_features_ms crops_ms commit_ms export_ms flat_ms worker
   grep -q "\"$key\":" "$s" || fail "summary: no $key"
 done
 
+# Untiled, the text summary has no tiles' line; the JSON has the tile fields, 0.
+for key in tiles tile_pixels tiled_frame_pixels tile_read_ms tile_segment_ms stitch_ms \
+           stitch_wait_ms held_back_ms; do
+  equals "$key" "$s" 0
+done
+"$SEGFLOW" segment --workers 1 --force "$acq" > "$WORK/untiled.out" 2>&1 \
+  || fail "segment failed: $(tail -5 "$WORK/untiled.out")"
+grep -q '^  job 1: read ' "$WORK/untiled.out" || fail "no stages line: $(cat "$WORK/untiled.out")"
+! grep -q 'tiles ' "$WORK/untiled.out" || fail "an untiled run prints tiles"
+
+# Tiled (4×3 tiles of 128×128 a frame): the tiles' numbers in both.
+"$SEGFLOW" segment --workers 2 --force --tile-size 128x128 --summary-json "$WORK/tiled.json" \
+  "$acq" > "$WORK/tiled.out" 2>&1 || fail "tiled segment failed: $(tail -5 "$WORK/tiled.out")"
+t="$WORK/tiled.json"
+equals tiles "$t" $((frames * 12))
+equals tiled_frame_pixels "$t" $((frames * 512 * 384))
+awk -v p="$(number tile_pixels "$t")" -v f="$((frames * 512 * 384))" 'BEGIN { exit !(p > f) }' \
+  || fail "tiled summary: tile_pixels (halos included) not above the frames' pixels"
+for key in tile_read_ms tile_segment_ms stitch_ms; do
+  positive "$key" "$t"
+done
+for key in stitch_wait_ms held_back_ms; do
+  grep -q "\"$key\": [0-9]" "$t" || fail "tiled summary: no number for $key"
+done
+grep -qE "^    tiles $((frames * 12)) \(pixel work [0-9.]+x the frames'\): read [0-9.]+, segment [0-9.]+, stitch [0-9.]+; stitcher waited [0-9.]+, workers held back [0-9.]+$" \
+  "$WORK/tiled.out" || fail "no tiles' line in the text summary: $(cat "$WORK/tiled.out")"
+
 # bench with one worker and no reference.
 "$SEGFLOW" bench --workers-max 1 --repeat 1 --json "$WORK/bench.json" \
   --markdown "$WORK/bench.md" "$acq" > "$WORK/bench.out" 2> "$WORK/bench.err" \
@@ -53,6 +86,22 @@ grep -q '"ratio_vs_reference": null' "$b" || fail "bench: a ratio without a refe
 grep -q '| workers | frames/s |' "$WORK/bench.md" || fail "bench: no throughput table"
 grep -q "^| $(basename "$acq") | 512×384" "$WORK/bench.md" || fail "bench: no row for the acquisition"
 cmp -s "$WORK/bench.md" "$WORK/bench.out" || fail "bench: --markdown differs from stdout"
+! grep -q 'Tiled frames' "$WORK/bench.md" || fail "bench: a tiles table for untiled runs"
+equals tiles_per_frame "$b" 0
+
+# A tiled bench: the tiles' table, with its numbers per frame.
+"$SEGFLOW" bench --workers-max 1 --repeat 1 --set tiling.max_frame_pixels=0 \
+  --set tiling.tile_width=128 --set tiling.tile_height=128 --json "$WORK/tb.json" \
+  --markdown "$WORK/tb.md" "$acq" > /dev/null 2> "$WORK/tb.err" \
+  || { cat "$WORK/tb.err" >&2; fail "tiled bench failed"; }
+equals tiles_per_frame "$WORK/tb.json" 12
+for key in pixel_work tile_read_ms_per_frame tile_segment_ms_per_frame stitch_ms_per_frame; do
+  positive "$key" "$WORK/tb.json"
+done
+grep -q '| acquisition | workers | tiles/frame | pixel work | read into shm |' "$WORK/tb.md" \
+  || fail "tiled bench: no tiles table: $(cat "$WORK/tb.md")"
+grep -qE "^\| $(basename "$acq") \| 1 \| 12\.0 \| 1\.[0-9]{3}× \|" "$WORK/tb.md" \
+  || fail "tiled bench: no tiles row for the acquisition"
 
 # A recorded timing of other frames is refused, not mixed in.
 printf '{"per_image":[{"image":"x.jpg","objects":1,"seconds":1}],"wall_seconds":1}\n' \

@@ -35,6 +35,31 @@ grep -q "re-creating the committed frames" "$WORK/g-resume.txt" \
 grep -q "1 worker losses" "$WORK/g-worker-loss.txt" \
   || fail "the worker-loss golden re-drove no loss: $(head -3 "$WORK/g-worker-loss.txt")"
 
+# The tiled golden's frames went through the tile stitcher: 4 frames of 12
+# tiles, each tile's report handed on once, each frame stitched and freed,
+# its result the stitcher's; a replay with other tiles diverges.
+"$SEGFLOW" trace dump "$GOLDEN/tiled.trace" > "$WORK/g-tiled.dump"
+[ "$(grep -cE 'exporter#[0-9]+ -> tile-stitcher#[0-9]+ +seg::tile_report ' "$WORK/g-tiled.dump")" -eq 48 ] \
+  || fail "the tiled golden's stitcher did not get 48 tile reports"
+[ "$(grep -cE 'tile-stitcher#[0-9]+ -> reader#[0-9]+ +atom:stitched,' "$WORK/g-tiled.dump")" -eq 4 ] \
+  || fail "the tiled golden's reader was not told of 4 stitched frames"
+[ "$(grep -cE 'tile-stitcher#[0-9]+ -> exporter#[0-9]+ +seg::frame_result ' "$WORK/g-tiled.dump")" -eq 4 ] \
+  || fail "the tiled golden's frame results did not come from the stitcher"
+set +e
+"$SEGFLOW" replay --root "$WORK/g-tiled" --set tiling.tile_width=96 "$GOLDEN/tiled.trace" \
+  > "$WORK/g-tiled-changed.txt" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "other tiles must make the tiled replay fail (exit $rc)"
+
+# The serve-tiled-loss golden re-drives the loss of a worker process that
+# held a tile: the same tile of the same frame (the note names it).
+grep -q "1 worker losses" "$WORK/g-serve-tiled-loss.txt" \
+  || fail "the serve-tiled-loss golden re-drove no loss: $(head -3 "$WORK/g-serve-tiled-loss.txt")"
+"$SEGFLOW" trace dump "$GOLDEN/serve-tiled-loss.trace" > "$WORK/g-tiled-loss.dump"
+grep -qE 'note:worker_lost +\[\[1, 6, [0-9]+, 0, [0-9]+\]\]' "$WORK/g-tiled-loss.dump" \
+  || fail "the serve-tiled-loss golden's lost item is no tile"
+
 # The export-recovered golden is `ops recover` replaying an export killed
 # after its archive was written: every frame committed before, the archive
 # written again, under the stuck operation's id (its note and summary).

@@ -104,6 +104,14 @@ record_clean() {
     2> "$TMP/clean.err" || return 1
 }
 
+# Every frame tiled (400x300 frames in 128x128 cores: 12 tiles each), two
+# workers: tile reads, tiles, their reports, the stitcher's merges and its
+# (stitched) notices to the reader.
+record_tiled() {
+  "$SEGFLOW" segment -q --workers 2 --tile-size 128x128 --trace "$TMP/tiled.trace" \
+    "${ACQ[0]}" > /dev/null 2> "$TMP/tiled.err" || return 1
+}
+
 # A run stopped (SIGINT) once 3 frames are done, one worker.
 record_stop-at-3() {
   "$SEGFLOW" segment --status-json --workers 1 --trace "$TMP/stop-at-3.trace" "${ACQ[0]}" \
@@ -155,6 +163,22 @@ record_worker-loss() {
   stop_serve
   grep -q 'worker_lost job=1 frame=.* action=requeue' "$TMP/serve.err" \
     || { echo "worker-loss: the killed process held no frame" >&2; return 1; }
+}
+
+# serve with two worker processes, every frame tiled (2048x1536 frames in
+# 256x256 cores: 48 tiles each); one worker process is killed (-9) while it
+# holds a tile, and that tile is handed out again.
+record_serve-tiled-loss() {
+  start_serve --workers 0 --worker-processes 2 --set tiling.max_frame_pixels=0 \
+    --set tiling.tile_width=256 --set tiling.tile_height=256 \
+    --trace "$TMP/serve-tiled-loss.trace" || return 1
+  ctl add "${ACQ[0]}" > /dev/null || return 1
+  wait_for 120 frames_done_at_least 1 1 || return 1
+  kill -9 "$(pgrep -P "$SERVE_PID" | head -1)" || return 1
+  wait_for 120 all_done || return 1
+  stop_serve
+  grep -qE 'worker_lost job=1 frame=.* tile=[0-9]+ action=requeue' "$TMP/serve.err" \
+    || { echo "serve-tiled-loss: the killed process held no tile" >&2; return 1; }
 }
 
 # The test fault hook holds the export (grep's 2 for a file not yet there

@@ -26,6 +26,16 @@ const std::vector<std::pair<const char*, const char*>> frame_stages = {
   {"exporter_wait_ms", "exporter wait"},
 };
 
+// Stage keys of stage_totals for tiled frames, per frame, with their table
+// headings (the table is printed only when some run tiled frames).
+const std::vector<std::pair<const char*, const char*>> tile_stages = {
+  {"tile_read_ms", "read into shm"},
+  {"tile_segment_ms", "segment tiles"},
+  {"stitch_ms", "stitch"},
+  {"stitch_wait_ms", "stitcher wait"},
+  {"held_back_ms", "workers held back"},
+};
+
 // The worker's own steps, whose sum is the compute cost of a frame.
 const char* const compute_stages[] = {"decode_ms", "correct_ms", "mask_ms",
                                       "label_features_ms", "crops_ms"};
@@ -42,6 +52,8 @@ ojson run_json(const std::vector<pipeline_sample>& ps, const std::vector<decode_
   std::vector<std::string> errors;
   std::map<std::string, std::vector<double>> stage_per_frame;
   std::vector<double> export_ms, frames, objects, sys_pct, faults, footprint, shm;
+  std::vector<double> tiles, pixel_work;
+  std::map<std::string, std::vector<double>> tile_stage_per_frame;
   for (std::size_t r = 0; r < ps.size(); ++r) {
     const auto& p = ps[r];
     if (!p.error.empty()) {
@@ -74,6 +86,18 @@ ojson run_json(const std::vector<pipeline_sample>& ps, const std::vector<decode_
     for (auto& [key, ms] : p.stages_ms)
       stage_per_frame[key].push_back(ms / std::max(1u, p.frames));
     export_ms.push_back(p.stages_ms.count("export_ms") ? p.stages_ms.at("export_ms") : 0);
+    auto stage = [&](const char* key) {
+      auto it = p.stages_ms.find(key);
+      return it == p.stages_ms.end() ? 0.0 : it->second;
+    };
+    tiles.push_back(stage("tiles") / std::max(1u, p.frames));
+    pixel_work.push_back(stage("tiled_frame_pixels") > 0
+                           ? stage("tile_pixels") / stage("tiled_frame_pixels")
+                           : 0);
+    for (auto& [key, heading] : tile_stages) {
+      (void)heading;
+      tile_stage_per_frame[key].push_back(stage(key) / std::max(1u, p.frames));
+    }
     // Pipeline and floor of the same repeat ran side by side: their ratio is
     // less sensitive to the machine's other load than either number.
     if (r < ds.size() && ds[r].in_memory_fps > 0) {
@@ -129,6 +153,13 @@ ojson run_json(const std::vector<pipeline_sample>& ps, const std::vector<decode_
     compute += median(stage_per_frame[key]);
   st["compute_ms"] = compute;
   j["export_ms"] = median(export_ms);
+  auto& tj = j["tiles"];
+  tj["tiles_per_frame"] = median(tiles);
+  tj["pixel_work"] = median(pixel_work);
+  for (auto& [key, heading] : tile_stages) {
+    (void)heading;
+    tj[std::string(key) + "_per_frame"] = median(tile_stage_per_frame[key]);
+  }
   auto& s = j["samples"];
   s["frames_per_second"] = fps;
   s["decode_floor_fps"] = floor_mem;
@@ -307,6 +338,36 @@ std::string report_markdown(const ojson& report) {
       row.push_back(fmt(r["stage_ms_per_frame"]["compute_ms"], 1));
       row.push_back(fmt(r["export_ms"], 0));
       md << join_row(row);
+    }
+  }
+
+  bool tiled = false;
+  for (auto& a : report["acquisitions"])
+    for (auto& r : a["runs"])
+      tiled = tiled || (r["tiles"]["tiles_per_frame"].is_number()
+                        && r["tiles"]["tiles_per_frame"].get<double>() > 0);
+  if (tiled) {
+    md << "\nTiled frames (ms per frame, summed over the workers; pixel work = the "
+          "tiles' pixels, halos included, over the frames'):\n\n";
+    head = {"acquisition", "workers", "tiles/frame", "pixel work"};
+    for (auto& [key, heading] : tile_stages) {
+      (void)key;
+      head.push_back(heading);
+    }
+    md << join_row(head) << rule(head.size());
+    for (auto& a : report["acquisitions"]) {
+      for (auto& r : a["runs"]) {
+        const auto& t = r["tiles"];
+        std::vector<std::string> row = {a["name"].get<std::string>(),
+                                        std::to_string(r["workers"].get<int>()),
+                                        fmt(t["tiles_per_frame"], 1),
+                                        fmt(t["pixel_work"], 3) + "×"};
+        for (auto& [key, heading] : tile_stages) {
+          (void)heading;
+          row.push_back(fmt(t[std::string(key) + "_per_frame"], 1));
+        }
+        md << join_row(row);
+      }
     }
   }
 

@@ -39,6 +39,7 @@
 #include "tools/segflow/preflight.hpp"
 #include "tools/segflow/ops_recover.hpp"
 #include "tools/segflow/segment_run.hpp"
+#include "tools/segflow/stage_totals_format.hpp"
 #include "tools/segflow/summary_json.hpp"
 
 namespace seg::cli {
@@ -79,16 +80,8 @@ void print_summary(std::ostream& os, const std::vector<job_summary>& jobs,
       os << "    ecotaxa: " << j.zip << "\n";
   }
   os << "\nstages (ms, summed over frames)\n";
-  for (auto& j : jobs) {
-    auto& s = j.stages;
-    os << "  job " << j.id << ": read " << fixed(s.read_ms, 1) << ", decode "
-       << fixed(s.decode_ms, 1) << ", correct " << fixed(s.correct_ms, 1) << ", mask "
-       << fixed(s.mask_ms, 1) << ", label+features " << fixed(s.label_features_ms, 1)
-       << ", crops " << fixed(s.crops_ms, 1) << ", commit " << fixed(s.commit_ms, 1)
-       << ", export " << fixed(s.export_ms, 1) << "; workers waited "
-       << fixed(s.worker_wait_ms, 1) << ", exporter waited "
-       << fixed(s.exporter_wait_ms, 1) << "\n";
-  }
+  for (auto& j : jobs)
+    os << "  job " << j.id << ": " << stages_text(j.stages) << "\n";
 }
 
 // The frame size in a frame's header, read from its first 256 KiB; nullopt

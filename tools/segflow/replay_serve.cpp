@@ -17,10 +17,10 @@
 // processes are stood in for by in-process segment workers: each recorded
 // join gets one worker (what `serve --worker-processes` starts) behind a
 // stand-in actor that pulls work from the reader for it. A recorded loss
-// (the reader's note: the run, kind and index of the item the lost worker
-// held) is re-driven by the stand-in that is handed that item: it dies
-// holding it, with its worker, and the reader requeues the item as it did
-// for the killed process. Clients' `watch` subscriptions are not re-driven
+// (the reader's note: the run, kind, index and tile of the item the lost
+// worker held) is re-driven by the stand-in that is handed that item: it
+// dies holding it, with its worker, and the reader requeues the item as it
+// did for the killed process. Clients' `watch` subscriptions are not re-driven
 // (status subscriptions are not compared).
 #include <cstdio>
 #include <future>
@@ -71,6 +71,7 @@ struct lost_item {
   std::int64_t kind = 0;
   std::int64_t index = 0;
   std::int64_t row_begin = 0;
+  std::int64_t tile = -1; ///< a tile of a tiled frame (not in older traces' notes)
 };
 
 /// Losses still to re-drive, shared by the stand-ins (which run on several
@@ -84,7 +85,7 @@ struct loss_book {
     std::lock_guard<std::mutex> guard{mtx};
     for (auto it = items.begin(); it != items.end(); ++it)
       if (it->run == w.job_id && it->kind == std::int64_t(w.kind) && it->index == w.index
-          && it->row_begin == w.row_begin) {
+          && it->row_begin == w.row_begin && it->tile == w.tile) {
         items.erase(it);
         return true;
       }
@@ -152,10 +153,11 @@ serve_recording read_recording(const replay_setup& setup) {
         ++out.events;
     } else if (receiver == "reader" && r->type == "note:worker_lost") {
       auto v = payload_element<std::vector<std::int64_t>>(setup.file, *r, 0, 1);
-      if (v.size() != 4)
+      // Traces made before tiled frames have no tile.
+      if (v.size() != 4 && v.size() != 5)
         throw io::trace_error(setup.file + ": record " + std::to_string(r->seq)
-                              + ": a worker loss note has 4 values");
-      out.losses.push_back({std::uint64_t(v[0]), v[1], v[2], v[3]});
+                              + ": a worker loss note has 4 or 5 values");
+      out.losses.push_back({std::uint64_t(v[0]), v[1], v[2], v[3], v.size() == 5 ? v[4] : -1});
     } else if (receiver == "queue" && sender_role(r->sender, receiver) == "external"
                && r->type.compare(0, 14, "atom:subscribe") != 0) {
       out.inputs.push_back(decode_input(setup, *r, out.events));
@@ -221,7 +223,8 @@ reader_actor::behavior_type stand_in(reader_actor::stateful_pointer<stand_in_sta
         .then(
           [=](work_item& item) mutable {
             if (losses->take(item)) {
-              spdlog::warn("replay_worker_lost job={} index={}", item.job_id, item.index);
+              spdlog::warn("replay_worker_lost job={} index={} tile={}", item.job_id,
+                           item.index, item.tile);
               // The worker dies with it; a normal exit spares the driver
               // and the other stand-ins, which are linked to it.
               self->send_exit(worker, caf::exit_reason::kill);

@@ -11,6 +11,7 @@
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/queue_store.hpp"
+#include "tools/segflow/stage_totals_format.hpp"
 
 namespace seg::cli {
 
@@ -18,22 +19,6 @@ namespace {
 
 double seconds_of(const timeval& tv) {
   return double(tv.tv_sec) + double(tv.tv_usec) / 1e6;
-}
-
-nlohmann::ordered_json stages_json(const stage_totals& s) {
-  nlohmann::ordered_json j;
-  j["read_ms"] = s.read_ms;
-  j["decode_ms"] = s.decode_ms;
-  j["correct_ms"] = s.correct_ms;
-  j["mask_ms"] = s.mask_ms;
-  j["label_features_ms"] = s.label_features_ms;
-  j["crops_ms"] = s.crops_ms;
-  j["commit_ms"] = s.commit_ms;
-  j["export_ms"] = s.export_ms;
-  j["flat_ms"] = s.flat_ms;
-  j["worker_wait_ms"] = s.worker_wait_ms;
-  j["exporter_wait_ms"] = s.exporter_wait_ms;
-  return j;
 }
 
 } // namespace

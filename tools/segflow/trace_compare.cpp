@@ -11,6 +11,7 @@
 #include "messages/job.hpp"
 #include "messages/lease.hpp"
 #include "messages/msgpack_codec.hpp"
+#include "messages/tile.hpp"
 #include "messages/work_item.hpp"
 
 namespace seg::cli {
@@ -27,7 +28,7 @@ using frame_indices = std::vector<std::uint32_t>;
 // The actors of the pipeline, as traces name them.
 const std::set<std::string> pipeline_roles = {
   "queue",     "reader",        "exporter",  "segment-worker", "lock-manager",
-  "status-hub", "progress-sink", "json-sink", "reference-sink"};
+  "status-hub", "progress-sink", "json-sink", "reference-sink", "tile-stitcher"};
 
 } // namespace
 
@@ -153,11 +154,33 @@ struct canonicalizer {
     // Segment names carry the process id.
     x.stack_segment = x.stack_segment.empty() ? "" : "<shm>";
     x.flat_segment = x.flat_segment.empty() ? "" : "<shm>";
+    shm(x.pixels_segment);
   }
   void fix(frame_result& x) const {
     x.timings = {};
     path(x.error);
     node(x.node);
+    // A tiled frame's counts are the run's; its times are not.
+    x.tiles.read_ms = 0;
+    x.tiles.segment_ms = 0;
+    x.tiles.stitch_ms = 0;
+    x.tiles.stitch_wait_ms = 0;
+    x.tiles.held_back_ms = 0;
+  }
+  void fix(tile_frame& x) const {
+    shm(x.pixels_segment);
+    x.timings = {};
+    node(x.node);
+    x.held_back_ms = 0;
+  }
+  void fix(tile_report& x) const {
+    path(x.error);
+    x.timings = {};
+    node(x.node);
+  }
+  static void shm(std::string& name) {
+    if (!name.empty())
+      name = "<shm>";
   }
   // Node names carry the process id.
   static void node(std::string& n) {
@@ -269,6 +292,10 @@ struct canonicalizer {
       return canonical<work_item>(o);
     if (type == "seg::frame_result")
       return canonical<frame_result>(o);
+    if (type == "seg::tile_frame")
+      return canonical<tile_frame>(o);
+    if (type == "seg::tile_report")
+      return canonical<tile_report>(o);
     if (type == "seg::job_event")
       return canonical<job_event>(o);
     if (type == "seg::job_summary")
