@@ -3,7 +3,8 @@
 #   1. frames/s on ~50 MP frames (8192x6144), untiled and tiled (4096 px
 #      tiles, the default), with 1 and 2 workers; also 2048 px tiles;
 #   2. pixel work of the tiled runs: tile_pixels / tiled_frame_pixels
-#      (--summary-json; the tiles' cores and halos over the frames' pixels);
+#      (--summary-json's stage totals: the tiles' cores and halos over the
+#      frames' pixels);
 #   3. the tile stitcher's wait for tiles (stitch_wait) and the workers'
 #      wait while the reader holds tiled frames back (held_back), against the
 #      worker count (1, 2, 4);
@@ -69,7 +70,7 @@ run() {
   local flat=0 frames=0 kb
   while kill -0 "$CHILD" 2> /dev/null; do
     kb=$( (du -sck /dev/shm/segflow-"$CHILD"-* 2> /dev/null || true) | awk 'END { print $1 + 0 }')
-    if grep -q ' flat_ready ' "$OUT/$name.err"; then
+    if grep -qs ' flat_ready ' "$OUT/$name.err"; then
       [ "$kb" -gt "$frames" ] && frames=$kb
     else
       [ "$kb" -gt "$flat" ] && flat=$kb
@@ -83,22 +84,10 @@ run() {
   echo "  $name: $(jq -r '.jobs[0] | "\(.frames_done) frames, \(.objects) objects, \(.seconds | . * 10 | round / 10) s"' "$OUT/$name.json")" >&2
 }
 
-# Positions in messages/job.hpp's stage_totals (1-based) of the tile totals.
-declare -A STAGE_AT=([tiles]=12 [tile_pixels]=13 [tiled_frame_pixels]=14 [tile_read_ms]=15
-  [tile_segment_ms]=16 [stitch_ms]=17 [stitch_wait_ms]=18 [held_back_ms]=19)
-
-# stage NAME FIELD: a stage total of NAME's job from --summary-json; else, if
-# NAME ran with --trace, from the job_summary the exporter sent the queue;
-# else "n/a".
+# stage NAME FIELD: a stage total of NAME's job (--summary-json), "n/a" if
+# the summary lacks it.
 stage() {
-  local v
-  v="$(jq -r --arg f "$2" '.jobs[0].stages[$f] // empty' "$OUT/$1.json")"
-  if [ -z "$v" ] && [ -f "$OUT/$1.trace" ] && [ -n "${STAGE_AT[$2]:-}" ]; then
-    v="$("$SEGFLOW" trace dump "$OUT/$1.trace" | grep 'seg::job_summary' | tail -1 \
-      | grep -oE '\[-?[0-9.e+]+(, -?[0-9.e+]+){18}\]' | tail -1 | tr -d '[] ' | tr ',' '\n' \
-      | sed -n "${STAGE_AT[$2]}p")"
-  fi
-  echo "${v:-n/a}"
+  jq -r --arg f "$2" '.jobs[0].stages[$f] // "n/a"' "$OUT/$1.json"
 }
 
 # ms NAME FIELD: stage NAME FIELD to 0.1.
@@ -106,30 +95,10 @@ ms() {
   stage "$1" "$2" | awk '$1 == "n/a" { print; next } { printf "%.1f\n", $1 }'
 }
 
-# json_has_tiles NAME: NAME's --summary-json has the tile totals.
-json_has_tiles() {
-  [ -n "$(jq -r '.jobs[0].stages.tiles // empty' "$OUT/$1.json")" ]
-}
-
-# pixel_work NAME: tile_pixels / tiled_frame_pixels; from the tiled_frames log
-# line's grid (the same sum of tile extents) if the summary lacks them.
+# pixel_work NAME: tile_pixels / tiled_frame_pixels.
 pixel_work() {
-  local tp fp
-  tp="$(stage "$1" tile_pixels)" fp="$(stage "$1" tiled_frame_pixels)"
-  if [ "$tp" != n/a ] && [ "$fp" != n/a ] && [ "$fp" != 0 ]; then
-    awk -v a="$tp" -v b="$fp" 'BEGIN { printf "%.3f", a / b }'
-    return
-  fi
-  sed -n 's/.*tiled_frames .*size=\([0-9]*\)x\([0-9]*\) tile=\([0-9]*\)x\([0-9]*\) halo=\([0-9]*\).*/\1 \2 \3 \4 \5/p' \
-    "$OUT/$1.err" | head -1 | awk '{
-      w = $1; h = $2; tw = $3; th = $4; r = $5; s = 0
-      for (x = 0; x < w; x += tw) for (y = 0; y < h; y += th) {
-        x0 = x - r < 0 ? 0 : x - r; x1 = x + tw + r > w ? w : x + tw + r
-        y0 = y - r < 0 ? 0 : y - r; y1 = y + th + r > h ? h : y + th + r
-        s += (x1 - x0) * (y1 - y0)
-      }
-      printf "%.3f (from the grid)", s / (w * h)
-    }'
+  awk -v a="$(stage "$1" tile_pixels)" -v b="$(stage "$1" tiled_frame_pixels)" \
+    'BEGIN { if (b + 0 > 0) printf "%.3f", a / b; else printf "n/a" }'
 }
 
 fps() {
@@ -156,17 +125,6 @@ for ((round = 1; round <= REPEAT; ++round)); do
 done
 run tiled2048-w2 mid --workers 2 --tile-size 2048x2048
 run tiled-w4 mid --workers 4 --set tiling.max_frame_pixels=0
-# Without the tile totals in --summary-json, the stitcher's waits come from
-# a message trace of runs of their own (recording costs time: their frames/s
-# are not comparable with the others).
-STITCH=()
-if ! json_has_tiles tiled-w2-r1; then
-  for w in 1 2 4; do
-    run "traced-w$w" mid --workers "$w" --set tiling.max_frame_pixels=0 \
-      --trace "$OUT/traced-w$w.trace"
-    STITCH+=("traced-w$w")
-  done
-fi
 
 echo "tiles: peak memory on $BIG, 2 workers" >&2
 run big-untiled big --workers 2 "${UNTILED[@]}"
@@ -199,7 +157,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
   echo
   echo "| run | tiles | pixel work (tile / frame pixels) | tile_read ms | tile_segment ms | stitch ms | stitch_wait ms | held_back ms | frames/s |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for r in tiled-w1-r1 tiled-w2-r1 tiled-w4 tiled2048-w2 "${STITCH[@]}"; do
+  for r in tiled-w1-r1 tiled-w2-r1 tiled-w4 tiled2048-w2; do
     echo "| $r | $(stage "$r" tiles) | $(pixel_work "$r") | $(ms "$r" tile_read_ms) | $(ms "$r" tile_segment_ms) | $(ms "$r" stitch_ms) | $(ms "$r" stitch_wait_ms) | $(ms "$r" held_back_ms) | $(fps "$r") |"
   done
   echo
