@@ -135,7 +135,11 @@ void worker_asks(reader_ptr self, const caf::actor_addr& who) {
     return;
   auto& registry = self->state.cfg.registry;
   auto* held = self->state.ledger.held_by(who);
-  std::uint32_t segmented = held != nullptr && held->kind == work_kind::segment ? 1 : 0;
+  // A tiled frame counts for the node that read it (as the job's summary
+  // counts it), not for each node that cut one of its tiles.
+  bool frame_done = held != nullptr
+                    && (held->kind == work_kind::segment || held->kind == work_kind::tile_read);
+  std::uint32_t segmented = frame_done ? 1 : 0;
   bool first = self->state.ledger.asks(who);
   // The registry learns that the node is ready and counts its frames.
   if (registry && (first || segmented > 0))
