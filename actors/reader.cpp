@@ -63,6 +63,13 @@ std::optional<work_item> next_work(reader_ptr self, bool frames_only = false) {
   for (auto& job : self->state.jobs) {
     if (frames_only) {
       // Tiles are read from and into this host's shared memory.
+      if (job.tiling && !job.told_remote_nodes) {
+        job.told_remote_nodes = true;
+        spdlog::warn("tiled_job_local_only job={} path={} (its tiles go only to workers that "
+                     "share this host's shared memory: serve's own and --worker-processes; "
+                     "nodes on other hosts wait)",
+                     job.plan.id, job.plan.acquisition);
+      }
       if (job.current == reader_job::phase::frames && !job.tiling && !beyond_window(self, job))
         if (auto item = next_frame(job)) {
           notify_if_drained(self, job);
