@@ -63,6 +63,13 @@ std::optional<work_item> next_work(reader_ptr self, bool frames_only = false) {
   for (auto& job : self->state.jobs) {
     if (frames_only) {
       // Tiles are read from and into this host's shared memory.
+      if (job.tiling && !job.told_remote_nodes) {
+        job.told_remote_nodes = true;
+        spdlog::warn("tiled_job_local_only job={} path={} (its tiles go only to workers that "
+                     "share this host's shared memory: serve's own and --worker-processes; "
+                     "nodes on other hosts wait)",
+                     job.plan.id, job.plan.acquisition);
+      }
       if (job.current == reader_job::phase::frames && !job.tiling && !beyond_window(self, job))
         if (auto item = next_frame(job)) {
           notify_if_drained(self, job);
@@ -135,7 +142,11 @@ void worker_asks(reader_ptr self, const caf::actor_addr& who) {
     return;
   auto& registry = self->state.cfg.registry;
   auto* held = self->state.ledger.held_by(who);
-  std::uint32_t segmented = held != nullptr && held->kind == work_kind::segment ? 1 : 0;
+  // A tiled frame counts for the node that read it (as the job's summary
+  // counts it), not for each node that cut one of its tiles.
+  bool frame_done = held != nullptr
+                    && (held->kind == work_kind::segment || held->kind == work_kind::tile_read);
+  std::uint32_t segmented = frame_done ? 1 : 0;
   bool first = self->state.ledger.asks(who);
   // The registry learns that the node is ready and counts its frames.
   if (registry && (first || segmented > 0))

@@ -89,6 +89,7 @@ struct reader_job {
   /// tiling_cfg.frames_in_flight frames wait for the stitcher.
   std::optional<std::chrono::steady_clock::time_point> held_back_since;
   double held_back_ms = 0;                  ///< not yet reported to the stitcher
+  bool told_remote_nodes = false;           ///< logged that other hosts get no tiles
 };
 
 /// Milliseconds since `t`.
