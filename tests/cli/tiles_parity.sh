@@ -11,11 +11,15 @@
 # --summary-json's stage totals once they count tiles), the untiled one not.
 #
 # TILES_LONG=1: 16000x12000 frames (the issue's size) and every tile size
-# with every worker count; minutes, by hand.
+# with every worker count; about 10 minutes on 2 cores, by hand.
 source "$(dirname "$0")/serve_lib.bash"
 
+# Settings every run gets (the long frames are above pipeline.max_frame_pixels,
+# which refuses frames unread, tiled or not).
+ALL=()
 if [ "${TILES_LONG:-0}" = 1 ]; then
   W=16000 H=12000 FRAMES=4 OBJECTS=40
+  ALL=(--set pipeline.max_frame_pixels=300000000)
   RUNS=(1024:1 1024:2 1024:4 1500:1 1500:2 1500:4 4096:1 4096:2 4096:4)
 else
   # Wider than 4096, so every size cuts the frame: 15, 8 and 2 tiles.
@@ -51,7 +55,7 @@ segment_run() {
   shift
   local acq
   acq="$(fresh "$name")"
-  "$SEGFLOW" segment --summary-json "$WORK/$name.json" "$@" "$acq" > "$WORK/$name.out" \
+  "$SEGFLOW" segment --summary-json "$WORK/$name.json" "${ALL[@]}" "$@" "$acq" > "$WORK/$name.out" \
     2> "$WORK/$name.err" || fail "$name: segment failed (log: $(tail -3 "$WORK/$name.err"))"
 }
 
@@ -127,7 +131,7 @@ done
 acq="$(fresh resumed)"
 records="$WORK/resumed/objects/$(realpath --relative-to="$WORK/resumed/img" "$acq")/.segflow/frames"
 committed() { [ "$(ls "$records" 2> /dev/null | grep -c '\.jsonl$')" -ge 2 ]; }
-"$SEGFLOW" segment --workers 1 --tile-size 1024x1024 "$acq" > "$WORK/resumed1.out" \
+"$SEGFLOW" segment --workers 1 --tile-size 1024x1024 "${ALL[@]}" "$acq" > "$WORK/resumed1.out" \
   2> "$WORK/resumed1.err" &
 pid=$!
 CHILDREN+=("$pid")
@@ -138,7 +142,7 @@ n="$(ls "$records" | grep -c '\.jsonl$')"
 [ "$n" -lt "$FRAMES" ] || fail "resumed: all $FRAMES frames committed before the stop"
 ! ls /dev/shm | grep -q "^segflow-$pid-" || fail "resumed: shared memory left after SIGINT"
 tiled resumed 1024 "$WORK/resumed1.err"
-"$SEGFLOW" segment --workers 2 --tile-size 1024x1024 "$acq" > "$WORK/resumed2.out" \
+"$SEGFLOW" segment --workers 2 --tile-size 1024x1024 "${ALL[@]}" "$acq" > "$WORK/resumed2.out" \
   2> "$WORK/resumed2.err" || fail "resumed: the second run failed"
 tiled resumed 1024 "$WORK/resumed2.err"
 same_objects resumed
@@ -153,7 +157,8 @@ start_serve --workers 0 --worker-processes 2
 wait_for 30 log_count 2 worker_process_joined || fail "the two worker processes did not join"
 CHILDREN+=($(sed -n 's/.*worker_process_started slot=[0-9]* pid=//p' "$SERVE_LOG"))
 tile_set() {
-  echo --set tiling.max_frame_pixels=0 --set "tiling.tile_width=$1" --set "tiling.tile_height=$1"
+  echo "${ALL[@]}" --set tiling.max_frame_pixels=0 --set "tiling.tile_width=$1" \
+    --set "tiling.tile_height=$1"
 }
 
 ctl add "$(fresh serve)" $(tile_set 1500) > /dev/null
