@@ -211,6 +211,17 @@ bool holds_its_locks(const op_record& op, std::string& problem) {
   return true;
 }
 
+bool gave_back_its_locks(const op_record& op) {
+  if (!op.scope || op.state != op_state::write_started || op.scope->locks.empty())
+    return false;
+  for (auto& l : op.scope->locks) {
+    auto on_disk = read_lease(l.key, /*indefinite=*/true);
+    if (on_disk && on_disk->indefinite && on_disk->op == op.id)
+      return false;
+  }
+  return true;
+}
+
 void fail_export(const op_journal& journal, op_record& op, const std::string& error) {
   op.state = op_state::write_failed;
   op.error = error;

@@ -63,6 +63,12 @@ void end_operation(const op_journal& journal, op_record& op, op_state state,
 /// `op` with its token; `problem` names the first that is not.
 bool holds_its_locks(const op_record& op, std::string& problem);
 
+/// True if `op` is write_started and none of its scope's locks is on disk as
+/// its own: its holder died inside end_operation, which gives the locks back
+/// only once the export is complete and then records the outcome. There is
+/// nothing to recover; the operation only needs closing.
+bool gave_back_its_locks(const op_record& op);
+
 /// An export that failed while writing: records write_failed and `error`
 /// and leaves scope and locks set (the partial output is for ops recover).
 void fail_export(const op_journal& journal, op_record& op, const std::string& error);

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "actors/io/export_lock.hpp"
 #include "actors/io/lease_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -145,4 +146,35 @@ TEST_CASE("op journal: pruning removes operations that are over, never a stuck o
   CHECK(present(running));
   CHECK(journal.prune(0, 0, now + 100 * day) == 0);
   CHECK(present(stuck));
+}
+
+TEST_CASE("export lock: an operation whose holder gave back every lock before recording its "
+          "outcome needs closing, not recovering",
+          "[io][export]") {
+  seg::test::temp_dir tmp;
+  op_record op;
+  op.id = "op-test";
+  op.state = op_state::write_started;
+  seg::io::op_scope scope;
+  for (auto name : {"out", "zip"})
+    scope.locks.push_back({(tmp.path / name).string(), std::string("token-") + name});
+  op.scope = scope;
+  // Neither lock on disk: the export had ended.
+  CHECK(seg::io::gave_back_its_locks(op));
+  // One still held as this operation's: it did not get that far.
+  seg::io::lease_info info;
+  info.held.key = op.scope->locks[1].key;
+  info.held.token = op.scope->locks[1].token;
+  info.held.pid = ::getpid();
+  info.held.host = "test";
+  info.op = op.id;
+  info.indefinite = true;
+  REQUIRE(seg::io::take_lease(info, std::chrono::seconds(30), "test", "key", "test").what
+          == seg::io::take_result::taken);
+  CHECK_FALSE(seg::io::gave_back_its_locks(op));
+  // Only write_started qualifies: computing is still taking its locks.
+  seg::io::give_back_lease(info.held, "test", /*indefinite=*/true);
+  REQUIRE(seg::io::gave_back_its_locks(op));
+  op.state = op_state::computing;
+  CHECK_FALSE(seg::io::gave_back_its_locks(op));
 }

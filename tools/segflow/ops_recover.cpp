@@ -134,6 +134,19 @@ std::size_t recover_dead_operations(const fs::path& state,
     auto acq = fs::weakly_canonical(op.acquisition, ec).string();
     if (wanted.count(op.acquisition) == 0 && wanted.count(acq) == 0)
       continue;
+    if (io::gave_back_its_locks(op)) {
+      // Killed between giving its locks back and recording success: its
+      // export was complete. Closed, not replayed; the job runs as usual.
+      auto closed = op;
+      closed.scope.reset();
+      closed.state = io::op_state::exception;
+      closed.error = "its process died after its export gave back its locks, before "
+                     "recording the outcome";
+      journal.write(closed);
+      spdlog::warn("operation_closed op={} acquisition=\"{}\" holder_pid={} reason=\"{}\"",
+                   op.id, op.acquisition, op.pid, closed.error);
+      continue;
+    }
     spdlog::warn("operation_recover_automatic op={} acquisition=\"{}\" holder_pid={} "
                  "reason=\"holder dead on this host\"",
                  op.id, op.acquisition, op.pid);
