@@ -33,6 +33,7 @@ packages=(
   mosquitto-clients
   systemd
   jq
+  unzip
   debootstrap
   dpkg-dev
   file
