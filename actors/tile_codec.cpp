@@ -34,16 +34,32 @@ kernels::segment_params to_kernel_params(const segment_params& params) {
   return p;
 }
 
+namespace {
+
+// A region's first pixel and bbox, the same fields in both message forms.
+template <class Message>
+void put_place(Message& m, const cv::Point& first, const cv::Rect& bbox) {
+  m.first_x = first.x;
+  m.first_y = first.y;
+  m.bbox_x = bbox.x;
+  m.bbox_y = bbox.y;
+  m.bbox_width = bbox.width;
+  m.bbox_height = bbox.height;
+}
+
+template <class Message, class Region>
+void take_place(const Message& m, Region& r) {
+  r.first = {m.first_x, m.first_y};
+  r.bbox = {m.bbox_x, m.bbox_y, m.bbox_width, m.bbox_height};
+}
+
+} // namespace
+
 void fill_report(kernels::tile_result&& result, tile_report& report) {
   report.objects.reserve(result.objects.size());
   for (auto& o : result.objects) {
     tile_object m;
-    m.first_x = o.first.x;
-    m.first_y = o.first.y;
-    m.bbox_x = o.bbox.x;
-    m.bbox_y = o.bbox.y;
-    m.bbox_width = o.bbox.width;
-    m.bbox_height = o.bbox.height;
+    put_place(m, o.first, o.bbox);
     m.features = to_vector(o.features);
     m.crop_jpeg = std::move(o.crop_jpeg);
     report.objects.push_back(std::move(m));
@@ -51,12 +67,7 @@ void fill_report(kernels::tile_result&& result, tile_report& report) {
   report.pieces.reserve(result.pieces.size());
   for (auto& p : result.pieces) {
     tile_piece_record m;
-    m.first_x = p.first.x;
-    m.first_y = p.first.y;
-    m.bbox_x = p.bbox.x;
-    m.bbox_y = p.bbox.y;
-    m.bbox_width = p.bbox.width;
-    m.bbox_height = p.bbox.height;
+    put_place(m, p.first, p.bbox);
     m.area = p.area;
     m.seams = p.seams;
     m.runs.reserve(p.runs.size() * 3);
@@ -75,8 +86,7 @@ kernels::tile_result to_tile_result(const tile_report& report) {
   result.objects.reserve(report.objects.size());
   for (auto& m : report.objects) {
     kernels::frame_object o;
-    o.first = {m.first_x, m.first_y};
-    o.bbox = {m.bbox_x, m.bbox_y, m.bbox_width, m.bbox_height};
+    take_place(m, o);
     o.features = from_vector(m.features);
     o.crop_jpeg = m.crop_jpeg;
     result.objects.push_back(std::move(o));
@@ -87,8 +97,7 @@ kernels::tile_result to_tile_result(const tile_report& report) {
       throw std::invalid_argument("tile piece: run list of " + std::to_string(m.runs.size())
                                   + " values is not (y, x_begin, x_end) triples");
     kernels::tile_piece p;
-    p.first = {m.first_x, m.first_y};
-    p.bbox = {m.bbox_x, m.bbox_y, m.bbox_width, m.bbox_height};
+    take_place(m, p);
     p.area = m.area;
     p.seams = m.seams;
     p.runs.reserve(m.runs.size() / 3);
