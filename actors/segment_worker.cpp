@@ -117,6 +117,7 @@ void reset_frame(self_ptr self) {
   st.bands.reset();
   st.streamed.reset();
   st.streamed_bytes.clear();
+  st.streamed_into.reset();
   st.mask = {};
   st.labelled = {};
   st.kept.clear();
@@ -450,8 +451,8 @@ bool flat_stream_step(self_ptr self) {
   auto& st = self->state;
   auto& item = *st.item;
   auto t0 = clock_type::now();
-  auto flat = shm::image_segment::open(item.flat_segment, true);
   if (!st.streamed) {
+    st.streamed_into = shm::image_segment::open(item.flat_segment, true);
     auto dir = std::filesystem::path(item.path).parent_path();
     st.streamed_bytes.clear();
     std::vector<kernels::jpeg_band_reader> readers;
@@ -471,10 +472,10 @@ bool flat_stream_step(self_ptr self) {
     }
     st.result.index = item.index;
     st.streamed.emplace(std::move(readers), item.band_rows > 0 ? item.band_rows : 16);
-    if (st.streamed->size() != cv::Size(flat->cols(), flat->rows()))
+    if (st.streamed->size() != cv::Size(st.streamed_into->cols(), st.streamed_into->rows()))
       throw std::runtime_error("the flat's frames are not the flat segment's size");
   }
-  cv::Mat out = flat->image();
+  cv::Mat out = st.streamed_into->image();
   bool done = false;
   try {
     done = st.streamed->advance(out, band_step_rows);
@@ -486,6 +487,7 @@ bool flat_stream_step(self_ptr self) {
   if (done) {
     st.streamed.reset();
     st.streamed_bytes.clear();
+    st.streamed_into.reset();
   }
   return done;
 }

@@ -96,6 +96,7 @@ struct segment_worker_state {
   /// with the encoded frames its readers decode from.
   std::optional<kernels::streamed_flat> streamed;
   std::vector<std::vector<std::uint8_t>> streamed_bytes;
+  std::shared_ptr<shm::image_segment> streamed_into; ///< the flat segment, mapped once
 };
 
 /// A segment worker: see segment_worker_actor in interfaces.hpp. It starts
