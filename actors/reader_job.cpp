@@ -10,6 +10,7 @@
 #include "actors/io/frame_file.hpp"
 #include "actors/tile_codec.hpp"
 #include "kernels/decode.hpp"
+#include "kernels/frame_bands.hpp"
 #include "shm/image_segment.hpp"
 
 namespace seg {
@@ -54,9 +55,10 @@ std::vector<std::string> previous_frames(const job_plan& plan, std::uint32_t ind
 // Why the encoded frame cannot go into the stack, or "" if it can.
 std::string flat_frame_problem(const reader_job& job, const std::string& path,
                                const std::vector<std::uint8_t>& bytes) {
-  auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+  std::string why;
+  auto info = kernels::probe_frame(bytes.data(), bytes.size(), &why);
   if (!info)
-    return path + ": not a JPEG image (or its headers are corrupt)";
+    return path + ": " + why;
   if (auto problem =
         io::frame_size_problem(path, info->coded, job.plan.params.max_frame_pixels);
       !problem.empty())
@@ -70,7 +72,7 @@ std::string flat_frame_problem(const reader_job& job, const std::string& path,
 
 // Decides the acquisition's frame size from the headers of the flat window's
 // frames (the most common size; ties go to the earliest frame), reading
-// further frames only when none of those is a usable JPEG. Keeps the bytes
+// further frames only when none of those is a usable frame. Keeps the bytes
 // read for the decodes.
 bool size_frames(reader_job& job, std::string& problem) {
   auto& plan = job.plan;
@@ -86,13 +88,14 @@ bool size_frames(reader_job& job, std::string& problem) {
         problem = e.what();
       return;
     }
-    auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+    std::string why;
+    auto info = kernels::probe_frame(bytes.data(), bytes.size(), &why);
     auto oversize = info ? io::frame_size_problem(frame_path(plan, frame), info->coded,
                                                   plan.params.max_frame_pixels)
                          : std::string();
     if (!info || !oversize.empty()) {
       if (problem.empty())
-        problem = info ? oversize : frame_path(plan, frame) + ": not a JPEG image";
+        problem = info ? oversize : frame_path(plan, frame) + ": " + why;
     } else {
       auto& v = votes[{info->decoded.width, info->decoded.height}];
       if (v.first++ == 0)
@@ -188,7 +191,7 @@ std::optional<std::string> stream_flat_frames(reader_job& job) {
     if (problem.empty())
       problem = flat_frame_problem(job, path, bytes);
     if (problem.empty())
-      if (auto info = kernels::probe_jpeg(bytes.data(), bytes.size());
+      if (auto info = kernels::probe_frame(bytes.data(), bytes.size());
           info && info->orientation != 1)
         problem = path + ": EXIF orientation " + std::to_string(info->orientation)
                   + ": a tiled acquisition's frames are read in bands of rows and must not "
@@ -250,7 +253,8 @@ std::optional<std::string> start_flat(reader_job& job) {
   // A recalculated flat keeps the size the first flat decided.
   if (job.frame_width == 0) {
     if (!size_frames(job, problem))
-      return "flat field: no frame of the acquisition is a usable JPEG (" + problem + ")";
+      return "flat field: no frame of the acquisition is a usable JPEG, PNG or TIFF frame ("
+             + problem + ")";
     if (auto why = decide_tiling(job))
       return why;
   }

@@ -16,8 +16,8 @@
 #include "actors/tile_codec.hpp"
 #include "kernels/correct.hpp"
 #include "kernels/decode.hpp"
+#include "kernels/frame_bands.hpp"
 #include "kernels/flat_field.hpp"
-#include "kernels/jpeg_header.hpp"
 #include "kernels/mask.hpp"
 #include "kernels/tiles.hpp"
 #include "shm/image_segment.hpp"
@@ -44,9 +44,13 @@ void check_bytes(work_item& item) {
     item.bytes = io::read_frame_file(path.parent_path(), item.name,
                                      io::max_frame_file_bytes(item.params.max_frame_pixels));
   }
-  auto size = kernels::jpeg_size(item.bytes.data(), item.bytes.size());
-  if (!size)
-    throw std::runtime_error(item.path + ": not a JPEG image");
+  auto size = kernels::frame_size(item.bytes.data(), item.bytes.size());
+  if (!size) {
+    std::string why;
+    kernels::probe_frame(item.bytes.data(), item.bytes.size(), &why);
+    throw std::runtime_error(item.path + ": "
+                             + (why.empty() ? "not a JPEG, PNG or TIFF image" : why));
+  }
   if (auto problem = io::frame_size_problem(item.path, *size, item.params.max_frame_pixels);
       !problem.empty())
     throw std::runtime_error(problem);
@@ -57,8 +61,8 @@ void check_bytes(work_item& item) {
 void decode(work_item& item, cv::Mat& out) {
   check_bytes(item);
   try {
-    kernels::decode_jpeg(item.bytes.data(), item.bytes.size(), item.params.max_frame_pixels,
-                         out);
+    kernels::decode_frame(item.bytes.data(), item.bytes.size(), item.params.max_frame_pixels,
+                          out);
   } catch (const kernels::decode_error& e) {
     throw std::runtime_error(item.path + ": " + e.what());
   }
@@ -92,8 +96,8 @@ void check_paths(self_ptr self, const work_item& item) {
 std::optional<kernels::banded_correction> open_bands(work_item& item, cv::Size flat_size) {
   check_bytes(item);
   try {
-    kernels::jpeg_band_reader reader(item.bytes.data(), item.bytes.size(),
-                                     item.params.max_frame_pixels);
+    kernels::frame_band_reader reader(item.bytes.data(), item.bytes.size(),
+                                      item.params.max_frame_pixels);
     if (reader.orientation() != 1 || reader.coded_size() != flat_size)
       return std::nullopt;
     return kernels::banded_correction(std::move(reader), item.band_rows);
@@ -404,8 +408,8 @@ bool tile_read_step(self_ptr self) {
     map_tiled_frame(st, true);
     check_bytes(item);
     try {
-      kernels::jpeg_band_reader reader(item.bytes.data(), item.bytes.size(),
-                                       item.params.max_frame_pixels);
+      kernels::frame_band_reader reader(item.bytes.data(), item.bytes.size(),
+                                        item.params.max_frame_pixels);
       if (reader.orientation() != 1)
         throw std::runtime_error(item.path + ": EXIF orientation "
                                  + std::to_string(reader.orientation())
@@ -455,7 +459,7 @@ bool flat_stream_step(self_ptr self) {
     st.streamed_into = shm::image_segment::open(item.flat_segment, true);
     auto dir = std::filesystem::path(item.path).parent_path();
     st.streamed_bytes.clear();
-    std::vector<kernels::jpeg_band_reader> readers;
+    std::vector<kernels::frame_band_reader> readers;
     for (std::size_t k = 0; k < item.flat_names.size(); ++k) {
       auto& name = item.flat_names[k];
       // A frame that fails is named by its position: the reader replaces it.

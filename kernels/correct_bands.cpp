@@ -19,7 +19,7 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 
 } // namespace
 
-banded_correction::banded_correction(jpeg_band_reader reader, int band_rows)
+banded_correction::banded_correction(frame_band_reader reader, int band_rows)
     : reader_(std::move(reader)), band_rows_(band_rows) {
   if (band_rows_ <= 0)
     throw std::invalid_argument("banded correction: band_rows must be positive");
@@ -74,7 +74,7 @@ bool banded_correction::run(const cv::Mat& flat, cv::Mat& out, cv::Mat* gray_out
 void decode_correct_gray(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels,
                          const cv::Mat& flat, int band_rows, cv::Mat& out, cv::Mat& gray,
                          gray_histogram& hist) {
-  banded_correction bands(jpeg_band_reader(data, size, max_pixels), band_rows);
+  banded_correction bands(frame_band_reader(data, size, max_pixels), band_rows);
   while (!bands.advance(flat, out, gray, band_rows)) {
   }
   hist = bands.histogram();

@@ -1,10 +1,10 @@
 #pragma once
 
-// Correct while decoding: a JPEG frame decoded a band of rows at a time, each
+// Correct while decoding: a frame decoded a band of rows at a time, each
 // band flat-field corrected, converted to gray and counted while it is still
 // in cache, instead of a second pass over the whole decoded frame. The
 // corrected frame, its gray image and histogram are correct_frame_gray's of
-// decode_jpeg's frame, bit for bit.
+// decode_frame's frame, bit for bit.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "kernels/correct.hpp"
-#include "kernels/jpeg_bands.hpp"
+#include "kernels/frame_bands.hpp"
 
 namespace seg::kernels {
 
@@ -31,8 +31,8 @@ public:
   ///        (orientation 1: the bands are the frame's rows)
   /// @param band_rows rows decoded and corrected at a time (> 0)
   /// @throws std::invalid_argument for a rotated frame or band_rows <= 0;
-  ///         decode_error as jpeg_band_reader::start (above its pixel limit)
-  banded_correction(jpeg_band_reader reader, int band_rows);
+  ///         decode_error as frame_band_reader::start (above its pixel limit)
+  banded_correction(frame_band_reader reader, int band_rows);
 
   /// Decodes the next whole bands, at least `rows` rows (fewer at the end),
   /// and corrects each against the same rows of `flat` (correct_region_gray,
@@ -43,7 +43,7 @@ public:
   /// @pre flat has the frame's coded size; out and gray alias neither flat
   ///      nor each other
   /// @return true once every row is done
-  /// @throws decode_error as jpeg_band_reader::read
+  /// @throws decode_error as frame_band_reader::read
   bool advance(const cv::Mat& flat, cv::Mat& out, cv::Mat& gray, int rows);
 
   /// advance() keeping no gray image: each band's gray rows go to a buffer
@@ -62,7 +62,7 @@ public:
 private:
   bool run(const cv::Mat& flat, cv::Mat& out, cv::Mat* gray, int rows);
 
-  jpeg_band_reader reader_;
+  frame_band_reader reader_;
   int band_rows_;
   cv::Mat band_; ///< the decoded band, reused: it stays in cache
   cv::Mat gray_band_; ///< its gray rows when no gray image is kept
@@ -71,7 +71,7 @@ private:
 };
 
 /// A whole frame corrected while decoding, in one call (tests, benchmarks):
-/// correct_frame_gray(decode_jpeg(data), flat, out, gray, hist), bit for bit.
+/// correct_frame_gray(decode_frame(data), flat, out, gray, hist), bit for bit.
 /// @throws decode_error, std::invalid_argument (a rotated frame), and
 ///         cv::Exception when flat's size differs from the frame's
 void decode_correct_gray(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels,

@@ -11,7 +11,7 @@
 
 namespace seg::kernels {
 
-streamed_flat::streamed_flat(std::vector<jpeg_band_reader> frames, int band_rows)
+streamed_flat::streamed_flat(std::vector<frame_band_reader> frames, int band_rows)
     : frames_(std::move(frames)), band_rows_(band_rows) {
   if (frames_.empty() || frames_.size() > 9)
     throw std::invalid_argument("streamed flat: " + std::to_string(frames_.size())

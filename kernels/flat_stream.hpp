@@ -1,7 +1,7 @@
 #pragma once
 
 // The flat field of frames too big to keep whole (tiled acquisitions): the
-// median of N JPEG frames computed band by band, each frame decoded a band of
+// median of N frames computed band by band, each frame decoded a band of
 // rows at a time side by side, so only N bands are ever decoded at once
 // instead of N whole frames. Equals median_flat of the decoded frames, bit
 // for bit.
@@ -11,7 +11,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "kernels/decode.hpp"
-#include "kernels/jpeg_bands.hpp"
+#include "kernels/frame_bands.hpp"
 
 namespace seg::kernels {
 
@@ -36,14 +36,14 @@ public:
   /// @param band_rows rows decoded from each frame at a time (> 0)
   /// @throws std::invalid_argument for no frame, too many, a rotated one,
   ///         frames of different sizes or band_rows <= 0
-  streamed_flat(std::vector<jpeg_band_reader> frames, int band_rows);
+  streamed_flat(std::vector<frame_band_reader> frames, int band_rows);
 
   /// Decodes the next bands, at least `rows` rows (fewer at the end), of
   /// every frame and writes their median into the same rows of `flat`
   /// (CV_8UC3 of the frames' size; allocated on the first call if it is not).
   /// @return true once every row is done
   /// @throws streamed_frame_error naming the frame that failed to decode
-  ///         (jpeg_band_reader::read's decode_error); the flat is then of no use
+  ///         (frame_band_reader::read's decode_error); the flat is then of no use
   bool advance(cv::Mat& flat, int rows);
 
   bool done() const { return next_row_ >= size_.height; }
@@ -51,7 +51,7 @@ public:
   cv::Size size() const { return size_; }
 
 private:
-  std::vector<jpeg_band_reader> frames_;
+  std::vector<frame_band_reader> frames_;
   std::vector<cv::Mat> bands_; ///< one band per frame, reused
   int band_rows_;
   int next_row_ = 0;

@@ -244,18 +244,4 @@ int jpeg_band_reader::read(cv::Mat& band) {
   return want;
 }
 
-bool decode_bands(jpeg_band_reader& reader, int band_rows, cv::Mat& band,
-                  const std::function<bool(int first_row, const cv::Mat& rows)>& on_band) {
-  CV_Assert(band_rows > 0);
-  reader.start();
-  band.create(band_rows, reader.coded_size().width, CV_8UC3);
-  while (!reader.done()) {
-    const int first = reader.next_row();
-    const int n = reader.read(band);
-    if (!on_band(first, band.rowRange(0, n)))
-      return reader.done();
-  }
-  return true;
-}
-
 } // namespace seg::kernels

@@ -71,9 +71,22 @@ private:
 /// Decodes the whole image `band_rows` rows at a time into `band` (a buffer
 /// of band_rows x width, reused: allocated only if its size differs) and
 /// calls on_band(first_row, rows) with a view of the rows decoded; on_band
-/// returns false to stop before the next band.
+/// returns false to stop before the next band. Reader: jpeg_band_reader or
+/// frame_band_reader.
 /// @return true when every band was decoded, false when on_band stopped it
-bool decode_bands(jpeg_band_reader& reader, int band_rows, cv::Mat& band,
-                  const std::function<bool(int first_row, const cv::Mat& rows)>& on_band);
+template <class Reader>
+bool decode_bands(Reader& reader, int band_rows, cv::Mat& band,
+                  const std::function<bool(int first_row, const cv::Mat& rows)>& on_band) {
+  CV_Assert(band_rows > 0);
+  reader.start();
+  band.create(band_rows, reader.coded_size().width, CV_8UC3);
+  while (!reader.done()) {
+    const int first = reader.next_row();
+    const int n = reader.read(band);
+    if (!on_band(first, band.rowRange(0, n)))
+      return reader.done();
+  }
+  return true;
+}
 
 } // namespace seg::kernels

@@ -29,6 +29,8 @@ packages=(
   libboost-dev libmsgpack-cxx-dev libspdlog-dev catch2 libbenchmark-dev
   libzip-dev nlohmann-json3-dev libtomlplusplus-dev libjpeg62-turbo-dev
   libmosquitto-dev
+  libpng-dev
+  libtiff-dev
   mosquitto
   mosquitto-clients
   systemd

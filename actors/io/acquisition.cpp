@@ -69,9 +69,21 @@ const char* json_type_name(const ordered_json& v) {
 
 } // namespace
 
+std::string frame_endings_text() {
+  std::string text;
+  for (std::size_t i = 0; i < frame_name_endings.size(); ++i) {
+    if (i > 0)
+      text += i + 1 == frame_name_endings.size() ? " or " : ", ";
+    text += frame_name_endings[i];
+  }
+  return text;
+}
+
 bool is_frame_name(std::string_view name) {
-  return ends_with(name, "JPG") || ends_with(name, "jpg") || ends_with(name, "JPEG")
-         || ends_with(name, "jpeg");
+  for (std::string_view end : frame_name_endings)
+    if (ends_with(name, end))
+      return true;
+  return false;
 }
 
 std::vector<std::string> list_frames(const fs::path& dir) {
@@ -126,7 +138,7 @@ acquisition open_acquisition(const fs::path& dir) {
   auto acq = locate_acquisition(dir);
   acq.frames = list_frames(acq.dir);
   if (acq.frames.empty())
-    throw io_error(acq.dir, "no frames (file names ending with jpg, JPG, jpeg or JPEG)");
+    throw io_error(acq.dir, "no frames (file names ending with " + frame_endings_text() + ")");
   return acq;
 }
 

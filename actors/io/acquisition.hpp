@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -21,9 +22,17 @@ struct acquisition {
   std::vector<std::string> frames;    ///< frame file names (no directory), byte-wise sorted
 };
 
-/// True if `name` is a frame name: it ends with "JPG", "jpg", "JPEG" or
-/// "jpeg" (case-sensitive, no dot required, so "djpg" counts and "c.Jpg" does
-/// not), as the reference's _find_files.
+/// The endings of frame file names: the reference's JPEG ones (its
+/// _find_files), then PNG and TIFF (scanners write TIFF). Case-sensitive.
+inline constexpr std::array<std::string_view, 10> frame_name_endings = {
+  "jpg", "JPG", "jpeg", "JPEG", "png", "PNG", "tif", "TIF", "tiff", "TIFF"};
+
+/// The endings for messages: "jpg, JPG, ..., tiff or TIFF".
+std::string frame_endings_text();
+
+/// True if `name` is a frame name: it ends with one of frame_name_endings
+/// (no dot required, so "djpg" counts and "c.Jpg" does not), as the
+/// reference's _find_files. Which format a frame holds is told by its bytes.
 bool is_frame_name(std::string_view name);
 
 /// The frame names of `dir`: top-level regular files (symlinks to regular

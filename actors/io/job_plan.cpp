@@ -77,7 +77,7 @@ job_setup resolve_job(const job_spec& spec, const config::sources& base) {
   }
   if (acq.frames.empty() && !st.pipeline.follow)
     throw std::runtime_error(acq.dir.string()
-                             + ": no frames (files ending in jpg, JPG, jpeg or JPEG)");
+                             + ": no frames (files ending in " + io::frame_endings_text() + ")");
   auto meta_file = acq.dir / "metadata.json";
   auto meta = io::read_metadata(meta_file);
   auto filtered = io::filter_metadata(meta);

@@ -17,7 +17,7 @@ while read -r name fault; do
   case "$fault" in
     truncated_jpeg) reason[$name]="Premature end of JPEG file" ;;
     zero_byte) reason[$name]="empty file (0 bytes)" ;;
-    not_a_jpeg) reason[$name]="not a JPEG image" ;;
+    not_a_jpeg) reason[$name]="not a JPEG, PNG or TIFF image" ;;
     one_by_one) reason[$name]="size 1x1 differs" ;;
     different_size) reason[$name]="size 507x380 differs" ;;
     *) fail "unknown synth fault $fault" ;;

@@ -93,7 +93,7 @@ failed="$(json_get "$WORK/last.json" 'j["counts"]["frames_failed"]')"
 artifacts="$(find "$WORK/c/errors" -name '*.json' | wc -l)"
 [ "$failed" -eq 5 ] && [ "$failed" -eq "$artifacts" ] \
   || fail "failed frames: report $failed, artifacts $artifacts, synth made 5"
-for reason in "Premature end of JPEG file" "empty file (0 bytes)" "not a JPEG image"; do
+for reason in "Premature end of JPEG file" "empty file (0 bytes)" "not a JPEG, PNG or TIFF image"; do
   grep -qF "$reason" "$bad_objects/report.html" || fail "reason '$reason' not in the report"
 done
 page_json "$WORK/c/objects/report.html" > "$WORK/index.json"

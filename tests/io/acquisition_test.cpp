@@ -54,8 +54,17 @@ TEST_CASE("frame names follow the reference's suffix rule", "[io]") {
   CHECK(is_frame_name("B.JPEG"));
   CHECK(is_frame_name("djpg"));
   CHECK_FALSE(is_frame_name("c.Jpg"));
-  CHECK_FALSE(is_frame_name("e.png"));
   CHECK_FALSE(is_frame_name("f.jpg.txt"));
+}
+
+TEST_CASE("PNG and TIFF frames are frames too, by the same suffix rule", "[io]") {
+  using seg::io::is_frame_name;
+  for (const char* name : {"e.png", "E.PNG", "scan.tif", "scan.TIF", "scan.tiff", "scan.TIFF"})
+    CHECK(is_frame_name(name));
+  for (const char* name : {"e.Png", "scan.Tif", "scan.tiff.txt", "scan.gif", "scan.bmp"})
+    CHECK_FALSE(is_frame_name(name));
+  CHECK(seg::io::frame_endings_text()
+        == "jpg, JPG, jpeg, JPEG, png, PNG, tif, TIF, tiff or TIFF");
 }
 
 TEST_CASE("open_acquisition finds frames, data root and rel path", "[io]") {
@@ -93,7 +102,8 @@ TEST_CASE("open_acquisition rejects folders it cannot use, naming them", "[io]")
   const fs::path empty = d.path / "img" / "empty";
   fs::create_directories(empty);
   m = message_of([&] { seg::io::open_acquisition(empty); });
-  CHECK_THAT(m, Catch::Contains(empty.string()) && Catch::Contains("no frames"));
+  CHECK_THAT(m, Catch::Contains(empty.string()) && Catch::Contains("no frames")
+                 && Catch::Contains("png") && Catch::Contains("TIFF"));
 
   m = message_of([&] { seg::io::open_acquisition(d.path / "img" / "nope"); });
   CHECK_THAT(m, Catch::Contains("nope") && Catch::Contains("does not exist"));

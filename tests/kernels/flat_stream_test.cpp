@@ -13,7 +13,7 @@
 
 using seg::kernels::decode_error;
 using seg::kernels::decode_jpeg;
-using seg::kernels::jpeg_band_reader;
+using seg::kernels::frame_band_reader;
 using seg::kernels::median_flat;
 using seg::kernels::streamed_flat;
 using namespace seg::test;
@@ -27,8 +27,8 @@ std::vector<bytes_t> sample_frames(int count, int w, int h) {
   return frames;
 }
 
-std::vector<jpeg_band_reader> readers_of(const std::vector<bytes_t>& frames) {
-  std::vector<jpeg_band_reader> readers;
+std::vector<frame_band_reader> readers_of(const std::vector<bytes_t>& frames) {
+  std::vector<frame_band_reader> readers;
   for (auto& f : frames)
     readers.emplace_back(f.data(), f.size(), no_pixel_limit);
   return readers;

@@ -67,6 +67,8 @@ chroot_packages=(
   libtomlplusplus-dev:arm64
   libjpeg62-turbo-dev:arm64
   libmosquitto-dev:arm64
+  libpng-dev:arm64
+  libtiff-dev:arm64
 )
 
 binfmt_entry=/proc/sys/fs/binfmt_misc/segflow-aarch64

@@ -73,7 +73,7 @@ struct decode_sample {
 };
 
 /// Decodes every frame of `acq` with `threads` threads and the pipeline's
-/// decoder (kernels::decode_jpeg), first from bytes already in memory, then
+/// decoder (kernels::decode_frame), first from bytes already in memory, then
 /// including the file read, each for at least `min_seconds` (whole passes,
 /// after one warm-up pass). @throws std::runtime_error if a decode fails.
 decode_sample run_decode_floor(const acquisition_info& acq, int threads,

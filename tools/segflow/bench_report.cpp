@@ -222,7 +222,7 @@ ojson report_json(const run_context& ctx, const std::vector<acquisition_result>&
                  "peak RSS (ru_maxrss) and CPU from wait4(); footprint = RssAnon + RssFile "
                  "sampled every 10 ms plus the child's /dev/shm/segflow-<pid>-* segments"},
     {"decode_floor", "w threads in the bench process decoding with the pipeline's decoder "
-                     "(kernels::decode_jpeg, libjpeg-turbo), the same frames, >= 1 s"},
+                     "(kernels::decode_frame; libjpeg-turbo for JPEGs), the same frames, >= 1 s"},
     {"aggregation", "median over the repeats (peak RSS: maximum); % of floor is the "
                     "median of per-repeat ratios of runs made side by side"}};
   out["bench_process_peak_rss_mb"] = ctx.bench_peak_rss_mb;

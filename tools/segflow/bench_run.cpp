@@ -23,7 +23,7 @@
 #include "actors/io/acquisition.hpp"
 #include "actors/io/atomic_file.hpp"
 #include "kernels/decode.hpp"
-#include "kernels/jpeg_header.hpp"
+#include "kernels/frame_bands.hpp"
 #include "tools/segflow/bench.hpp"
 #include "tools/segflow/bench_process.hpp"
 
@@ -83,7 +83,7 @@ acquisition_info open_acquisition_info(const fs::path& dir) {
   }
   info.mean_frame_bytes = bytes / double(info.frames.size());
   auto first = io::read_file(info.frames.front());
-  if (auto size = kernels::jpeg_size(reinterpret_cast<const std::uint8_t*>(first.data()),
+  if (auto size = kernels::frame_size(reinterpret_cast<const std::uint8_t*>(first.data()),
                                      first.size())) {
     info.width = size->width;
     info.height = size->height;
@@ -164,11 +164,11 @@ decode_sample run_decode_floor(const acquisition_info& acq, int threads,
     try {
       cv::Mat frame;
       if (from_memory) {
-        frame = kernels::decode_jpeg(bytes[i].data(), bytes[i].size(), max_pixels);
+        frame = kernels::decode_frame(bytes[i].data(), bytes[i].size(), max_pixels);
       } else {
         auto text = io::read_file(acq.frames[i]);
-        frame = kernels::decode_jpeg(reinterpret_cast<const std::uint8_t*>(text.data()),
-                                     text.size(), max_pixels);
+        frame = kernels::decode_frame(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                      text.size(), max_pixels);
       }
       if (frame.empty())
         ++failures;

@@ -31,7 +31,7 @@
 #include "actors/type_ids.hpp"
 #include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
-#include "kernels/jpeg_header.hpp"
+#include "kernels/frame_bands.hpp"
 #include "kernels/tiles.hpp"
 #include "shm/image_segment.hpp"
 #include "tools/segflow/commands.hpp"
@@ -84,9 +84,10 @@ void print_summary(std::ostream& os, const std::vector<job_summary>& jobs,
     os << "  job " << j.id << ": " << stages_text(j.stages) << "\n";
 }
 
-// The frame size in a frame's header, read from its first 256 KiB; nullopt
-// for what the run will refuse anyway (unreadable, not a JPEG, symlinks,
-// more than pipeline.max_frame_pixels).
+// The frame size in a frame's header, read from its first 256 KiB (a TIFF's
+// directory may lie anywhere: all of it); nullopt for what the run will
+// refuse anyway (unreadable, no frame format, symlinks, more than
+// pipeline.max_frame_pixels).
 std::optional<cv::Size> header_size(const std::filesystem::path& file,
                                     std::int64_t max_pixels) {
   std::error_code ec;
@@ -96,7 +97,15 @@ std::optional<cv::Size> header_size(const std::filesystem::path& file,
   std::vector<std::uint8_t> head(256 * 1024);
   in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
   head.resize(std::size_t(in.gcount()));
-  auto size = kernels::jpeg_size(head.data(), head.size());
+  if (kernels::looks_like_tiff(head.data(), head.size()) && head.size() == 256 * 1024) {
+    try {
+      head = io::read_frame_file(file.parent_path(), file.filename().string(),
+                                 io::max_frame_file_bytes(max_pixels));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  auto size = kernels::frame_size(head.data(), head.size());
   if (!size || !io::frame_size_problem(file.string(), *size, max_pixels).empty())
     return std::nullopt;
   return size;
