@@ -82,26 +82,39 @@ fi
 targets=()
 [ "$action" != demo ] || targets=(--target segflow)
 build_dir="${SEGFLOW_BUILD_DIR:-build}"
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+source tools/ci/ccache.bash
+build_started=$SECONDS
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${ccache_launcher[@]}" >/dev/null
 cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
+build_seconds=$(( SECONDS - build_started ))
+echo "setup: built in $build_seconds s"
 
 case "$action" in
   demo) "$build_dir/tools/segflow" demo ;;
   test)
-    # Every step runs even when one fails, so one CI run reports them all.
-    status=0
-    ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 600 || status=1
+    # Every step runs even when one fails, so one CI run reports them all;
+    # each step's time is reported at the end (the CI budget is 45 minutes).
+    status=0 times=()
+    step() {
+      local name="$1" started=$SECONDS rc=0
+      shift
+      "$@" || rc=$?
+      times+=("$name $(( SECONDS - started )) s$([ "$rc" -eq 0 ] || echo " (failed)")")
+      [ "$rc" -eq 0 ] || status=1
+    }
+    step ctest ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 600
     # The chroot checks need root and take minutes: on by default in CI only
     # (arm64's smoke subset; SEGFLOW_ARM64=full runs the whole suite under qemu).
     package_default=off arm64_default=off
     if [ -n "${CI:-}" ]; then
       package_default=on arm64_default=smoke
     fi
-    SEGFLOW_PACKAGE="${SEGFLOW_PACKAGE:-$package_default}" tools/ci/package.sh "$build_dir" || status=1
-    SEGFLOW_ARM64="${SEGFLOW_ARM64:-$arm64_default}" tools/ci/arm64.sh || status=1
+    step package env SEGFLOW_PACKAGE="${SEGFLOW_PACKAGE:-$package_default}" tools/ci/package.sh "$build_dir"
+    step arm64 env SEGFLOW_ARM64="${SEGFLOW_ARM64:-$arm64_default}" tools/ci/arm64.sh
     # ASan/UBSan and fuzzing (SEGFLOW_SANITIZE=off, SEGFLOW_FUZZ=off skip them).
-    tools/ci/sanitize.sh || status=1
-    tools/ci/fuzz.sh || status=1
+    step sanitize tools/ci/sanitize.sh
+    step fuzz tools/ci/fuzz.sh
+    echo "setup: step times: build $build_seconds s, $(IFS=,; echo "${times[*]}" | sed 's/,/, /g'); total $SECONDS s"
     exit $status
     ;;
   build) ;;

@@ -1,8 +1,6 @@
 # Sourced by tools/ci/sanitize.sh and tools/ci/fuzz.sh (from the repository
 # root): their shared build folder and the sanitizers' run-time options.
 #   SEGFLOW_SANITIZE_BUILD_DIR  build folder (default build-sanitize)
-#   SEGFLOW_ARM64_CACHE         where ccache keeps its objects between CI runs
-#                               (default /var/cache/segflow; CCACHE_DIR wins)
 sanitize_dir="${SEGFLOW_SANITIZE_BUILD_DIR:-build-sanitize}"
 
 # Any report ends the program with an error: UBSan is built with
@@ -14,19 +12,12 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 # Configures (Debian's clang, -O1, line tables for readable reports, the
 # libFuzzer coverage hooks so the fuzz targets share the libraries) and
-# builds the given targets. ccache: a fresh CI clone compiles the same
-# sources with the same flags, so the cache outlives the clone and paths are
-# taken relative to it.
+# builds the given targets, through ccache (tools/ci/ccache.bash).
 sanitize_build() {
-  export CCACHE_DIR="${CCACHE_DIR:-${SEGFLOW_ARM64_CACHE:-/var/cache/segflow}/ccache}"
-  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
-  export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-include_file_mtime,include_file_ctime}"
-  export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
-  mkdir -p "$CCACHE_DIR"
-  local launcher=() started
-  command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  source tools/ci/ccache.bash
+  local started
   started=$(date +%s)
-  cmake -S . -B "$sanitize_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug "${launcher[@]}" \
+  cmake -S . -B "$sanitize_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug "${ccache_launcher[@]}" \
     -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
     -DSEGFLOW_SANITIZE=address,undefined -DSEGFLOW_FUZZ=ON > /dev/null
   nice -n 5 cmake --build "$sanitize_dir" --target "$@"
