@@ -482,12 +482,13 @@ std::optional<std::string> decide_tiling(reader_job& job) {
                                           {cfg.tile_width, cfg.tile_height},
                                           to_kernel_params(job.plan.params));
   job.tiling = to_grid(layout);
+  job.frames_in_flight = config::tiled_frames_in_flight(cfg, pixels * 3);
   // A tiled frame is decoded into shared memory of its own, once: the
   // flat's stack is not kept to segment its frames from.
   job.decode_once = false;
-  spdlog::info("tiled_frames job={} size={}x{} tile={}x{} halo={} tiles={}", job.plan.id,
-               job.frame_width, job.frame_height, layout.tile.width, layout.tile.height,
-               layout.halo, layout.count());
+  spdlog::info("tiled_frames job={} size={}x{} tile={}x{} halo={} tiles={} in_flight={}",
+               job.plan.id, job.frame_width, job.frame_height, layout.tile.width,
+               layout.tile.height, layout.halo, layout.count(), job.frames_in_flight);
   return std::nullopt;
 }
 
@@ -511,7 +512,7 @@ std::optional<work_item> next_tiled_work(reader_job& job) {
     job.tiles.pop_front();
     return item;
   }
-  if (job.tiled.size() >= std::size_t(std::max(1, job.tiling_cfg.frames_in_flight))) {
+  if (job.tiled.size() >= std::size_t(job.frames_in_flight)) {
     if (!drained(job) && !job.held_back_since)
       job.held_back_since = clock_type::now();
     return std::nullopt;

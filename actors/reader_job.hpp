@@ -75,6 +75,7 @@ struct reader_job {
   // -- tiled frames (DESIGN "Tiled frames") --
   config::tiling_settings tiling_cfg;       ///< which frames are tiled, and how
   std::optional<tile_grid> tiling;          ///< set when the job's frames are tiled
+  int frames_in_flight = 1;                 ///< tiled frames read and not yet stitched, at most
   /// A tiled frame between its read and its stitch: its shared memory.
   struct tiled_frame {
     std::uint32_t generation = 0;
@@ -86,7 +87,7 @@ struct reader_job {
   std::vector<std::uint32_t> streamed_slots; ///< their window slots, in the same order
   std::deque<work_item> tiles;              ///< tiles to hand out, frame by frame
   /// Backpressure: since when a worker found nothing because
-  /// tiling_cfg.frames_in_flight frames wait for the stitcher.
+  /// frames_in_flight frames wait for the stitcher.
   std::optional<std::chrono::steady_clock::time_point> held_back_since;
   double held_back_ms = 0;                  ///< not yet reported to the stitcher
   bool told_remote_nodes = false;           ///< logged that other hosts get no tiles
@@ -161,7 +162,7 @@ struct tiled_frame_error : std::runtime_error {
 
 /// The next piece of work of a tiled job: a tile of a frame read already,
 /// else the next frame to read into shared memory (as tile_read) unless
-/// tiling_cfg.frames_in_flight frames wait for the stitcher. Throws
+/// job.frames_in_flight frames wait for the stitcher. Throws
 /// tiled_frame_error (naming the file) when the frame's memory cannot be made.
 std::optional<work_item> next_tiled_work(reader_job& job);
 

@@ -1,7 +1,8 @@
 // The reader's part in tiled frames (DESIGN "Tiled frames"): a frame is read
 // by one worker into shared memory, its tiles go to every worker of this
 // host, and the tile stitcher says when the frame's memory may go. At most
-// tiling.frames_in_flight frames are between their read and their stitch:
+// tiling.frames_in_flight frames (fewer when tiling.frames_memory_mb cannot
+// hold them) are between their read and their stitch:
 // that bound is the stitcher's backpressure on the reader.
 
 #include "actors/reader_internal.hpp"

@@ -187,6 +187,10 @@ const std::vector<spec>& schema() {
             "tiled frames decoded and not yet stitched: the reader holds the next one "
             "back (backpressure) while this many are",
             [](settings& s, std::int64_t v) { s.tiling.frames_in_flight = int(v); }),
+    real_key("tiling.frames_memory_mb", "MB", 0, 1'000'000, "1024", "",
+             "shared memory for the tiled frames in flight: fewer than frames_in_flight "
+             "are read ahead when they would need more (one always is); 0 = no bound",
+             [](settings& s, double v) { s.tiling.frames_memory_mb = v; }),
     bool_key("export.ecotaxa", "true", "",
              "write export/ecotaxa/ecotaxa_<acq_id>.zip when the job is done",
              [](settings& s, bool v) { s.exports.ecotaxa = v; }),
@@ -494,7 +498,8 @@ std::string to_toml(const settings& s) {
      << "max_frame_pixels = " << s.tiling.max_frame_pixels << "\n"
      << "tile_width = " << s.tiling.tile_width << "\n"
      << "tile_height = " << s.tiling.tile_height << "\n"
-     << "frames_in_flight = " << s.tiling.frames_in_flight << "\n\n";
+     << "frames_in_flight = " << s.tiling.frames_in_flight << "\n"
+     << "frames_memory_mb = " << fmt_num(s.tiling.frames_memory_mb) << "\n\n";
   os << "[export]\n"
      << "ecotaxa = " << b(s.exports.ecotaxa) << "\n"
      << "process_id = " << q(s.exports.process_id) << "\n"
@@ -515,6 +520,14 @@ int effective_workers(const settings& s, unsigned cores) {
   if (s.pipeline.workers > 0)
     return s.pipeline.workers;
   return std::max(1, int(cores) - 1);
+}
+
+int tiled_frames_in_flight(const tiling_settings& t, std::int64_t frame_bytes) {
+  int frames = std::max(1, t.frames_in_flight);
+  if (t.frames_memory_mb <= 0 || frame_bytes <= 0)
+    return frames;
+  auto fit = std::int64_t(t.frames_memory_mb * 1024 * 1024) / frame_bytes;
+  return int(std::clamp<std::int64_t>(fit, 1, frames));
 }
 
 } // namespace seg::config

@@ -56,7 +56,14 @@ struct tiling_settings {
   int tile_width = 4096;            ///< core width of a tile, px
   int tile_height = 4096;           ///< core height of a tile, px
   int frames_in_flight = 2;         ///< tiled frames decoded and not yet stitched
+  double frames_memory_mb = 1024;   ///< their shared memory at most; 0 = no bound
 };
+
+/// How many tiled frames of `frame_bytes` each may be between their read and
+/// their stitch: frames_in_flight, fewer when they would take more than
+/// frames_memory_mb of shared memory, and never none (one frame is always
+/// read, whatever its size).
+int tiled_frames_in_flight(const tiling_settings& t, std::int64_t frame_bytes);
 
 /// What is exported.
 struct export_settings {

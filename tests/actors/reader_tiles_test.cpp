@@ -44,6 +44,8 @@ std::vector<std::string> tiled(int frames_in_flight) {
 struct tiled_fixture : seg::test::reader_job_fixture {
   explicit tiled_fixture(int frames_in_flight = 1, int frames = 3)
     : reader_job_fixture(frames, 6, tiled(frames_in_flight)) {}
+  explicit tiled_fixture(const std::vector<std::string>& options)
+    : reader_job_fixture(3, 6, options) {}
 
   seg::segment_worker_actor new_worker() {
     return spawn(seg::segment_worker, reader, exporter);
@@ -193,6 +195,41 @@ TEST_CASE("reader: with tiling.frames_in_flight = 2 the next frame is read befor
   items = fx.run_recording(w);
   REQUIRE(items.size() == 1 + tiles_per_frame);
   check_frame_items(items, 0, 2);
+}
+
+struct budget_fixture : tiled_fixture {
+  explicit budget_fixture(const std::string& memory_mb)
+    : tiled_fixture(options(memory_mb)) {}
+  static std::vector<std::string> options(const std::string& memory_mb) {
+    auto o = tiled(2);
+    o.push_back("tiling.frames_memory_mb=" + memory_mb);
+    return o;
+  }
+};
+
+TEST_CASE("reader: tiling.frames_memory_mb holds back a second frame that would not fit, "
+          "never the first",
+          "[actor][reader][tiles]") {
+  // A 400x300 frame takes 0.34 MB of shared memory: 0.5 MB hold one, 0.1 MB none.
+  for (auto memory_mb : {"0.5", "0.1"}) {
+    INFO("frames_memory_mb = " << memory_mb);
+    budget_fixture fx(memory_mb);
+    auto w = fx.new_worker();
+    auto items = fx.run_recording(w);
+    REQUIRE(items.size() == 1 + tiles_per_frame);
+    check_frame_items(items, 0, 0);
+    fx.stitched(fx.opened()[0].generation, 0);
+    items = fx.run_recording(w);
+    REQUIRE(items.size() == 1 + tiles_per_frame);
+    check_frame_items(items, 0, 1);
+  }
+  // 0.7 MB hold both, as with no bound in bytes (0).
+  for (auto memory_mb : {"0.7", "0"}) {
+    INFO("frames_memory_mb = " << memory_mb);
+    budget_fixture fx(memory_mb);
+    auto w = fx.new_worker();
+    CHECK(fx.run_recording(w).size() == 2 * (1 + tiles_per_frame));
+  }
 }
 
 TEST_CASE("reader: a tile lost with its worker goes out again; lost twice, its frame fails "

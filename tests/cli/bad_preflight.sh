@@ -8,12 +8,13 @@ acq="$(synth_acquisition "$WORK/a" --frames 1 --width 200 --height 150 --objects
 rm "$acq"/*.jpg
 printf '\xff\xd8\xff\xc0\x00\x11\x08\xea\x60\xea\x60\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xd9' \
   > "$acq/2024-01-01_00-00-00-000000.jpg"
-# One worker needs 6 + 2 frames of 10.8 GB = 86.4 GB; use enough workers to
-# exceed this machine's available memory whatever it is.
+# Untiled, one worker needs 6 + 2 frames of 10.8 GB = 86.4 GB; use enough
+# workers to exceed this machine's available memory whatever it is.
 avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 workers=$((avail_kb * 1024 / 64800000000 + 1))
 [ "$workers" -le 256 ] || fail "this machine has too much memory for this test"
-big=(--set pipeline.max_frame_pixels=4000000000 --workers "$workers")
+big=(--set pipeline.max_frame_pixels=4000000000 --set tiling.max_frame_pixels=4000000000
+  --workers "$workers")
 
 set +e
 "$SEGFLOW" segment "${big[@]}" "$acq" > "$WORK/out.txt" 2> "$WORK/err.txt"
@@ -34,4 +35,16 @@ set -e
 grep -q "preflight_overridden" "$WORK/forced.txt" || fail "the override is not logged"
 grep -q "no frame of the acquisition is a usable JPEG" "$WORK/forced.txt" \
   || fail "the forced run did not reach the frame: $(tail "$WORK/forced.txt")"
+# Tiled, the estimate counts the frames in flight that tiling.frames_memory_mb
+# allows: one 10.8 GB frame at the default 1024 MB, two without the bound.
+for case in "1024 1" "0 2"; do
+  read -r memory_mb in_flight <<< "$case"
+  set +e
+  "$SEGFLOW" segment --set pipeline.max_frame_pixels=4000000000 --workers 1 --force-run \
+    --set tiling.frames_memory_mb="$memory_mb" "$acq" > "$WORK/tiled-$memory_mb.txt" 2>&1
+  set -e
+  grep -q "($in_flight tiled frame(s) in flight and the flat, 60000x60000x3 bytes each)" \
+    "$WORK/tiled-$memory_mb.txt" \
+    || fail "frames_memory_mb=$memory_mb: the estimate is not for $in_flight frame(s) in flight: $(grep preflight "$WORK/tiled-$memory_mb.txt")"
+done
 echo "bad_preflight: ok"

@@ -69,7 +69,7 @@ json_tiles() {
 tiled() {
   local want
   want="$(tiles_of "$2")"
-  grep -q "tiled_frames job=[0-9]* size=${W}x$H .* tiles=$want\$" "$3" \
+  grep -q "tiled_frames job=[0-9]* size=${W}x$H .* tiles=$want in_flight=[0-9]*\$" "$3" \
     || fail "$1: not tiled into $want tiles (no tiled_frames line in its log)"
   if [ -n "${4:-}" ] && [ -n "$(json_tiles "$4")" ]; then
     awk -v n="$(json_tiles "$4")" 'BEGIN { exit !(n > 0) }' \

@@ -170,3 +170,21 @@ TEST_CASE("worker count defaults to cores - 1, at least 1", "[config]") {
   s.pipeline.workers = 6;
   CHECK(effective_workers(s, 2) == 6);
 }
+
+TEST_CASE("config: tiled frames in flight are bounded by tiling.frames_memory_mb, never "
+          "below one",
+          "[config][tiling]") {
+  seg::config::tiling_settings t; // 2 frames, 1024 MB
+  const std::int64_t mp50 = 8660LL * 5774 * 3, mp201 = 16384LL * 12288 * 3;
+  CHECK(seg::config::tiled_frames_in_flight(t, mp50) == 2);   // 150 MB each: both fit
+  CHECK(seg::config::tiled_frames_in_flight(t, mp201) == 1);  // 604 MB: two would not
+  t.frames_memory_mb = 100;
+  CHECK(seg::config::tiled_frames_in_flight(t, mp201) == 1);  // one always is read
+  t.frames_memory_mb = 0;
+  CHECK(seg::config::tiled_frames_in_flight(t, mp201) == 2);  // no bound in bytes
+  t.frames_memory_mb = 1e6;
+  t.frames_in_flight = 5;
+  CHECK(seg::config::tiled_frames_in_flight(t, mp201) == 5);
+  auto loaded = seg::config::load({"", {}, {{"tiling.frames_memory_mb", "0.5"}}});
+  CHECK(loaded.tiling.frames_memory_mb == 0.5);
+}

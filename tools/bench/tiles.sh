@@ -9,7 +9,8 @@
 #      wait while the reader holds tiled frames back (held_back), against the
 #      worker count (1, 2, 4);
 #   4. peak memory with ~200 MP frames (16384x12288) and 2 workers, tiled and
-#      untiled: segment's peak RSS (VmHWM: private memory plus the shared
+#      untiled, and tiled with two frames in flight whatever their size
+#      (tiling.frames_memory_mb = 0): segment's peak RSS (VmHWM: private memory plus the shared
 #      pages it touched) and the peak of its /dev/shm segments, sampled,
 #      apart for the flat field's phase (untiled: its stack of frames; tiled:
 #      streamed) and the frames' (tiled: the frames in flight).
@@ -21,7 +22,7 @@
 #   OUT_DIR  scratch folder (synthetic acquisitions, copies, logs, report.md)
 # environment: FRAMES_50 (default 6), FRAMES_200 (default 3), REPEAT (rounds
 #   of the frames/s variants, rotated; default 1), BIG (default 16384x12288),
-#   MID (default 8192x6144)
+#   MID (default 8192x6144), ONLY=memory (part 4 alone)
 #
 # On 2 quiet cores the defaults take about 4 minutes.
 set -euo pipefail
@@ -106,12 +107,13 @@ fps() {
 }
 
 echo "tiles: synthesising $FRAMES_50 frames of $MID and $FRAMES_200 of $BIG in $OUT" >&2
-synth mid "$MID" "$FRAMES_50"
+[ "${ONLY:-}" = memory ] || synth mid "$MID" "$FRAMES_50"
 synth big "$BIG" "$FRAMES_200"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "tiles: frames/s on $MID ($REPEAT round(s), variants rotated)" >&2
 variants=(untiled-w1 tiled-w1 untiled-w2 tiled-w2)
+[ "${ONLY:-}" != memory ] || REPEAT=0
 for ((round = 1; round <= REPEAT; ++round)); do
   for ((i = 0; i < ${#variants[@]}; ++i)); do
     v="${variants[$(((i + round - 1) % ${#variants[@]}))]}"
@@ -123,14 +125,18 @@ for ((round = 1; round <= REPEAT; ++round)); do
     fi
   done
 done
-run tiled2048-w2 mid --workers 2 --tile-size 2048x2048
-run tiled-w4 mid --workers 4 --set tiling.max_frame_pixels=0
+if [ "${ONLY:-}" != memory ]; then
+  run tiled2048-w2 mid --workers 2 --tile-size 2048x2048
+  run tiled-w4 mid --workers 4 --set tiling.max_frame_pixels=0
+fi
 
 echo "tiles: peak memory on $BIG, 2 workers" >&2
 run big-untiled big --workers 2 "${UNTILED[@]}"
 # pipeline.max_frame_pixels refuses bigger frames unread, tiled or not.
 run big-tiled big --workers 2 --set tiling.max_frame_pixels=0 \
   --set pipeline.max_frame_pixels=300000000
+run big-tiled-2inflight big --workers 2 --set tiling.max_frame_pixels=0 \
+  --set pipeline.max_frame_pixels=300000000 --set tiling.frames_memory_mb=0
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # median NAME-PREFIX: the median frames/s of the rounds of one variant.
@@ -144,6 +150,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 {
   echo "load average before / after: $load_before / $load_after"
   echo
+  if [ "${ONLY:-}" != memory ]; then
   echo "### Frames/s on $MID frames ($FRAMES_50 frames, flat field included, median of $REPEAT)"
   echo
   echo "| workers | untiled | tiled (4096) | tiled / untiled |"
@@ -161,11 +168,12 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
     echo "| $r | $(stage "$r" tiles) | $(pixel_work "$r") | $(ms "$r" tile_read_ms) | $(ms "$r" tile_segment_ms) | $(ms "$r" stitch_ms) | $(ms "$r" stitch_wait_ms) | $(ms "$r" held_back_ms) | $(fps "$r") |"
   done
   echo
+  fi
   echo "### Peak memory on $BIG frames ($FRAMES_200 frames), 2 workers"
   echo
   echo "| run | peak RSS MB | /dev/shm peak, flat phase MB | /dev/shm peak, frames MB | frames/s |"
   echo "|---|---|---|---|---|"
-  for r in big-untiled big-tiled; do
+  for r in big-untiled big-tiled big-tiled-2inflight; do
     read -r flat frames < "$OUT/$r.shm"
     echo "| $r | $(mb "$(jq '.process.peak_rss_kb' "$OUT/$r.json")") | $(mb "$flat") | $(mb "$frames") | $(fps "$r") |"
   done

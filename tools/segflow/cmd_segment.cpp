@@ -156,7 +156,8 @@ std::vector<preflight_job> measure_jobs(const segment_request& req) {
       j.tiled = true;
       j.tile_width = extent.width;
       j.tile_height = extent.height;
-      j.frames_in_flight = std::uint64_t(tiling.frames_in_flight);
+      j.frames_in_flight =
+        std::uint64_t(config::tiled_frames_in_flight(tiling, j.width * j.height * 3));
     }
     j.space = output_space_of(io::output_layout(acq).objects_dir());
     jobs.push_back(std::move(j));

@@ -31,7 +31,7 @@ struct preflight_job {
   bool tiled = false;
   std::int64_t tile_width = 0;     ///< a tile's extent (core and halo), px
   std::int64_t tile_height = 0;
-  std::uint64_t frames_in_flight = 0; ///< tiling.frames_in_flight
+  std::uint64_t frames_in_flight = 0; ///< config::tiled_frames_in_flight
   std::optional<output_space> space; ///< where its outputs go (unknown: no disk check)
 };
 
