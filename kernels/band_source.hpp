@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <opencv2/core/mat.hpp>
@@ -59,6 +60,9 @@ private:
 /// or BigTIFF, either byte order).
 bool is_png(const std::uint8_t* data, std::size_t size);
 bool is_tiff(const std::uint8_t* data, std::size_t size);
+
+/// A PNG's size from its IHDR chunk (the first one), nothing decoded.
+std::optional<cv::Size> png_size(const std::uint8_t* data, std::size_t size);
 
 /// Read the headers; throw decode_error ("NAME: reason") when they are bad or
 /// describe a kind of image the decoder refuses.

@@ -2,28 +2,10 @@
 
 #include <opencv2/core.hpp>
 
+#include "kernels/exif_orientation.hpp"
 #include "kernels/jpeg_bands.hpp"
 
 namespace seg::kernels {
-
-namespace {
-
-// cv::imread's orientation handling (ApplyExifOrientation).
-cv::Mat oriented(cv::Mat img, int orientation) {
-  cv::Mat t;
-  switch (orientation) {
-    case 2: cv::flip(img, img, 1); return img;
-    case 3: cv::flip(img, img, -1); return img;
-    case 4: cv::flip(img, img, 0); return img;
-    case 5: cv::transpose(img, t); return t;
-    case 6: cv::transpose(img, t); cv::flip(t, t, 1); return t;
-    case 7: cv::transpose(img, t); cv::flip(t, t, -1); return t;
-    case 8: cv::transpose(img, t); cv::flip(t, t, 0); return t;
-    default: return img;
-  }
-}
-
-} // namespace
 
 std::optional<jpeg_probe_result> probe_jpeg(const std::uint8_t* data, std::size_t size) {
   try {

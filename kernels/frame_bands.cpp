@@ -1,9 +1,9 @@
 #include "kernels/frame_bands.hpp"
 
-#include <cstring>
 #include <utility>
 
 #include "kernels/band_source.hpp"
+#include "kernels/exif_orientation.hpp"
 #include "kernels/jpeg_header.hpp"
 
 namespace seg::kernels {
@@ -41,11 +41,6 @@ std::unique_ptr<band_source> open_source(const std::uint8_t* data, std::size_t s
   }
   // Empty files and JPEGs: the JPEG reader's own messages.
   return std::make_unique<jpeg_source>(jpeg_band_reader(data, size, max_pixels, std::move(name)));
-}
-
-std::uint32_t big_endian_u32(const std::uint8_t* p) {
-  return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8
-         | std::uint32_t(p[3]);
 }
 
 } // namespace
@@ -92,16 +87,8 @@ std::optional<jpeg_probe_result> probe_frame(const std::uint8_t* data, std::size
 bool looks_like_tiff(const std::uint8_t* data, std::size_t size) { return is_tiff(data, size); }
 
 std::optional<cv::Size> frame_size(const std::uint8_t* data, std::size_t size) {
-  if (is_png(data, size)) {
-    // The signature, then IHDR's length, type, width and height.
-    if (size < 24 || std::memcmp(data + 12, "IHDR", 4) != 0)
-      return std::nullopt;
-    auto w = big_endian_u32(data + 16);
-    auto h = big_endian_u32(data + 20);
-    if (w == 0 || h == 0 || w > 0x7fffffffu || h > 0x7fffffffu)
-      return std::nullopt;
-    return cv::Size(int(w), int(h));
-  }
+  if (is_png(data, size))
+    return png_size(data, size);
   if (is_tiff(data, size)) {
     if (auto info = probe_frame(data, size))
       return info->coded;
@@ -120,6 +107,8 @@ void decode_frame(const std::uint8_t* data, std::size_t size, std::int64_t max_p
   reader.start(); // refuses a frame above the limit before out is allocated
   out.create(reader.coded_size().height, reader.coded_size().width, CV_8UC3);
   reader.read(out);
+  if (reader.orientation() != 1)
+    out = oriented(out, reader.orientation());
 }
 
 cv::Mat decode_frame(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels) {

@@ -7,8 +7,9 @@
 // truncated or corrupt file fails, never decodes to padding.
 //
 // PNG: 1- to 16-bit grey, grey+alpha, RGB, RGBA, palette; alpha dropped and
-// 16-bit samples cut to their high byte, as imread does. An interlaced PNG
-// is decoded whole on its first band (Adam7 passes span the image).
+// 16-bit samples cut to their high byte, and the eXIf chunk's orientation
+// applied by decode_frame, as imread does. An interlaced PNG is decoded
+// whole on its first band (Adam7 passes span the image).
 // TIFF: single page, orientation 1, unsigned samples, whatever libtiff's RGBA
 // interface reads (strips or tiles, any codec libtiff has, grey, RGB,
 // palette, YCbCr, CMYK, 8 or 16 bits); 8-bit grey and RGB strips are read a
@@ -49,7 +50,9 @@ public:
   frame_band_reader& operator=(frame_band_reader&&) noexcept;
 
   cv::Size coded_size() const;
-  /// EXIF orientation 1..8 for a JPEG; always 1 for PNG and TIFF.
+  /// EXIF orientation 1..8 of a JPEG or a PNG (its eXIf chunk), 1 when
+  /// absent or invalid; always 1 for TIFF (refused otherwise). The bands are
+  /// not oriented: orientation 1 is the only one whose bands are the frame's.
   int orientation() const;
   /// Samples per pixel in the file (alpha included for PNG and TIFF).
   int components() const;
@@ -85,7 +88,8 @@ std::optional<cv::Size> frame_size(const std::uint8_t* data, std::size_t size);
 bool looks_like_tiff(const std::uint8_t* data, std::size_t size);
 
 /// Decodes a whole frame into `out` (8-bit BGR; a buffer of the frame's
-/// size is reused), oriented as cv::imread does: decode_jpeg for JPEGs.
+/// size is reused), oriented as cv::imread does (JPEG and PNG): decode_jpeg
+/// for JPEGs.
 /// Errors are decode_error with the reason alone, as decode_jpeg's.
 void decode_frame(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels,
                   cv::Mat& out);

@@ -10,6 +10,8 @@
 // jpeglib.h must come first: jerror.h uses its types.
 #include <jerror.h>
 
+#include "kernels/exif_orientation.hpp"
+
 namespace seg::kernels {
 
 namespace {
@@ -47,47 +49,14 @@ void on_message(j_common_ptr cinfo, int level) {
   std::longjmp(err->jump, 1);
 }
 
-unsigned read_u16(const JOCTET* p, bool little) {
-  return little ? unsigned(p[0]) | unsigned(p[1]) << 8 : unsigned(p[0]) << 8 | unsigned(p[1]);
-}
-
-std::uint32_t read_u32(const JOCTET* p, bool little) {
-  return little ? std::uint32_t(read_u16(p, true)) | std::uint32_t(read_u16(p + 2, true)) << 16
-                : std::uint32_t(read_u16(p, false)) << 16 | std::uint32_t(read_u16(p + 2, false));
-}
-
 // Orientation tag (0x0112) of IFD0 in the first Exif APP1 segment; 1 when
 // absent or invalid.
-int exif_orientation(const jpeg_decompress_struct& cinfo) {
+int jpeg_orientation(const jpeg_decompress_struct& cinfo) {
   for (auto* m = cinfo.marker_list; m != nullptr; m = m->next) {
     if (m->marker != JPEG_APP0 + 1 || m->data_length < 6 + 8
         || std::memcmp(m->data, "Exif\0\0", 6) != 0)
       continue;
-    const JOCTET* tiff = m->data + 6;
-    const std::size_t n = m->data_length - 6;
-    bool little = false;
-    if (tiff[0] == 'I' && tiff[1] == 'I')
-      little = true;
-    else if (!(tiff[0] == 'M' && tiff[1] == 'M'))
-      return 1;
-    if (read_u16(tiff + 2, little) != 42)
-      return 1;
-    std::size_t ifd = read_u32(tiff + 4, little);
-    if (ifd + 2 > n)
-      return 1;
-    unsigned count = read_u16(tiff + ifd, little);
-    for (unsigned i = 0; i < count; ++i) {
-      std::size_t e = ifd + 2 + 12 * std::size_t(i);
-      if (e + 12 > n)
-        return 1;
-      if (read_u16(tiff + e, little) != 0x0112)
-        continue;
-      if (read_u16(tiff + e + 2, little) != 3) // SHORT
-        return 1;
-      unsigned v = read_u16(tiff + e + 8, little);
-      return v >= 1 && v <= 8 ? int(v) : 1;
-    }
-    return 1;
+    return exif_orientation(m->data + 6, m->data_length - 6);
   }
   return 1;
 }
@@ -162,7 +131,7 @@ jpeg_band_reader::jpeg_band_reader(const std::uint8_t* data, std::size_t size,
   });
   if (!ok)
     s.fail_libjpeg();
-  s.orientation = exif_orientation(s.cinfo);
+  s.orientation = jpeg_orientation(s.cinfo);
 }
 
 jpeg_band_reader::~jpeg_band_reader() = default;

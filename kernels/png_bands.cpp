@@ -12,12 +12,42 @@
 #include <png.h>
 
 #include "kernels/band_source.hpp"
+#include "kernels/exif_orientation.hpp"
 
 namespace seg::kernels {
 
 namespace {
 
 constexpr std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+std::uint32_t big_endian_u32(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8
+         | std::uint32_t(p[3]);
+}
+
+// The orientation in the file's eXIf chunk, before or after the image data
+// (cv::imread applies it from either); 1 without one. The chunks are walked
+// by their lengths, nothing is decoded: the bands must know it up front.
+int png_orientation(const std::uint8_t* data, std::size_t size) {
+  std::size_t at = sizeof png_signature;
+  while (at + 8 <= size) {
+    const std::uint32_t length = big_endian_u32(data + at);
+    const std::uint8_t* type = data + at + 4;
+    if (length > size - at - 8 || std::memcmp(type, "IEND", 4) == 0)
+      return 1; // a truncated chunk is the decoder's to report
+    if (std::memcmp(type, "eXIf", 4) == 0) {
+      const std::uint8_t* exif = data + at + 8;
+      std::size_t n = length;
+      if (n >= 6 && std::memcmp(exif, "Exif\0\0", 6) == 0) { // a JPEG habit some writers keep
+        exif += 6;
+        n -= 6;
+      }
+      return exif_orientation(exif, n);
+    }
+    at += 12 + std::size_t(length);
+  }
+  return 1;
+}
 
 class png_source final : public failing_source {
 public:
@@ -39,13 +69,14 @@ public:
         }))
       fail_libpng();
     components_ = png_get_channels(png_, info_);
+    orientation_ = png_orientation(data, size);
   }
 
   png_source(const png_source&) = delete;
   png_source& operator=(const png_source&) = delete;
 
   cv::Size coded_size() const override { return {int(width_), int(height_)}; }
-  int orientation() const override { return 1; }
+  int orientation() const override { return orientation_; }
   int components() const override { return components_; }
   int next_row() const override { return row_; }
   bool done() const override { return finished_; }
@@ -173,6 +204,7 @@ private:
   int color_type_ = 0;
   int interlace_ = 0;
   int components_ = 0;
+  int orientation_ = 1;
   int row_ = 0;
   bool started_ = false;
   bool finished_ = false;
@@ -186,6 +218,17 @@ private:
 bool is_png(const std::uint8_t* data, std::size_t size) {
   return data != nullptr && size >= sizeof png_signature
          && std::memcmp(data, png_signature, sizeof png_signature) == 0;
+}
+
+std::optional<cv::Size> png_size(const std::uint8_t* data, std::size_t size) {
+  // The signature, then IHDR's length, type, width and height.
+  if (!is_png(data, size) || size < 24 || std::memcmp(data + 12, "IHDR", 4) != 0)
+    return std::nullopt;
+  auto w = big_endian_u32(data + 16);
+  auto h = big_endian_u32(data + 20);
+  if (w == 0 || h == 0 || w > 0x7fffffffu || h > 0x7fffffffu)
+    return std::nullopt;
+  return cv::Size(int(w), int(h));
 }
 
 std::unique_ptr<band_source> open_png_bands(const std::uint8_t* data, std::size_t size,

@@ -140,6 +140,25 @@ TEST_CASE("PNG kinds OpenCV cannot write read as imread reads them", "[frames][p
     cv::Mat bits = samples(w, h, 1, CV_8U, 8) / 128;
     check_like_opencv(write_png(bits, png_kind(PNG_COLOR_TYPE_GRAY, 1)));
   }
+  SECTION("an eXIf orientation, before or after the image data, applied as imread does") {
+    cv::Mat rgb = samples(w, h, 3, CV_8U, 11);
+    const cv::Mat upright = opencv_decode(write_png(rgb, png_kind(PNG_COLOR_TYPE_RGB, 8)));
+    for (bool after : {false, true})
+      for (int orientation : {2, 3, 6, 8}) {
+        INFO("orientation " << orientation << (after ? ", after IDAT" : ", before IDAT"));
+        auto spec = png_kind(PNG_COLOR_TYPE_RGB, 8);
+        spec.exif = exif_tiff(orientation, orientation % 2 == 0);
+        spec.exif_after_image = after;
+        auto b = write_png(rgb, spec);
+        cv::Mat want = opencv_decode(b);
+        CHECK(want.size() == (orientation >= 5 ? cv::Size(h, w) : cv::Size(w, h)));
+        CHECK(same_pixels(decode_frame(b.data(), b.size(), no_limit), want));
+        frame_band_reader reader(b.data(), b.size(), no_limit);
+        CHECK(reader.orientation() == orientation);
+        CHECK(reader.info().decoded == want.size());
+        CHECK(same_pixels(in_bands(b, 7), upright)); // bands come in coded order
+      }
+  }
   SECTION("interlaced (Adam7), colour and grey") {
     cv::Mat rgb = samples(w, h, 3, CV_8U, 9);
     check_like_opencv(write_png(rgb, png_kind(PNG_COLOR_TYPE_RGB, 8, true)));

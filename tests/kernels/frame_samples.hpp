@@ -27,6 +27,8 @@ struct png_spec {
   bool interlaced = false;
   std::vector<png_color> palette;
   std::vector<std::uint8_t> alpha_of_palette; ///< tRNS of a palette image
+  bytes_t exif;                 ///< an eXIf chunk's content, if not empty
+  bool exif_after_image = false; ///< the eXIf chunk after IDAT, not before
 };
 
 inline png_spec png_kind(int color_type, int bit_depth, bool interlaced = false) {
@@ -59,7 +61,13 @@ inline bytes_t write_png(const cv::Mat& samples, const png_spec& spec) {
   if (!spec.alpha_of_palette.empty())
     png_set_tRNS(png, info, spec.alpha_of_palette.data(), int(spec.alpha_of_palette.size()),
                  nullptr);
+  if (!spec.exif.empty() && !spec.exif_after_image)
+    png_set_eXIf_1(png, info, png_uint_32(spec.exif.size()),
+                   const_cast<png_bytep>(spec.exif.data()));
   png_write_info(png, info);
+  if (!spec.exif.empty() && spec.exif_after_image)
+    png_set_eXIf_1(png, info, png_uint_32(spec.exif.size()),
+                   const_cast<png_bytep>(spec.exif.data()));
   if (spec.bit_depth < 8)
     png_set_packing(png);
   if (spec.bit_depth == 16)
@@ -68,7 +76,7 @@ inline bytes_t write_png(const cv::Mat& samples, const png_spec& spec) {
   for (int y = 0; y < samples.rows; ++y)
     rows.push_back(const_cast<png_bytep>(samples.ptr<std::uint8_t>(y)));
   png_write_image(png, rows.data());
-  png_write_end(png, nullptr);
+  png_write_end(png, info); // writes what was set after png_write_info
   png_destroy_write_struct(&png, &info);
   return out;
 }

@@ -68,8 +68,8 @@ inline bool same_pixels(const cv::Mat& a, const cv::Mat& b) {
   return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
 }
 
-// An APP1 Exif segment holding IFD0 with one Orientation entry.
-inline bytes_t with_orientation(const bytes_t& jpeg, int orientation, bool little_endian) {
+// An Exif TIFF structure: IFD0 with one Orientation entry.
+inline bytes_t exif_tiff(int orientation, bool little_endian) {
   bytes_t tiff;
   auto u16 = [&](unsigned v) {
     if (little_endian) {
@@ -100,6 +100,12 @@ inline bytes_t with_orientation(const bytes_t& jpeg, int orientation, bool littl
   u16(unsigned(orientation));
   u16(0);
   u32(0);          // no next IFD
+  return tiff;
+}
+
+// An APP1 Exif segment holding IFD0 with one Orientation entry.
+inline bytes_t with_orientation(const bytes_t& jpeg, int orientation, bool little_endian) {
+  bytes_t tiff = exif_tiff(orientation, little_endian);
   bytes_t seg = {'E', 'x', 'i', 'f', 0, 0};
   seg.insert(seg.end(), tiff.begin(), tiff.end());
   bytes_t out(jpeg.begin(), jpeg.begin() + 2); // SOI
