@@ -116,6 +116,11 @@ private:
   // differently from what segmenting it means: a rotated frame, non-integer
   // samples, several pages.
   void read_layout() {
+    // First: looking at the other pages re-reads the first one's directory,
+    // which frees what TIFFGetField returned for it (the extra samples).
+    if (int pages = pages_beyond_thumbnails(); pages > 1)
+      fail("multi-page TIFF (" + std::to_string(pages)
+           + " pages) is not supported: a frame is one page");
     TIFF* t = tif_.t;
     std::uint16_t bits = 1, photometric = 0, planar = PLANARCONFIG_CONTIG,
                   format = SAMPLEFORMAT_UINT, orientation = ORIENTATION_TOPLEFT;
@@ -142,9 +147,6 @@ private:
       fail(std::string("TIFF with ")
            + (format == SAMPLEFORMAT_IEEEFP ? "floating-point" : "signed or complex")
            + " samples is not supported (unsigned integer samples only)");
-    if (int pages = pages_beyond_thumbnails(); pages > 1)
-      fail("multi-page TIFF (" + std::to_string(pages)
-           + " pages) is not supported: a frame is one page");
     const int colours = int(samples_) - int(extras);
     const bool unassociated = extras > 0 && extra_kinds != nullptr
                               && extra_kinds[0] == EXTRASAMPLE_UNASSALPHA;
@@ -232,9 +234,15 @@ private:
     }
     return 1; // handled: nothing goes to stderr
   }
-  // Warnings concern tags (unknown, or a known one of an odd type); the
-  // pixels are intact.
-  static int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+  // libtiff's own warnings concern tags (unknown, or of an odd type) and
+  // leave the pixels intact; libjpeg's (JPEG-compressed strips) are about
+  // the data ("Corrupt JPEG data", "Premature end of JPEG file") and fail
+  // the frame, as the JPEG reader's do.
+  static int on_warning(TIFF* t, void* user, const char* module, const char* fmt, va_list ap) {
+    if (module != nullptr && std::strcmp(module, "JPEGLib") == 0)
+      return on_error(t, user, module, fmt, ap);
+    return 1;
+  }
 
   void check_libtiff() {
     if (!message_.empty())

@@ -4,6 +4,8 @@
 // the file's name, the latter before any pixel memory.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,17 @@ void check_gives(const bytes_t& b, const cv::Mat& expected) {
   auto size = seg::kernels::frame_size(b.data(), b.size());
   REQUIRE(size);
   CHECK(*size == expected.size());
+}
+
+// cv::imread of the bytes written to a file.
+cv::Mat opencv_read_via_file(const bytes_t& b, const std::string& ext) {
+  auto path = std::filesystem::temp_directory_path()
+              / ("segflow-frame-read-" + std::to_string(::getpid()) + ext);
+  std::ofstream(path, std::ios::binary)
+    .write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+  cv::Mat m = cv::imread(path.string(), cv::IMREAD_COLOR);
+  std::filesystem::remove(path);
+  return m;
 }
 
 // Band reader and whole decode equal OpenCV's reader for this file.
@@ -151,17 +164,19 @@ TEST_CASE("TIFFs written by OpenCV read in bands as imread reads them", "[frames
 TEST_CASE("TIFF kinds read through libtiff's RGBA interface match imread", "[frames][tiff]") {
   const int w = 70, h = 53; // not multiples of strips or tiles
   cv::Mat rgb = samples(w, h, 3, CV_8U, 21);
-  SECTION("tiled organisation: the pixels of the same image in strips") {
-    // OpenCV 4.6's reader fails on tiled files (its TIFFReadRGBATile loop),
-    // so the same image in strips, which it reads, is the reference.
-    tiff_spec strips, tiles;
-    tiles.tile = 16;
-    check_gives(write_tiff(rgb, tiles), opencv_decode(write_tiff(rgb, strips)));
-    tiles.compression = COMPRESSION_LZW;
-    check_gives(write_tiff(rgb, tiles), opencv_decode(write_tiff(rgb, strips)));
+  SECTION("tiled organisation") {
+    // OpenCV 4.6 reads uncompressed tiled TIFFs from files but not from
+    // memory (imdecode fails): imread of the file is the reference.
+    tiff_spec spec;
+    spec.tile = 16;
+    check_gives(write_tiff(rgb, spec), opencv_read_via_file(write_tiff(rgb, spec), ".tif"));
+    spec.compression = COMPRESSION_LZW;
+    check_like_opencv(write_tiff(rgb, spec));
     cv::Mat grey = samples(w, h, 1, CV_8U, 22);
-    strips.photometric = tiles.photometric = PHOTOMETRIC_MINISBLACK;
-    check_gives(write_tiff(grey, tiles), opencv_decode(write_tiff(grey, strips)));
+    spec.photometric = PHOTOMETRIC_MINISBLACK;
+    check_like_opencv(write_tiff(grey, spec));
+    spec.compression = COMPRESSION_NONE;
+    check_gives(write_tiff(grey, spec), opencv_read_via_file(write_tiff(grey, spec), ".tif"));
   }
   SECTION("separate planes") {
     tiff_spec spec;
@@ -217,6 +232,20 @@ TEST_CASE("frame kinds that are refused say why, naming the file", "[frames]") {
     spec.pages = 3;
     CHECK(failure_of(write_tiff(rgb, spec), "img/m.tif")
           == "img/m.tif: multi-page TIFF (3 pages) is not supported: a frame is one page");
+    // Pages with extra samples (what the first page's fields point to is
+    // freed when the others are looked at).
+    tiff_spec alpha = spec;
+    alpha.extras = {EXTRASAMPLE_UNASSALPHA};
+    alpha.pages = 2;
+    CHECK(failure_of(write_tiff(samples(40, 30, 4, CV_8U, 32), alpha), "img/a.tif")
+          == "img/a.tif: multi-page TIFF (2 pages) is not supported: a frame is one page");
+  }
+  SECTION("reduced-resolution pages after the first are previews, not pages") {
+    tiff_spec spec;
+    spec.pages = 3;
+    spec.previews = true;
+    spec.extras = {EXTRASAMPLE_UNASSALPHA};
+    check_like_opencv(write_tiff(samples(40, 30, 4, CV_8U, 33), spec));
   }
   SECTION("floating-point samples") {
     cv::Mat f;
@@ -277,6 +306,22 @@ TEST_CASE("truncated or corrupt PNG and TIFF frames fail, never decode to paddin
       CHECK(failure_of(cut(whole, keep), "img/p.tif").rfind("img/p.tif: truncated or corrupt TIFF: ", 0)
             == 0);
     }
+  }
+  SECTION("a JPEG-compressed TIFF with corrupt data in a strip") {
+    tiff_spec spec;
+    spec.compression = COMPRESSION_JPEG;
+    spec.photometric = PHOTOMETRIC_YCBCR;
+    spec.rows_per_strip = 48;
+    auto tif = write_tiff(rgb, spec);
+    REQUIRE(same_pixels(in_bands(tif, 8), opencv_decode(tif)));
+    // An end-of-image marker inside the strip's scan data: libjpeg only
+    // warns ("premature end of data segment") and pads, OpenCV's reader too.
+    auto bad = tif;
+    bad[bad.size() / 3] = 0xFF;
+    bad[bad.size() / 3 + 1] = 0xD9;
+    CHECK_FALSE(opencv_decode(bad).empty());
+    CHECK_THAT(failure_of(bad, "img/j.tif"),
+               Catch::StartsWith("img/j.tif: truncated or corrupt TIFF: JPEGLib: "));
   }
   SECTION("a tiled TIFF cut in its tiles") {
     tiff_spec spec;

@@ -84,6 +84,7 @@ struct tiff_spec {
   int tile = 0;                        ///< tile side (16's multiple); 0: strips
   int rows_per_strip = 16;
   int pages = 1; ///< each page the same image
+  bool previews = false; ///< pages after the first are reduced-resolution ones
 };
 
 // `samples`: interleaved in the file's order (R, G, B, extras); 8, 16 or
@@ -118,7 +119,8 @@ inline bytes_t write_tiff(const cv::Mat& samples, const tiff_spec& spec) {
                    spec.colormap.data() + 2 * n);
     }
     if (spec.pages > 1) {
-      TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
+      TIFFSetField(t, TIFFTAG_SUBFILETYPE,
+                   page > 0 && spec.previews ? FILETYPE_REDUCEDIMAGE : FILETYPE_PAGE);
       TIFFSetField(t, TIFFTAG_PAGENUMBER, std::uint16_t(page), std::uint16_t(spec.pages));
     }
     const std::size_t pixel = samples.elemSize();

@@ -18,6 +18,7 @@
 #include "kernels/correct_bands.hpp"
 #include "kernels/decode.hpp"
 #include "kernels/flat_field.hpp"
+#include "kernels/frame_bands.hpp"
 #include "kernels/mask.hpp"
 #include "kernels/objects.hpp"
 
@@ -282,6 +283,55 @@ void correct_while_decoding(benchmark::State& s) {
   }
 }
 
+// The same frame as PNG and TIFF, written once by OpenCV (argument: 0 PNG at
+// OpenCV's default compression, 1 LZW TIFF, 2 uncompressed TIFF).
+const std::vector<std::uint8_t>& frame_in_format(int format) {
+  static std::vector<std::uint8_t> files[3];
+  auto& f = files[format];
+  if (f.empty()) {
+    std::vector<uchar> out;
+    const int compression = format == 1 ? 5 : 1;
+    cv::imencode(format == 0 ? ".png" : ".tiff", data().raw, out,
+                 format == 0 ? std::vector<int>{}
+                             : std::vector<int>{cv::IMWRITE_TIFF_COMPRESSION, compression});
+    f.assign(out.begin(), out.end());
+  }
+  return f;
+}
+const char* format_names[] = {"png", "tiff-lzw", "tiff-none"};
+
+// segflow's reader (kernels::decode_frame: the band reader into the whole
+// frame), beside OpenCV's on the same bytes.
+void decode_format_strict(benchmark::State& s) {
+  const auto& f = frame_in_format(int(s.range(0)));
+  s.SetLabel(format_names[s.range(0)]);
+  cv::Mat frame;
+  for (auto _ : s) {
+    decode_frame(f.data(), f.size(), 100'000'000, frame);
+    benchmark::DoNotOptimize(frame.data);
+  }
+}
+
+void decode_format_imdecode(benchmark::State& s) {
+  const auto& f = frame_in_format(int(s.range(0)));
+  s.SetLabel(format_names[s.range(0)]);
+  for (auto _ : s)
+    benchmark::DoNotOptimize(cv::imdecode(f, cv::IMREAD_COLOR).data);
+}
+
+// Corrected while decoding in 16-row bands, as correct_while_decoding/16.
+void correct_while_decoding_format(benchmark::State& s) {
+  const auto& f = frame_in_format(int(s.range(0)));
+  s.SetLabel(format_names[s.range(0)]);
+  cv::Mat frame, gray;
+  for (auto _ : s) {
+    banded_correction bands(frame_band_reader(f.data(), f.size(), 100'000'000), 16);
+    while (!bands.advance(data().flat, frame, gray, 64)) {
+    }
+    benchmark::DoNotOptimize(bands.histogram().data());
+  }
+}
+
 // BENCHMARK on each row path of the correction, side by side in one run (the
 // argument: 0 best = AVX2 on x86-64, 1 the 128-bit path = SSE on x86-64 and
 // NEON on arm64, 2 scalar): the vector paths must not be slower.
@@ -324,6 +374,9 @@ BENCHMARK(frame_including_decode)->Unit(benchmark::kMillisecond);
 BENCHMARK(decode_then_correct)->Unit(benchmark::kMillisecond);
 BENCHMARK(correct_while_decoding)->Arg(1)->Arg(8)->Arg(16)->Arg(32)->Arg(64)->Arg(256)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(decode_format_imdecode)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(decode_format_strict)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(correct_while_decoding_format)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   cv::setNumThreads(1);
