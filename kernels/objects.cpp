@@ -1,11 +1,12 @@
 #include "kernels/objects.hpp"
 
+#include "kernels/jpeg_encode.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace seg::kernels {
@@ -185,11 +186,9 @@ std::vector<std::uint8_t> encode_crop_jpeg(const cv::Mat& corrected, const cv::R
                                            int quality) {
   CV_Assert(corrected.type() == CV_8UC3);
   CV_Assert((rect & cv::Rect(0, 0, corrected.cols, corrected.rows)) == rect && !rect.empty());
-  std::vector<std::uint8_t> buf;
   // libjpeg converts BGR to YCbCr itself, so decoders see the same colours as
   // PIL's RGB save of the converted crop.
-  CV_Assert(cv::imencode(".jpg", corrected(rect), buf, {cv::IMWRITE_JPEG_QUALITY, quality}));
-  return buf;
+  return encode_jpeg(corrected(rect), quality);
 }
 
 } // namespace seg::kernels

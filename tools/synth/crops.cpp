@@ -4,8 +4,12 @@
 #include <cctype>
 #include <system_error>
 
-#include <opencv2/imgcodecs.hpp>
+#include <fstream>
+#include <iterator>
+
 #include <opencv2/imgproc.hpp>
+
+#include "kernels/decode.hpp"
 
 namespace fs = std::filesystem;
 
@@ -14,6 +18,18 @@ namespace seg::detail {
 namespace {
 
 constexpr double crop_background = 245;  // grey of the upstream-corrected crops
+
+// A crop file's pixels (cv::imread's), empty if it is no readable JPEG.
+cv::Mat read_crop(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  try {
+    return kernels::decode_jpeg(bytes.data(), bytes.size(), kernels::pixels({65535, 65535}));
+  } catch (const std::exception&) {
+    return {};
+  }
+}
 
 bool is_jpeg_name(const fs::path& p) {
   auto ext = p.extension().string();
@@ -42,7 +58,7 @@ std::shared_ptr<const crop_pool> load_crops(const fs::path& dir, int w, int h) {
   // smaller than 1014×760.
   const double scale = std::min(1.0, std::sqrt(static_cast<double>(w) * h / (1014.0 * 760.0)));
   for (auto& file : list_jpegs(dir)) {
-    cv::Mat img = cv::imread(file.string(), cv::IMREAD_COLOR);
+    cv::Mat img = read_crop(file);
     if (img.empty() || img.rows < 8 || img.cols < 8)
       continue;
     cv::Mat grey;

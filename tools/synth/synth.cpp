@@ -10,9 +10,9 @@
 #include <system_error>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "actors/io/atomic_file.hpp"
+#include "kernels/jpeg_encode.hpp"
 #include "tools/synth/crops.hpp"
 #include "tools/synth/metadata.hpp"
 #include "tools/synth/prng.hpp"
@@ -85,14 +85,9 @@ namespace {
 constexpr int jpeg_quality = 93;         // what the imager and compose.py use
 constexpr int bad_after = 10;            // faulty files sort after this many good frames
 
+// Baseline, not optimised: the bytes cv::imencode writes at this quality.
 std::vector<uchar> encode_jpeg(const cv::Mat& img) {
-  std::vector<uchar> buf;
-  const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality,
-                                   cv::IMWRITE_JPEG_OPTIMIZE, 0,
-                                   cv::IMWRITE_JPEG_PROGRESSIVE, 0};
-  if (!cv::imencode(".jpg", img, buf, params))
-    throw std::runtime_error("JPEG encoding failed");
-  return buf;
+  return kernels::encode_jpeg(img, jpeg_quality);
 }
 
 // End of the SOS header (first entropy-coded byte), or 0 if not found.

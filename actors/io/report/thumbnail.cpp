@@ -2,11 +2,12 @@
 
 #include <algorithm>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "actors/io/atomic_file.hpp"
 #include "actors/io/report/html_text.hpp"
+#include "kernels/decode.hpp"
+#include "kernels/jpeg_encode.hpp"
 
 namespace seg::io::report {
 
@@ -25,9 +26,7 @@ cv::Mat shrink_to(const cv::Mat& image, int width, int height) {
 }
 
 std::vector<std::uint8_t> encode(const cv::Mat& image) {
-  std::vector<std::uint8_t> out;
-  cv::imencode(".jpg", image, out, {cv::IMWRITE_JPEG_QUALITY, 85});
-  return out;
+  return kernels::encode_jpeg(image, 85);
 }
 
 } // namespace
@@ -37,8 +36,9 @@ std::vector<std::uint8_t> jpeg_thumbnail(const std::vector<std::uint8_t>& jpeg, 
     return {};
   cv::Mat image;
   try {
-    image = cv::imdecode(jpeg, cv::IMREAD_COLOR);
-  } catch (const cv::Exception&) {
+    // Strict: a damaged crop gets no thumbnail rather than a grey-padded one.
+    image = kernels::decode_jpeg(jpeg.data(), jpeg.size(), kernels::pixels({65535, 65535}));
+  } catch (const std::exception&) {
     return {};
   }
   if (image.empty())
