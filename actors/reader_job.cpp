@@ -190,12 +190,12 @@ std::optional<std::string> stream_flat_frames(reader_job& job) {
     }
     if (problem.empty())
       problem = flat_frame_problem(job, path, bytes);
-    if (problem.empty())
-      if (auto info = kernels::probe_frame(bytes.data(), bytes.size());
-          info && info->orientation != 1)
-        problem = path + ": EXIF orientation " + std::to_string(info->orientation)
-                  + ": a tiled acquisition's frames are read in bands of rows and must not "
-                    "be rotated";
+    if (problem.empty()) {
+      if (auto info = kernels::probe_frame(bytes.data(), bytes.size())) {
+        if (auto why = kernels::tiled_frame_problem(*info); !why.empty())
+          problem = path + ": " + why;
+      }
+    }
     if (!problem.empty()) {
       flat_frame_bad(job, slot, problem); // the replacement goes to job.decodes
       continue;

@@ -410,11 +410,8 @@ bool tile_read_step(self_ptr self) {
     try {
       kernels::frame_band_reader reader(item.bytes.data(), item.bytes.size(),
                                         item.params.max_frame_pixels);
-      if (reader.orientation() != 1)
-        throw std::runtime_error(item.path + ": EXIF orientation "
-                                 + std::to_string(reader.orientation())
-                                 + ": a tiled frame is read in bands of rows and must not "
-                                   "be rotated");
+      if (auto why = kernels::tiled_frame_problem(reader.info()); !why.empty())
+        throw std::runtime_error(item.path + ": " + why);
       if (reader.coded_size() != flat.size())
         throw std::runtime_error(item.path + ": size "
                                  + io::size_text(reader.coded_size().width,

@@ -28,6 +28,8 @@ public:
   virtual int next_row() const = 0;
   virtual bool done() const = 0;
   virtual int read(cv::Mat& band) = 0;
+  /// True when the first band decodes the whole frame (an interlaced PNG).
+  virtual bool decoded_whole() const { return false; }
 };
 
 /// The error bookkeeping PNG and TIFF decoders share with the JPEG reader:

@@ -29,6 +29,8 @@ struct jpeg_probe_result {
                          ///< EXIF orientations 5-8
   int orientation = 1;   ///< EXIF orientation 1..8 (1 when absent or invalid)
   int components = 0;    ///< colour components in the file (1 grey, 3, 4 CMYK)
+  bool decoded_whole = false; ///< a band reader decodes it whole on its first
+                              ///< band (an interlaced PNG)
 };
 
 /// Reads the headers of a JPEG (up to the first scan) with libjpeg.

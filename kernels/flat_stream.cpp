@@ -23,6 +23,8 @@ streamed_flat::streamed_flat(std::vector<frame_band_reader> frames, int band_row
     if (f.orientation() != 1)
       throw std::invalid_argument("streamed flat: a frame is rotated (EXIF orientation "
                                   + std::to_string(f.orientation()) + ")");
+    if (f.decoded_whole())
+      throw std::invalid_argument("streamed flat: a frame is decoded whole (interlaced PNG)");
     if (f.coded_size() != size_)
       throw std::invalid_argument("streamed flat: frames of different sizes");
   }

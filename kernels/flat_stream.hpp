@@ -31,10 +31,12 @@ private:
 /// few bands per message). Move-only.
 class streamed_flat {
 public:
-  /// @param frames at their first row, unrotated (orientation 1), all of one
-  ///        coded size; 1 to 9 of them (median_flat's limit)
+  /// @param frames at their first row, unrotated (orientation 1), read in
+  ///        bands (not decoded_whole), all of one coded size; 1 to 9 of them
+  ///        (median_flat's limit)
   /// @param band_rows rows decoded from each frame at a time (> 0)
-  /// @throws std::invalid_argument for no frame, too many, a rotated one,
+  /// @throws std::invalid_argument for no frame, too many, a rotated or
+  ///         interlaced one,
   ///         frames of different sizes or band_rows <= 0
   streamed_flat(std::vector<frame_band_reader> frames, int band_rows);
 

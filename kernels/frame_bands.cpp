@@ -63,6 +63,7 @@ void frame_band_reader::start() { s_->start(); }
 int frame_band_reader::next_row() const { return s_->next_row(); }
 bool frame_band_reader::done() const { return s_->done(); }
 int frame_band_reader::read(cv::Mat& band) { return s_->read(band); }
+bool frame_band_reader::decoded_whole() const { return s_->decoded_whole(); }
 
 jpeg_probe_result frame_band_reader::info() const {
   jpeg_probe_result r;
@@ -70,7 +71,18 @@ jpeg_probe_result frame_band_reader::info() const {
   r.orientation = orientation();
   r.decoded = r.orientation >= 5 ? cv::Size(r.coded.height, r.coded.width) : r.coded;
   r.components = components();
+  r.decoded_whole = decoded_whole();
   return r;
+}
+
+std::string tiled_frame_problem(const jpeg_probe_result& info) {
+  if (info.orientation != 1)
+    return "EXIF orientation " + std::to_string(info.orientation)
+           + ": a tiled frame is read in bands of rows and must not be rotated";
+  if (info.decoded_whole)
+    return "interlaced PNG: a tiled frame is read in bands of rows and must not be interlaced "
+           "(its passes span the whole frame)";
+  return {};
 }
 
 std::optional<jpeg_probe_result> probe_frame(const std::uint8_t* data, std::size_t size,

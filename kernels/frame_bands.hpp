@@ -9,7 +9,8 @@
 // PNG: 1- to 16-bit grey, grey+alpha, RGB, RGBA, palette; alpha dropped and
 // 16-bit samples cut to their high byte, and the eXIf chunk's orientation
 // applied by decode_frame, as imread does. An interlaced PNG is decoded
-// whole on its first band (Adam7 passes span the image).
+// whole on its first band (Adam7 passes span the image): not for tiled
+// frames (tiled_frame_problem).
 // TIFF: single page, orientation 1, unsigned samples, whatever libtiff's RGBA
 // interface reads (strips or tiles, any codec libtiff has, grey, RGB,
 // palette, YCbCr, CMYK, 8 or 16 bits); 8-bit grey and RGB strips are read a
@@ -58,6 +59,9 @@ public:
   int components() const;
   /// The headers as probe_frame reports them.
   jpeg_probe_result info() const;
+  /// True when the first band decodes the whole frame into the reader's own
+  /// memory (an interlaced PNG): not a reader for tiled frames.
+  bool decoded_whole() const;
 
   /// As jpeg_band_reader: start() checks the pixel limit; read(band)
   /// decodes the next min(band.rows, rows left) rows into band (CV_8UC3,
@@ -78,6 +82,11 @@ private:
 /// @return nullopt if the bytes are not a frame segflow reads
 std::optional<jpeg_probe_result> probe_frame(const std::uint8_t* data, std::size_t size,
                                              std::string* why = nullptr);
+
+/// Why a frame with these headers cannot be a tiled frame, read band by
+/// band into shared memory ("" when it can): rotated (EXIF orientation) or
+/// decoded whole (an interlaced PNG).
+std::string tiled_frame_problem(const jpeg_probe_result& info);
 
 /// A frame's coded size from its first bytes, without decoding (jpeg_size
 /// for JPEGs, the IHDR chunk for PNGs, the first directory for TIFFs, which

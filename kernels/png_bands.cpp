@@ -77,6 +77,7 @@ public:
 
   cv::Size coded_size() const override { return {int(width_), int(height_)}; }
   int orientation() const override { return orientation_; }
+  bool decoded_whole() const override { return interlace_ != PNG_INTERLACE_NONE; }
   int components() const override { return components_; }
   int next_row() const override { return row_; }
   bool done() const override { return finished_; }

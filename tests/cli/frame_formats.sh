@@ -121,4 +121,35 @@ for mode in whole tiled; do
     || fail "bad-$mode: the good frames' objects differ"
   echo "bad-$mode: the truncated PNG and TIFF frames failed alone"
 done
+# A tiled frame is read band by band into shared memory: an interlaced PNG
+# (decoded whole, its passes span the frame) fails alone, saying so, whether
+# the worker meets it (after the flat's window) or the streamed flat does
+# (first: it is replaced there, so the flat and objects change).
+jpeg_src="$(find "$WORK/jpeg-whole/img" -name '*.jpg' | sort | tail -1)"
+for name in 2025-09-11_16-59-02-000000.png 2025-09-11_16-50-00-000000.png; do
+  inter="$WORK/interlaced-$name"
+  rm -rf "$inter"
+  mkdir -p "$inter"
+  cp -r "$WORK/png/img" "$inter/"
+  acq="$(find "$inter/img" -name metadata.json -printf '%h\n')"
+  "$TOOLS/frame_convert" "$jpeg_src" "$acq/$name" interlaced || fail "cannot write an interlaced PNG"
+  set +e
+  "$SEGFLOW" segment --profile planktoscope --workers 2 --tile-size 300x200 "$acq" \
+    > "$inter.out" 2> "$inter.err"
+  rc=$?
+  set -e
+  [ "$rc" -eq 1 ] || fail "interlaced $name: expected exit code 1, got $rc: $(tail -5 "$inter.err")"
+  [ "$(grep -c 'failed frame: ' "$inter.out")" -eq 1 ] \
+    || fail "interlaced $name: expected 1 failed frame: $(grep 'failed frame' "$inter.out")"
+  grep -F "failed frame: $name: " "$inter.out" \
+    | grep -qF "interlaced PNG: a tiled frame is read in bands of rows and must not be interlaced" \
+    || fail "interlaced $name: the reason: $(grep 'failed frame' "$inter.out")"
+done
+"$TOOLS/tsv_compare" "$(tsv_of "$WORK/png-tiled")" \
+  "$(tsv_of "$WORK/interlaced-2025-09-11_16-59-02-000000.png")" --rel-tol 0 \
+  --ignore process_datetime --ignore process_uuid --ignore process_id > /dev/null \
+  || fail "interlaced: the other frames' objects differ"
+grep -q flat_frame_replaced "$WORK/interlaced-2025-09-11_16-50-00-000000.png.err" \
+  || fail "interlaced: the streamed flat did not replace the interlaced frame"
+echo "interlaced: refused for a tiled run, alone, by the worker and by the streamed flat"
 echo "frame_formats: ok"

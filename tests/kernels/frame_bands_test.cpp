@@ -407,6 +407,34 @@ TEST_CASE("PNG and TIFF frames go through banded correction and the streamed fla
   CHECK(hist == expected_hist);
 }
 
+TEST_CASE("tiled frames must be read in bands: rotated and interlaced ones are refused",
+          "[frames]") {
+  cv::Mat rgb = samples(40, 30, 3, CV_8U, 81);
+  auto info_of = [](const bytes_t& b) {
+    auto info = seg::kernels::probe_frame(b.data(), b.size());
+    REQUIRE(info);
+    return *info;
+  };
+  using seg::kernels::tiled_frame_problem;
+  CHECK(tiled_frame_problem(info_of(write_png(rgb, png_kind(PNG_COLOR_TYPE_RGB, 8)))).empty());
+  CHECK(tiled_frame_problem(info_of(encoded(rgb, ".tiff"))).empty());
+  CHECK(tiled_frame_problem(info_of(encode(rgb))).empty());
+  CHECK(tiled_frame_problem(info_of(with_orientation(encode(rgb), 6, true)))
+        == "EXIF orientation 6: a tiled frame is read in bands of rows and must not be rotated");
+  auto rotated = png_kind(PNG_COLOR_TYPE_RGB, 8);
+  rotated.exif = exif_tiff(8, false);
+  CHECK(tiled_frame_problem(info_of(write_png(rgb, rotated)))
+        == "EXIF orientation 8: a tiled frame is read in bands of rows and must not be rotated");
+  auto interlaced = write_png(rgb, png_kind(PNG_COLOR_TYPE_RGB, 8, true));
+  CHECK(info_of(interlaced).decoded_whole);
+  CHECK(tiled_frame_problem(info_of(interlaced))
+        == "interlaced PNG: a tiled frame is read in bands of rows and must not be interlaced "
+           "(its passes span the whole frame)");
+  std::vector<frame_band_reader> readers;
+  readers.emplace_back(interlaced.data(), interlaced.size(), no_limit);
+  CHECK_THROWS_AS(seg::kernels::streamed_flat(std::move(readers), 8), std::invalid_argument);
+}
+
 TEST_CASE("a JPEG through the frame reader is the JPEG reader's", "[frames]") {
   auto jpeg = encode(test_image(50, 40, 71));
   CHECK(same_pixels(in_bands(jpeg, 6), opencv_decode(jpeg)));
