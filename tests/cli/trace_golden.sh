@@ -7,10 +7,11 @@ GOLDEN="$(dirname "$0")/../golden"
 # Golden traces: recorded once (tests/golden/record.sh), replayed forever on
 # a fresh synthetic copy of their inputs (NAME.synth: one line of synth
 # arguments per acquisition, all in one data root).
-# SEGFLOW_GOLDENS="clean tiled" replays only those (the arm64 smoke step under
+# GOLDEN_TRACES="clean tiled" replays only those (the arm64 smoke step under
 # qemu, where each takes 20 times as long); the checks of the others are skipped.
+# (Not SEGFLOW_...: segflow reads those as settings and refuses unknown ones.)
 op_ids() { "$SEGFLOW" trace dump "$1" | grep -o '"op-[0-9TZ]*-[0-9a-f]*"' | sort -u; }
-selected() { [ -z "${SEGFLOW_GOLDENS:-}" ] || [[ " $SEGFLOW_GOLDENS " == *" $1 "* ]]; }
+selected() { [ -z "${GOLDEN_TRACES:-}" ] || [[ " $GOLDEN_TRACES " == *" $1 "* ]]; }
 replayed=()
 for golden in "$GOLDEN"/*.trace; do
   name="$(basename "$golden" .trace)"
@@ -33,8 +34,8 @@ for golden in "$GOLDEN"/*.trace; do
   [ "$(op_ids "$WORK/g-$name.replay")" = "$recorded_ops" ] \
     || fail "golden trace $name: the replay's operation ids differ from the recorded ones"
 done
-for name in ${SEGFLOW_GOLDENS:-}; do
-  [ -f "$GOLDEN/$name.trace" ] || fail "SEGFLOW_GOLDENS names no golden trace $name"
+for name in ${GOLDEN_TRACES:-}; do
+  [ -f "$GOLDEN/$name.trace" ] || fail "GOLDEN_TRACES names no golden trace $name"
 done
 [ ${#replayed[@]} -gt 0 ] || fail "no golden trace replayed"
 

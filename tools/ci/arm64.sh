@@ -158,6 +158,6 @@ in_chroot "$root" dpkg --purge segflow > /dev/null || die "dpkg --purge segflow 
 say "built, installed and ran $(basename "$deb")"
 
 say "running '$tests' under qemu"
-in_chroot "$root" TMPDIR=/tmp SEGFLOW_GOLDENS="$goldens" sh -c 'cd /w/build && nice -n 5 ctest -R "$1" -E "$2" -j 2 --timeout 2700 \
+in_chroot "$root" TMPDIR=/tmp GOLDEN_TRACES="$goldens" sh -c 'cd /w/build && nice -n 5 ctest -R "$1" -E "$2" -j 2 --timeout 2700 \
   --output-on-failure' sh "$tests" "$skipped" || die "tests failed on arm64"
 say "passed ($mode)"
