@@ -24,11 +24,7 @@ cv::Mat decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max
 void decode_jpeg(const std::uint8_t* data, std::size_t size, std::int64_t max_pixels,
                  cv::Mat& out) {
   jpeg_band_reader reader(data, size, max_pixels);
-  reader.start(); // refuses a frame above the limit before out is allocated
-  out.create(reader.coded_size().height, reader.coded_size().width, CV_8UC3);
-  reader.read(out);
-  if (reader.orientation() != 1)
-    out = oriented(out, reader.orientation());
+  read_upright(reader, out);
 }
 
 } // namespace seg::kernels

@@ -22,6 +22,10 @@ inline std::int64_t pixels(cv::Size s) {
   return std::int64_t(s.width) * std::int64_t(s.height);
 }
 
+/// The most pixels a JPEG can have (65535 x 65535): as max_pixels, no limit
+/// beyond the format's (crops and thumbnails, never frames).
+inline constexpr std::int64_t any_jpeg_pixels = 65535LL * 65535LL;
+
 /// What a JPEG's headers say, read without decoding any pixel.
 struct jpeg_probe_result {
   cv::Size coded;        ///< width x height in the frame header (SOF)

@@ -18,4 +18,16 @@ int exif_orientation(const std::uint8_t* tiff, std::size_t size);
 /// (ApplyExifOrientation); flips happen in place.
 cv::Mat oriented(cv::Mat img, int orientation);
 
+/// Reads every row of `reader` (a jpeg_band_reader or frame_band_reader)
+/// into `out` (its buffer reused when it already has the frame's size) and
+/// turns it upright: a whole-frame decode, as cv::imread's.
+template <class BandReader>
+void read_upright(BandReader& reader, cv::Mat& out) {
+  reader.start(); // refuses a frame above the limit before out is allocated
+  out.create(reader.coded_size().height, reader.coded_size().width, CV_8UC3);
+  reader.read(out);
+  if (reader.orientation() != 1)
+    out = oriented(out, reader.orientation());
+}
+
 } // namespace seg::kernels

@@ -25,7 +25,7 @@ cv::Mat read_crop(const fs::path& file) {
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
   try {
-    return kernels::decode_jpeg(bytes.data(), bytes.size(), kernels::pixels({65535, 65535}));
+    return kernels::decode_jpeg(bytes.data(), bytes.size(), kernels::any_jpeg_pixels);
   } catch (const std::exception&) {
     return {};
   }

@@ -37,7 +37,7 @@ std::vector<std::uint8_t> jpeg_thumbnail(const std::vector<std::uint8_t>& jpeg, 
   cv::Mat image;
   try {
     // Strict: a damaged crop gets no thumbnail rather than a grey-padded one.
-    image = kernels::decode_jpeg(jpeg.data(), jpeg.size(), kernels::pixels({65535, 65535}));
+    image = kernels::decode_jpeg(jpeg.data(), jpeg.size(), kernels::any_jpeg_pixels);
   } catch (const std::exception&) {
     return {};
   }
